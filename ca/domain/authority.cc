@@ -1,0 +1,327 @@
+#include "domain/authority.h"
+
+#include <botan/system_rng.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/uuid.h"
+#include "domain/ca_key.h"
+#include "domain/host_name.h"
+
+namespace hostca {
+
+using store::AuditRow;
+using store::TokenRow;
+
+namespace {
+
+AuditRow audit(TimePoint at, const std::string& actor, const std::string& action,
+               const std::string& subject, const std::string& outcome,
+               const nlohmann::json& details = nlohmann::json::object()) {
+  AuditRow row;
+  row.at = at;
+  row.actor = actor;
+  row.action = action;
+  row.subject = subject;
+  row.outcome = outcome;
+  row.details_json = details.dump();
+  return row;
+}
+
+// Throws the error that tells the holder of `token` why it cannot be used.
+void require_usable(const std::optional<TokenRow>& token, TimePoint now, SecretKind kind) {
+  const std::string what = describe(kind);
+  if (!token)
+    throw unauthenticated("unknown " + what + ": check it, or ask an admin for a new one");
+  switch (token_state(*token, now)) {
+    case TokenState::kUsable:
+      return;
+    case TokenState::kDeleted:
+      throw permission_denied("the " + what + " was deleted by an admin; ask for a new one");
+    case TokenState::kExpired:
+      throw permission_denied("the " + what + " expired at " + format_rfc3339(token->expires_at) +
+                              "; ask an admin for a new one");
+    case TokenState::kUsedUp:
+      throw resource_exhausted("the " + what + " is used up (" + std::to_string(token->uses) +
+                               " of " + std::to_string(token->max_uses) +
+                               " uses); ask an admin for a new one");
+  }
+}
+
+}  // namespace
+
+void TokenDefaults::validate() const {
+  if (default_valid_for <= Duration::zero()) {
+    throw invalid_argument("tokens: default validity must be positive");
+  }
+  if (max_valid_for < default_valid_for) {
+    throw invalid_argument("tokens: max validity must not be below the default validity");
+  }
+  if (max_uses_limit < 1) throw invalid_argument("tokens: max uses limit must be at least 1");
+}
+
+TokenState token_state(const TokenRow& token, TimePoint now) {
+  if (token.deleted_at) return TokenState::kDeleted;
+  if (now >= token.expires_at) return TokenState::kExpired;
+  if (token.uses >= token.max_uses) return TokenState::kUsedUp;
+  return TokenState::kUsable;
+}
+
+const char* to_string(TokenState state) {
+  switch (state) {
+    case TokenState::kUsable:
+      return "usable";
+    case TokenState::kExpired:
+      return "expired";
+    case TokenState::kUsedUp:
+      return "used_up";
+    case TokenState::kDeleted:
+      return "deleted";
+  }
+  return "usable";
+}
+
+std::string checked_label(const std::string& text, const std::string& what, std::size_t max) {
+  if (text.size() > max) {
+    throw invalid_argument(what + " is " + std::to_string(text.size()) + " characters; at most " +
+                           std::to_string(max));
+  }
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) throw invalid_argument(what + " must not hold control characters");
+  }
+  return text;
+}
+
+Authority::Authority(store::Store& store, std::shared_ptr<const CertificateIssuer> issuer,
+                     const Clock& clock, AuthorityConfig config)
+    : store_(store), issuer_(std::move(issuer)), clock_(clock), config_(std::move(config)) {
+  if (!issuer_) throw internal_error("the authority needs a certificate issuer");
+  config_.key_policy.validate();
+  config_.tokens.validate();
+  if (config_.crl_shards < 1) throw invalid_argument("crl shards must be at least 1");
+  const auto& cert = issuer_->signer().ca_certificate();
+  const auto der = cert.BER_encode();
+  ca_view_.der = Bytes(der.begin(), der.end());
+  ca_view_.pem = cert.PEM_encode();
+  ca_view_.sha256_fingerprint = certificate_fingerprint(cert);
+  ca_view_.spki_sha256 = spki_fingerprint(cert);
+}
+
+Enrollment Authority::enroll(const EnrollmentRequest& request) {
+  // Everything that needs no database is checked first.
+  const HostName hostname = HostName::parse(request.hostname);
+  const std::vector<HostName> aliases = parse_aliases(request.aliases, hostname);
+  const CertificateRequest csr = CertificateRequest::parse(request.csr, config_.key_policy);
+  const SecretToken token =
+      SecretToken::parse(request.authorization_token, SecretKind::kAuthorizationToken);
+  const std::string host_id = new_uuid();
+  const int shard = crl_shard_of(host_id, config_.crl_shards);
+
+  std::optional<Enrollment> result;
+  store_.transact([&](store::Tx& tx) {
+    const TimePoint now = clock_.now();
+    const auto row = tx.find_token_for_update(token.hash());
+    require_usable(row, now, SecretKind::kAuthorizationToken);
+    if (row->kind != store::TokenKind::kAuthorization) {
+      throw unauthenticated("unknown authorization token");
+    }
+    tx.lock_hostname(hostname.str());
+    if (const auto holder = tx.find_host_with_valid_certificate(hostname.str(), now)) {
+      throw already_exists("host name " + hostname.str() +
+                           " already has a valid certificate (host " + *holder +
+                           "); to replace it, ask an admin for a reissue token and run "
+                           "'hostca-agent reissue'");
+    }
+    IssuedCertificate issued =
+        issuer_->issue_host_certificate(host_id, hostname, aliases, csr, shard, now);
+
+    store::HostRow host;
+    host.host_id = host_id;
+    host.hostname = hostname.str();
+    for (const auto& a : aliases) host.aliases.push_back(a.str());
+    host.created_at = now;
+    tx.insert_host(host);
+
+    store::CertificateRow cert;
+    cert.serial_hex = issued.serial_hex;
+    cert.host_id = host_id;
+    cert.kind = store::CertificateKind::kEnroll;
+    cert.not_before = issued.not_before;
+    cert.not_after = issued.not_after;
+    const auto der = issued.certificate.BER_encode();
+    cert.der = Bytes(der.begin(), der.end());
+    cert.created_at = now;
+    tx.insert_certificate(cert);
+
+    tx.count_token_use(row->token_id);
+    const std::string actor = "token:" + row->token_id;
+    tx.append_audit(audit(now, actor, "token.use", row->token_id, "ok",
+                          {{"uses", row->uses + 1}, {"max_uses", row->max_uses}}));
+    tx.append_audit(audit(now, actor, "certificate.issue", host_id, "ok",
+                          {{"serial", issued.serial_hex},
+                           {"hostname", hostname.str()},
+                           {"kind", "enroll"},
+                           {"not_after", format_rfc3339(issued.not_after)}}));
+    result = Enrollment{host_id, std::move(issued)};
+  });
+  spdlog::info("issued certificate {} to new host {} ({})", result->certificate.serial_hex,
+               result->host_id, hostname.str());
+  return std::move(*result);
+}
+
+Actor Authority::authenticate_admin(const std::string& authorization_header,
+                                    const std::string& peer, const std::string& call) {
+  std::string refusal;
+  std::optional<store::AdminKeyRow> key;
+  const std::string bearer = "Bearer ";
+  if (authorization_header.empty()) {
+    refusal = "admin calls need the metadata 'authorization: Bearer <admin key>'";
+  } else if (authorization_header.compare(0, bearer.size(), bearer) != 0) {
+    refusal = "the authorization metadata must read 'Bearer <admin key>'";
+  } else {
+    try {
+      const SecretToken secret =
+          SecretToken::parse(authorization_header.substr(bearer.size()), SecretKind::kAdminKey);
+      store_.transact([&](store::Tx& tx) { key = tx.find_admin_key(secret.hash()); });
+      if (!key) refusal = "unknown admin key";
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::kUnauthenticated) throw;
+      refusal = e.what();
+    }
+  }
+  if (key) return Actor{"admin:" + key->key_id};
+  store_.transact([&](store::Tx& tx) {
+    tx.append_audit(audit(clock_.now(), "peer:" + peer, "admin.refused", call, "refused",
+                          {{"reason", refusal}}));
+  });
+  throw unauthenticated(refusal);
+}
+
+CreatedAdminKey create_admin_key(store::Store& store, const Clock& clock, const Actor& actor,
+                                 const std::string& name) {
+  const std::string label = checked_label(name, "admin key name", 200);
+  if (label.empty()) throw invalid_argument("give the admin key a name (who or what uses it)");
+  Botan::System_RNG rng;
+  SecretToken key = SecretToken::generate(SecretKind::kAdminKey, rng);
+  store::AdminKeyRow row;
+  row.key_id = new_uuid();
+  row.name = label;
+  row.key_hash = key.hash();
+  row.created_by = actor.id;
+  store.transact([&](store::Tx& tx) {
+    row.created_at = clock.now();
+    tx.insert_admin_key(row);
+    tx.append_audit(
+        audit(row.created_at, actor.id, "admin_key.create", row.key_id, "ok", {{"name", label}}));
+  });
+  return CreatedAdminKey{std::move(key), row.key_id};
+}
+
+CreatedAdminKey Authority::create_admin_key(const Actor& actor, const std::string& name) {
+  return hostca::create_admin_key(store_, clock_, actor, name);
+}
+
+CreatedToken Authority::create_authorization_token(const Actor& actor,
+                                                   const NewAuthorizationToken& request) {
+  const std::string name = checked_label(request.name, "token name", 200);
+  const std::string reason = checked_label(request.reason, "token reason", 1000);
+  const std::uint32_t max_uses = request.max_uses == 0 ? 1 : request.max_uses;
+  if (max_uses > config_.tokens.max_uses_limit) {
+    throw invalid_argument("max uses " + std::to_string(max_uses) + " is above the limit of " +
+                           std::to_string(config_.tokens.max_uses_limit));
+  }
+  const Duration valid_for = request.valid_for.value_or(config_.tokens.default_valid_for);
+  if (valid_for <= Duration::zero()) throw invalid_argument("token validity must be positive");
+  if (valid_for > config_.tokens.max_valid_for) {
+    throw invalid_argument(
+        "token validity is above the limit of " +
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::hours>(config_.tokens.max_valid_for).count()) +
+        "h");
+  }
+  Botan::System_RNG rng;
+  SecretToken token = SecretToken::generate(SecretKind::kAuthorizationToken, rng);
+  TokenRow row;
+  row.token_id = new_uuid();
+  row.kind = store::TokenKind::kAuthorization;
+  row.token_hash = token.hash();
+  row.name = name;
+  row.reason = reason;
+  row.max_uses = static_cast<int>(max_uses);
+  row.created_by = actor.id;
+  store_.transact([&](store::Tx& tx) {
+    row.created_at = clock_.now();
+    row.expires_at = row.created_at + valid_for;
+    tx.insert_token(row);
+    tx.append_audit(audit(row.created_at, actor.id, "token.create", row.token_id, "ok",
+                          {{"kind", "authorization"},
+                           {"name", name},
+                           {"max_uses", max_uses},
+                           {"expires_at", format_rfc3339(row.expires_at)}}));
+  });
+  return CreatedToken{std::move(token), row.token_id, row.expires_at};
+}
+
+std::vector<TokenRow> Authority::list_tokens(bool include_deleted) {
+  std::vector<TokenRow> out;
+  store_.transact([&](store::Tx& tx) { out = tx.list_tokens(include_deleted); });
+  return out;
+}
+
+void Authority::delete_token(const Actor& actor, const std::string& token_id) {
+  const std::string id = parse_uuid(token_id, "token ID");
+  store_.transact([&](store::Tx& tx) {
+    const auto row = tx.find_token_by_id(id);
+    if (!row)
+      throw not_found("no token has the ID " + id + " (hostca-admin token list shows them)");
+    if (row->deleted_at) throw failed_precondition("token " + id + " is already deleted");
+    const TimePoint now = clock_.now();
+    tx.mark_token_deleted(id, now);
+    tx.append_audit(audit(now, actor.id, "token.delete", id, "ok",
+                          {{"kind", store::to_string(row->kind)}, {"name", row->name}}));
+  });
+}
+
+std::vector<store::HostSummaryRow> Authority::list_hosts(const std::string& hostname_contains,
+                                                         std::uint32_t limit) {
+  const std::string filter = checked_label(hostname_contains, "host name filter", 253);
+  if (limit == 0) limit = 1000;
+  if (limit > 10000) throw invalid_argument("limit must be at most 10000");
+  std::vector<store::HostSummaryRow> out;
+  store_.transact([&](store::Tx& tx) { out = tx.list_hosts(filter, limit, clock_.now()); });
+  return out;
+}
+
+HostDetails Authority::get_host(const std::string& host_id) {
+  const std::string id = parse_uuid(host_id, "host ID");
+  HostDetails details;
+  store_.transact([&](store::Tx& tx) {
+    const auto host = tx.find_host(id);
+    if (!host) throw not_found("no host has the ID " + id + " (hostca-admin host list shows them)");
+    const TimePoint now = clock_.now();
+    details.summary.host = *host;
+    details.certificates = tx.list_host_certificates(id);
+    for (const auto& c : details.certificates) {
+      if (!c.revoked_at && c.not_after > now) details.summary.has_valid_certificate = true;
+      if (!details.summary.newest_certificate ||
+          c.not_after > details.summary.newest_certificate->not_after) {
+        details.summary.newest_certificate = c;
+      }
+    }
+  });
+  return details;
+}
+
+std::vector<store::AuditRow> Authority::list_audit(std::uint64_t after_sequence,
+                                                   std::uint32_t limit) {
+  if (limit == 0) limit = 100;
+  if (limit > 1000) throw invalid_argument("limit must be at most 1000");
+  std::vector<store::AuditRow> out;
+  store_.transact([&](store::Tx& tx) {
+    out = tx.list_audit(static_cast<std::int64_t>(after_sequence), limit);
+  });
+  return out;
+}
+
+}  // namespace hostca

@@ -1,0 +1,139 @@
+#include "domain/bootstrap.h"
+
+#include <botan/pkcs8.h>
+#include <botan/system_rng.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/uuid.h"
+#include "domain/certificate_issuer.h"
+
+namespace hostca {
+
+namespace {
+
+store::CertificateRow server_row(const IssuedCertificate& issued, TimePoint now) {
+  store::CertificateRow row;
+  row.serial_hex = issued.serial_hex;
+  row.kind = store::CertificateKind::kServer;
+  row.not_before = issued.not_before;
+  row.not_after = issued.not_after;
+  const auto der = issued.certificate.BER_encode();
+  row.der = Bytes(der.begin(), der.end());
+  row.created_at = now;
+  return row;
+}
+
+store::AuditRow audit(TimePoint at, const std::string& action, const std::string& subject,
+                      const nlohmann::json& details) {
+  store::AuditRow row;
+  row.at = at;
+  row.actor = "init";
+  row.action = action;
+  row.subject = subject;
+  row.outcome = "ok";
+  row.details_json = details.dump();
+  return row;
+}
+
+}  // namespace
+
+InitResult initialize_ca(store::Store& store, const InitOptions& options, const Clock& clock) {
+  if (options.crl_shards < 1 || options.crl_shards > 4096) {
+    throw invalid_argument("crl shards must be between 1 and 4096");
+  }
+  options.profile.validate();
+  const std::string admin_name =
+      options.admin_key_name.empty() ? "bootstrap" : options.admin_key_name;
+  const TimePoint now = clock.now();
+
+  // Refuse early, before the (slow) key generation, if a CA exists.
+  store.transact([&](store::Tx& tx) {
+    if (const auto ca = tx.find_ca()) {
+      throw already_exists("this database already holds a CA (SHA-256 " + ca->sha256_fingerprint +
+                           "); init never overwrites one");
+    }
+  });
+
+  std::shared_ptr<const Botan::Private_Key> key = generate_key(options.algorithm);
+  const Botan::X509_Certificate ca_cert = make_ca_certificate(*key, options.ca, now);
+  const std::string encrypted = encrypt_private_key(*key, options.passphrase);
+  auto signer = std::make_shared<SoftwareSigner>(key, ca_cert);
+  const CertificateIssuer issuer(options.profile, signer);
+
+  const auto server_key = generate_key(CaKeyAlgorithm::kEcdsaP256);
+  const IssuedCertificate server_cert =
+      issuer.issue_server_certificate(options.server_names, *server_key, now);
+
+  Botan::System_RNG rng;
+  InitResult result{ca_cert.PEM_encode(),
+                    certificate_fingerprint(ca_cert),
+                    spki_fingerprint(ca_cert),
+                    server_cert.certificate.PEM_encode(),
+                    Botan::PKCS8::PEM_encode(*server_key),
+                    SecretToken::generate(SecretKind::kAdminKey, rng),
+                    new_uuid()};
+
+  store::CaRow ca_row;
+  ca_row.ca_id = new_uuid();
+  ca_row.key_algorithm = to_string(options.algorithm);
+  const auto der = ca_cert.BER_encode();
+  ca_row.certificate_der = Bytes(der.begin(), der.end());
+  ca_row.encrypted_private_key_pem = encrypted;
+  ca_row.sha256_fingerprint = result.sha256_fingerprint;
+  ca_row.spki_sha256 = result.spki_sha256;
+  ca_row.crl_shards = options.crl_shards;
+  ca_row.created_at = now;
+
+  store::AdminKeyRow admin;
+  admin.key_id = result.admin_key_id;
+  admin.name = admin_name;
+  admin.key_hash = result.admin_key.hash();
+  admin.created_at = now;
+  admin.created_by = "init";
+
+  store.transact([&](store::Tx& tx) {
+    tx.insert_ca(ca_row);
+    tx.insert_certificate(server_row(server_cert, now));
+    tx.insert_admin_key(admin);
+    tx.append_audit(audit(now, "ca.init", ca_row.ca_id,
+                          {{"algorithm", ca_row.key_algorithm},
+                           {"sha256_fingerprint", ca_row.sha256_fingerprint},
+                           {"crl_shards", ca_row.crl_shards}}));
+    tx.append_audit(audit(now, "certificate.issue", server_cert.serial_hex,
+                          {{"kind", "server"}, {"names", options.server_names}}));
+    tx.append_audit(audit(now, "admin_key.create", admin.key_id, {{"name", admin.name}}));
+  });
+  return result;
+}
+
+OpenedCa open_ca(store::Store& store, const std::string& passphrase) {
+  std::optional<store::CaRow> row;
+  store.transact([&](store::Tx& tx) { row = tx.find_ca(); });
+  if (!row) {
+    throw failed_precondition("the database holds no CA yet: run 'hostca-server init' first");
+  }
+  std::shared_ptr<const Botan::Private_Key> key =
+      decrypt_private_key(row->encrypted_private_key_pem, passphrase);
+  Botan::X509_Certificate cert(
+      std::vector<std::uint8_t>(row->certificate_der.begin(), row->certificate_der.end()));
+  return OpenedCa{std::make_shared<SoftwareSigner>(std::move(key), std::move(cert)),
+                  row->crl_shards};
+}
+
+ServerCertificate issue_server_certificate(store::Store& store, const OpenedCa& ca,
+                                           const std::vector<std::string>& names,
+                                           const CertificateProfile& profile, const Clock& clock) {
+  const CertificateIssuer issuer(profile, ca.signer);
+  const auto key = generate_key(CaKeyAlgorithm::kEcdsaP256);
+  const TimePoint now = clock.now();
+  const IssuedCertificate issued = issuer.issue_server_certificate(names, *key, now);
+  store.transact([&](store::Tx& tx) {
+    tx.insert_certificate(server_row(issued, now));
+    tx.append_audit(
+        audit(now, "certificate.issue", issued.serial_hex, {{"kind", "server"}, {"names", names}}));
+  });
+  return ServerCertificate{issued.certificate.PEM_encode(), Botan::PKCS8::PEM_encode(*key)};
+}
+
+}  // namespace hostca

@@ -1,0 +1,57 @@
+// Builds host and server certificates from the profile and a checked
+// request, and has the Signer sign them. Knows nothing of storage.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <botan/x509cert.h>
+
+#include "common/clock.h"
+#include "domain/certificate_profile.h"
+#include "domain/certificate_request.h"
+#include "domain/host_name.h"
+#include "domain/signer.h"
+
+namespace hostca {
+
+// A positive serial with 126 random bits, fixed at 16 bytes.
+Botan::BigInt random_serial();
+// Lower-case hex of the serial's magnitude, no leading zeros.
+std::string serial_hex(const Botan::BigInt& serial);
+
+struct IssuedCertificate {
+  Botan::X509_Certificate certificate;
+  std::string serial_hex;
+  TimePoint not_before;
+  TimePoint not_after;
+};
+
+class CertificateIssuer {
+ public:
+  CertificateIssuer(CertificateProfile profile, std::shared_ptr<const Signer> signer);
+
+  // CN = host ID; SANs: the names as DNS, the host ID as urn:uuid; EKU
+  // serverAuth+clientAuth; CRL distribution point of the host's shard.
+  IssuedCertificate issue_host_certificate(const std::string& host_id, const HostName& hostname,
+                                           const std::vector<HostName>& aliases,
+                                           const CertificateRequest& request, int crl_shard,
+                                           TimePoint now) const;
+
+  // The server's own TLS certificate: DNS names and IPv4 addresses.
+  IssuedCertificate issue_server_certificate(const std::vector<std::string>& names,
+                                             const Botan::Public_Key& key, TimePoint now) const;
+
+  const Signer& signer() const { return *signer_; }
+  const CertificateProfile& profile() const { return profile_; }
+
+ private:
+  IssuedCertificate sign(CertificateBody body, TimePoint not_before, TimePoint not_after) const;
+  TimePoint clamp_not_after(TimePoint wanted) const;
+
+  CertificateProfile profile_;
+  std::shared_ptr<const Signer> signer_;
+};
+
+}  // namespace hostca

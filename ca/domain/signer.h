@@ -1,0 +1,49 @@
+// The CA's signing key behind an interface: today a software key decrypted
+// at start, tomorrow an HSM or KMS. Implementations are thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <botan/bigint.h>
+#include <botan/pkix_types.h>
+#include <botan/x509cert.h>
+
+namespace hostca {
+
+// Everything a certificate says, before it is signed.
+struct CertificateBody {
+  Botan::BigInt serial;
+  std::vector<std::uint8_t> subject_spki;  // DER SubjectPublicKeyInfo
+  Botan::X509_Time not_before;
+  Botan::X509_Time not_after;
+  Botan::X509_DN subject;
+  Botan::Extensions extensions;
+};
+
+class Signer {
+ public:
+  virtual ~Signer() = default;
+  virtual const Botan::X509_Certificate& ca_certificate() const = 0;
+  virtual Botan::X509_Certificate sign(const CertificateBody& body) const = 0;
+};
+
+class SoftwareSigner final : public Signer {
+ public:
+  // Checks that the key belongs to the certificate.
+  SoftwareSigner(std::shared_ptr<const Botan::Private_Key> key, Botan::X509_Certificate ca_cert);
+  const Botan::X509_Certificate& ca_certificate() const override { return ca_cert_; }
+  Botan::X509_Certificate sign(const CertificateBody& body) const override;
+
+ private:
+  std::shared_ptr<const Botan::Private_Key> key_;
+  Botan::X509_Certificate ca_cert_;
+  std::string hash_;
+};
+
+// The hash a CA key signs with: SHA-384 for P-384, "Pure" for Ed25519,
+// SHA-256 otherwise.
+std::string signature_hash_for(const Botan::Private_Key& key);
+
+}  // namespace hostca

@@ -1,0 +1,58 @@
+// One running hostca server: the store, the opened CA, the authority, the
+// gRPC services over TLS and the HTTP endpoint, built from checked options.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/clock.h"
+#include "domain/authority.h"
+#include "server/http_endpoint.h"
+#include "store/pg_store.h"
+
+namespace hostca {
+
+struct ServeOptions {
+  store::PgStoreOptions database;
+  std::string passphrase;
+  std::string grpc_listen = "127.0.0.1:8443";  // host:port; port 0 picks one
+  std::string http_listen = "127.0.0.1:8080";
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  bool insecure_plaintext = false;  // development only
+  CertificateProfile profile;       // crl_base_url empty: derived from the HTTP address
+  AuthorityConfig authority;        // crl_shards comes from the database
+  int max_message_bytes = 64 * 1024;
+};
+
+class CaServer {
+ public:
+  // Opens everything and starts listening; throws Error naming what failed.
+  explicit CaServer(ServeOptions options);
+  ~CaServer();
+
+  int grpc_port() const { return grpc_port_; }
+  int http_port() const { return http_->port(); }
+  const CaCertificateView& ca() const { return authority_->ca_certificate(); }
+
+  void wait() { server_->Wait(); }
+  // Stops taking calls, lets those in flight finish until the deadline.
+  void shutdown(std::chrono::seconds grace);
+
+ private:
+  ServeOptions options_;
+  SystemClock clock_;
+  std::unique_ptr<store::PgStore> store_;
+  std::unique_ptr<Authority> authority_;
+  std::unique_ptr<HttpEndpoint> http_;
+  std::vector<std::unique_ptr<grpc::Service>> services_;
+  std::unique_ptr<grpc::Server> server_;
+  int grpc_port_ = 0;
+};
+
+// Splits "host:port"; throws Error(kInvalidArgument) naming `what`.
+std::pair<std::string, int> split_host_port(const std::string& address, const std::string& what);
+
+}  // namespace hostca

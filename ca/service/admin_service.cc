@@ -1,0 +1,93 @@
+#include "service/admin_service.h"
+
+#include "service/convert.h"
+#include "service/status.h"
+
+namespace hostca::service {
+
+Actor AdminServiceImpl::authenticate(grpc::ServerContext* context, const char* rpc) {
+  std::string header;
+  const auto& md = context->client_metadata();
+  if (const auto it = md.find("authorization"); it != md.end()) {
+    header.assign(it->second.data(), it->second.size());
+  }
+  return authority_.authenticate_admin(header, context->peer(), rpc);
+}
+
+grpc::Status AdminServiceImpl::CreateAuthorizationToken(
+    grpc::ServerContext* context, const v1::CreateAuthorizationTokenRequest* request,
+    v1::CreateTokenResponse* response) {
+  return handle("CreateAuthorizationToken", context, [&] {
+    const Actor actor = authenticate(context, "CreateAuthorizationToken");
+    to_proto(authority_.create_authorization_token(actor, from_proto(*request)), response);
+  });
+}
+
+grpc::Status AdminServiceImpl::ListTokens(grpc::ServerContext* context,
+                                          const v1::ListTokensRequest* request,
+                                          v1::ListTokensResponse* response) {
+  return handle("ListTokens", context, [&] {
+    authenticate(context, "ListTokens");
+    const TimePoint now = authority_.clock().now();
+    for (const auto& t : authority_.list_tokens(request->include_deleted())) {
+      to_proto(t, now, response->add_tokens());
+    }
+  });
+}
+
+grpc::Status AdminServiceImpl::DeleteToken(grpc::ServerContext* context,
+                                           const v1::DeleteTokenRequest* request,
+                                           v1::DeleteTokenResponse*) {
+  return handle("DeleteToken", context, [&] {
+    const Actor actor = authenticate(context, "DeleteToken");
+    authority_.delete_token(actor, request->token_id());
+  });
+}
+
+grpc::Status AdminServiceImpl::ListHosts(grpc::ServerContext* context,
+                                         const v1::ListHostsRequest* request,
+                                         v1::ListHostsResponse* response) {
+  return handle("ListHosts", context, [&] {
+    authenticate(context, "ListHosts");
+    const TimePoint now = authority_.clock().now();
+    for (const auto& h : authority_.list_hosts(request->hostname_contains(), request->limit())) {
+      to_proto(h, now, response->add_hosts());
+    }
+  });
+}
+
+grpc::Status AdminServiceImpl::GetHost(grpc::ServerContext* context,
+                                       const v1::GetHostRequest* request,
+                                       v1::GetHostResponse* response) {
+  return handle("GetHost", context, [&] {
+    authenticate(context, "GetHost");
+    const TimePoint now = authority_.clock().now();
+    const HostDetails details = authority_.get_host(request->host_id());
+    to_proto(details.summary, now, response->mutable_host());
+    for (const auto& c : details.certificates) to_proto(c, now, response->add_certificates());
+  });
+}
+
+grpc::Status AdminServiceImpl::ListAuditEvents(grpc::ServerContext* context,
+                                               const v1::ListAuditEventsRequest* request,
+                                               v1::ListAuditEventsResponse* response) {
+  return handle("ListAuditEvents", context, [&] {
+    authenticate(context, "ListAuditEvents");
+    for (const auto& row : authority_.list_audit(request->after_sequence(), request->limit())) {
+      to_proto(row, response->add_events());
+    }
+  });
+}
+
+grpc::Status AdminServiceImpl::CreateAdminKey(grpc::ServerContext* context,
+                                              const v1::CreateAdminKeyRequest* request,
+                                              v1::CreateAdminKeyResponse* response) {
+  return handle("CreateAdminKey", context, [&] {
+    const Actor actor = authenticate(context, "CreateAdminKey");
+    const CreatedAdminKey key = authority_.create_admin_key(actor, request->name());
+    response->set_admin_key(key.key.reveal());
+    response->set_key_id(key.key_id);
+  });
+}
+
+}  // namespace hostca::service

@@ -1,0 +1,37 @@
+// AdminService: calls for administrators, each authenticated by an admin
+// key in the "authorization: Bearer" metadata before anything else happens.
+#pragma once
+
+#include "domain/authority.h"
+#include "hostca/v1/admin.grpc.pb.h"
+
+namespace hostca::service {
+
+class AdminServiceImpl final : public v1::AdminService::Service {
+ public:
+  explicit AdminServiceImpl(Authority& authority) : authority_(authority) {}
+
+  grpc::Status CreateAuthorizationToken(grpc::ServerContext* context,
+                                        const v1::CreateAuthorizationTokenRequest* request,
+                                        v1::CreateTokenResponse* response) override;
+  grpc::Status ListTokens(grpc::ServerContext* context, const v1::ListTokensRequest* request,
+                          v1::ListTokensResponse* response) override;
+  grpc::Status DeleteToken(grpc::ServerContext* context, const v1::DeleteTokenRequest* request,
+                           v1::DeleteTokenResponse* response) override;
+  grpc::Status ListHosts(grpc::ServerContext* context, const v1::ListHostsRequest* request,
+                         v1::ListHostsResponse* response) override;
+  grpc::Status GetHost(grpc::ServerContext* context, const v1::GetHostRequest* request,
+                       v1::GetHostResponse* response) override;
+  grpc::Status ListAuditEvents(grpc::ServerContext* context,
+                               const v1::ListAuditEventsRequest* request,
+                               v1::ListAuditEventsResponse* response) override;
+  grpc::Status CreateAdminKey(grpc::ServerContext* context,
+                              const v1::CreateAdminKeyRequest* request,
+                              v1::CreateAdminKeyResponse* response) override;
+
+ private:
+  Actor authenticate(grpc::ServerContext* context, const char* rpc);
+  Authority& authority_;
+};
+
+}  // namespace hostca::service

@@ -1,0 +1,117 @@
+#include "service/convert.h"
+
+#include "common/error.h"
+
+namespace hostca::service {
+
+void to_proto(TimePoint t, google::protobuf::Timestamp* out) {
+  const auto us = to_unix_micros(t);
+  std::int64_t secs = us / 1000000;
+  std::int64_t rem = us % 1000000;
+  if (rem < 0) {
+    rem += 1000000;
+    secs -= 1;
+  }
+  out->set_seconds(secs);
+  out->set_nanos(static_cast<std::int32_t>(rem * 1000));
+}
+
+Duration from_proto(const google::protobuf::Duration& d, const std::string& what) {
+  if (d.seconds() < 0 || d.nanos() < 0) throw invalid_argument(what + " must not be negative");
+  if (d.seconds() > 100LL * 365 * 86400) throw invalid_argument(what + " is too long");
+  return std::chrono::seconds(d.seconds()) +
+         std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(d.nanos()));
+}
+
+void to_proto(const CaCertificateView& ca, v1::GetCACertificateResponse* out) {
+  out->set_certificate_der(ca.der.data(), ca.der.size());
+  out->set_certificate_pem(ca.pem);
+  out->set_sha256_fingerprint(ca.sha256_fingerprint);
+  out->set_spki_sha256(ca.spki_sha256);
+}
+
+EnrollmentRequest from_proto(const v1::RequestCertificateRequest& in) {
+  EnrollmentRequest r;
+  r.csr.assign(in.csr().begin(), in.csr().end());
+  r.hostname = in.hostname();
+  r.aliases.assign(in.aliases().begin(), in.aliases().end());
+  r.authorization_token = in.authorization_token();
+  return r;
+}
+
+void to_proto(const Enrollment& e, const CaCertificateView& ca, v1::CertificateResponse* out) {
+  out->set_host_id(e.host_id);
+  const auto der = e.certificate.certificate.BER_encode();
+  out->set_certificate_der(der.data(), der.size());
+  out->set_certificate_pem(e.certificate.certificate.PEM_encode());
+  out->set_serial_hex(e.certificate.serial_hex);
+  to_proto(e.certificate.not_after, out->mutable_not_after());
+  out->set_ca_certificate_der(ca.der.data(), ca.der.size());
+}
+
+NewAuthorizationToken from_proto(const v1::CreateAuthorizationTokenRequest& in) {
+  NewAuthorizationToken t;
+  t.name = in.name();
+  t.max_uses = in.max_uses();
+  if (in.has_valid_for()) t.valid_for = from_proto(in.valid_for(), "valid_for");
+  t.reason = in.reason();
+  return t;
+}
+
+void to_proto(const CreatedToken& token, v1::CreateTokenResponse* out) {
+  out->set_token(token.token.reveal());
+  out->set_token_id(token.token_id);
+  to_proto(token.expires_at, out->mutable_expires_at());
+}
+
+void to_proto(const store::TokenRow& t, TimePoint now, v1::TokenInfo* out) {
+  out->set_token_id(t.token_id);
+  out->set_kind(store::to_string(t.kind));
+  out->set_name(t.name);
+  out->set_reason(t.reason);
+  out->set_max_uses(static_cast<std::uint32_t>(t.max_uses));
+  out->set_uses(static_cast<std::uint32_t>(t.uses));
+  to_proto(t.created_at, out->mutable_created_at());
+  to_proto(t.expires_at, out->mutable_expires_at());
+  if (t.deleted_at) to_proto(*t.deleted_at, out->mutable_deleted_at());
+  if (t.host_id) out->set_host_id(*t.host_id);
+  out->set_state(to_string(token_state(t, now)));
+}
+
+void to_proto(const store::CertificateRow& c, TimePoint now, v1::CertificateInfo* out) {
+  out->set_serial_hex(c.serial_hex);
+  to_proto(c.not_before, out->mutable_not_before());
+  to_proto(c.not_after, out->mutable_not_after());
+  out->set_kind(store::to_string(c.kind));
+  if (c.revoked_at) {
+    out->set_revoked(true);
+    to_proto(*c.revoked_at, out->mutable_revoked_at());
+    out->set_revocation_reason(static_cast<std::uint32_t>(c.revocation_reason.value_or(0)));
+  }
+  out->set_certificate_der(c.der.data(), c.der.size());
+  out->set_state(c.revoked_at ? "revoked" : (c.not_after <= now ? "expired" : "valid"));
+}
+
+void to_proto(const store::HostSummaryRow& h, TimePoint now, v1::HostInfo* out) {
+  out->set_host_id(h.host.host_id);
+  out->set_hostname(h.host.hostname);
+  for (const auto& a : h.host.aliases) out->add_aliases(a);
+  to_proto(h.host.created_at, out->mutable_created_at());
+  if (h.newest_certificate)
+    to_proto(*h.newest_certificate, now, out->mutable_current_certificate());
+  out->set_has_valid_certificate(h.has_valid_certificate);
+  if (h.host.auto_reissue_until)
+    to_proto(*h.host.auto_reissue_until, out->mutable_auto_reissue_until());
+}
+
+void to_proto(const store::AuditRow& row, v1::AuditEvent* out) {
+  out->set_sequence(static_cast<std::uint64_t>(row.sequence));
+  to_proto(row.at, out->mutable_at());
+  out->set_actor(row.actor);
+  out->set_action(row.action);
+  out->set_subject(row.subject);
+  out->set_outcome(row.outcome);
+  out->set_details_json(row.details_json);
+}
+
+}  // namespace hostca::service

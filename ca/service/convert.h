@@ -1,0 +1,29 @@
+// Every conversion between hostca.v1 messages and domain values, in one place.
+#pragma once
+
+#include <google/protobuf/duration.pb.h>
+#include <google/protobuf/timestamp.pb.h>
+
+#include "domain/authority.h"
+#include "hostca/v1/admin.pb.h"
+#include "hostca/v1/host.pb.h"
+
+namespace hostca::service {
+
+void to_proto(TimePoint t, google::protobuf::Timestamp* out);
+// Throws Error(kInvalidArgument) for a negative or out-of-range duration.
+Duration from_proto(const google::protobuf::Duration& d, const std::string& what);
+
+void to_proto(const CaCertificateView& ca, v1::GetCACertificateResponse* out);
+EnrollmentRequest from_proto(const v1::RequestCertificateRequest& in);
+void to_proto(const Enrollment& enrollment, const CaCertificateView& ca,
+              v1::CertificateResponse* out);
+
+NewAuthorizationToken from_proto(const v1::CreateAuthorizationTokenRequest& in);
+void to_proto(const CreatedToken& token, v1::CreateTokenResponse* out);
+void to_proto(const store::TokenRow& token, TimePoint now, v1::TokenInfo* out);
+void to_proto(const store::CertificateRow& cert, TimePoint now, v1::CertificateInfo* out);
+void to_proto(const store::HostSummaryRow& host, TimePoint now, v1::HostInfo* out);
+void to_proto(const store::AuditRow& row, v1::AuditEvent* out);
+
+}  // namespace hostca::service

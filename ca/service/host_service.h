@@ -1,0 +1,24 @@
+// HostService: the calls hosts make. Translates messages and calls the
+// authority; no business rule lives here.
+#pragma once
+
+#include "domain/authority.h"
+#include "hostca/v1/host.grpc.pb.h"
+
+namespace hostca::service {
+
+class HostServiceImpl final : public v1::HostService::Service {
+ public:
+  explicit HostServiceImpl(Authority& authority) : authority_(authority) {}
+
+  grpc::Status GetCACertificate(grpc::ServerContext* context, const v1::GetCACertificateRequest*,
+                                v1::GetCACertificateResponse* response) override;
+  grpc::Status RequestCertificate(grpc::ServerContext* context,
+                                  const v1::RequestCertificateRequest* request,
+                                  v1::CertificateResponse* response) override;
+
+ private:
+  Authority& authority_;
+};
+
+}  // namespace hostca::service

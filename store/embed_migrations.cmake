@@ -1,0 +1,11 @@
+# Writes OUT: a C++ file holding every migration in FILES as a string.
+set(body "// Generated from store/migrations/*.sql; do not edit.\n#include \"store/migrator.h\"\n\nnamespace hostca::store {\n\nconst std::vector<Migration>& embedded_migrations() {\n  static const std::vector<Migration> all = {\n")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME_WE)
+  string(REGEX MATCH "^[0-9]+" version ${name})
+  math(EXPR version "${version}")
+  file(READ ${f} sql)
+  string(APPEND body "    {${version}, \"${name}\", R\"hostca_sql(${sql})hostca_sql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return all;\n}\n\n}  // namespace hostca::store\n")
+file(WRITE ${OUT} "${body}")

@@ -1,0 +1,86 @@
+#include "store/pg_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <pqxx/pqxx>
+
+#include "store/pg_errors.h"
+#include "store/pg_tx.h"
+
+namespace hostca::store {
+
+Error database_error(const std::string& doing, const std::exception& e) {
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) {
+    spdlog::error("database connection lost while trying to {}: {}", doing, e.what());
+    return unavailable("the database cannot be reached; the server retries on the next call");
+  }
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    spdlog::error("database error while trying to {}: sqlstate {}: {}", doing, sql->sqlstate(),
+                  e.what());
+  } else {
+    spdlog::error("database error while trying to {}: {}", doing, e.what());
+  }
+  return internal_error("a database error stopped the call to " + doing +
+                        "; nothing was changed (see the server log)");
+}
+
+static_assert(std::is_base_of_v<Store, PgStore>);
+
+PgStore::PgStore(PgStoreOptions options)
+    : options_(std::move(options)),
+      pool_(options_.conninfo, options_.pool_size, options_.acquire_timeout, &PgTx::prepare) {}
+
+void PgStore::transact(const std::function<void(Tx&)>& work) {
+  for (int attempt = 1;; ++attempt) {
+    auto lease = pool_.acquire();
+    try {
+      pqxx::work w(*lease);
+      PgTx tx(w);
+      work(tx);
+      w.commit();
+      return;
+    } catch (const pqxx::transaction_rollback& e) {
+      // Serialization failure or deadlock: nothing was committed, try again.
+      if (attempt < options_.max_attempts) {
+        spdlog::warn("transaction retried after {} (attempt {})", e.what(), attempt);
+        continue;
+      }
+      throw database_error("finish a transaction", e);
+    } catch (const pqxx::in_doubt_error& e) {
+      lease.mark_broken();
+      spdlog::error("commit outcome unknown: {}", e.what());
+      throw unavailable(
+          "the database connection broke during commit; the outcome is unknown, check before "
+          "retrying");
+    } catch (const pqxx::broken_connection& e) {
+      lease.mark_broken();
+      throw database_error("run a transaction", e);
+    } catch (const Error&) {
+      throw;
+    } catch (const pqxx::failure& e) {
+      throw database_error("run a transaction", e);
+    } catch (const pqxx::usage_error& e) {
+      throw database_error("run a transaction", e);
+    } catch (const pqxx::conversion_error& e) {
+      throw database_error("run a transaction", e);
+    }
+  }
+}
+
+bool PgStore::ping() {
+  try {
+    auto lease = pool_.acquire();
+    try {
+      pqxx::nontransaction n(*lease);
+      n.exec("SELECT 1");
+      return true;
+    } catch (const pqxx::broken_connection&) {
+      lease.mark_broken();
+      return false;
+    }
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace hostca::store

@@ -1,0 +1,367 @@
+#include "store/pg_tx.h"
+
+#include <nlohmann/json.hpp>
+
+#include <pqxx/pqxx>
+
+#include "common/error.h"
+
+namespace hostca::store {
+
+namespace {
+
+// Times cross the wire as microseconds since the Unix epoch, exactly.
+#define TS(n) "('epoch'::timestamptz + $" #n "::bigint * interval '1 microsecond')"
+#define US(col) "(extract(epoch from " col ") * 1000000)::bigint"
+
+struct Statement {
+  const char* name;
+  const char* sql;
+};
+
+const Statement kFindCa{
+    "find_ca",
+    "SELECT ca_id, key_algorithm, certificate_der, encrypted_private_key_pem,"
+    " sha256_fingerprint, spki_sha256, crl_shards, " US("created_at") " FROM ca"};
+const Statement kInsertCa{
+    "insert_ca",
+    "INSERT INTO ca (ca_id, key_algorithm, certificate_der, encrypted_private_key_pem,"
+    " sha256_fingerprint, spki_sha256, crl_shards, created_at)"
+    " VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, " TS(8) ") ON CONFLICT DO NOTHING"};
+
+#define TOKEN_COLUMNS                                                                      \
+  "token_id::text, kind, token_hash, name, reason, coalesce(host_id::text, ''), max_uses," \
+  " uses, " US("created_at") ", " US("expires_at") ", coalesce(" US(                       \
+      "deleted_at") ", -1), created_by"
+
+const Statement kInsertToken{
+    "insert_token",
+    "INSERT INTO tokens (token_id, kind, token_hash, name, reason, host_id, max_uses, uses,"
+    " created_at, expires_at, created_by)"
+    " VALUES ($1::uuid, $2, $3, $4, $5, NULLIF($6, '')::uuid, $7, $8, " TS(9) ", " TS(10) ", $11)"};
+const Statement kFindTokenForUpdate{"find_token_for_update",
+                                    "SELECT " TOKEN_COLUMNS
+                                    " FROM tokens WHERE token_hash = $1 FOR UPDATE"};
+const Statement kFindTokenById{"find_token_by_id",
+                               "SELECT " TOKEN_COLUMNS " FROM tokens WHERE token_id = $1::uuid"};
+const Statement kCountTokenUse{"count_token_use",
+                               "UPDATE tokens SET uses = uses + 1 WHERE token_id = $1::uuid"};
+const Statement kMarkTokenDeleted{
+    "mark_token_deleted",
+    "UPDATE tokens SET deleted_at = " TS(2) " WHERE token_id = $1::uuid AND deleted_at IS NULL"};
+const Statement kListTokens{
+    "list_tokens", "SELECT " TOKEN_COLUMNS
+                   " FROM tokens WHERE $1 OR deleted_at IS NULL ORDER BY created_at, token_id"};
+
+const Statement kLockHostname{"lock_hostname",
+                              "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))"};
+const Statement kFindHostWithValidCertificate{
+    "find_host_with_valid_certificate",
+    "SELECT h.host_id::text FROM hosts h WHERE h.hostname = $1 AND EXISTS ("
+    " SELECT 1 FROM certificates c WHERE c.host_id = h.host_id AND c.revoked_at IS NULL"
+    " AND c.not_after > " TS(2) ") LIMIT 1"};
+const Statement kInsertHost{"insert_host",
+                            "INSERT INTO hosts (host_id, hostname, aliases, created_at)"
+                            " VALUES ($1::uuid, $2, $3::jsonb, " TS(4) ")"};
+
+#define HOST_COLUMNS                                                                    \
+  "h.host_id::text, h.hostname, h.aliases::text, " US("h.created_at") ", coalesce(" US( \
+      "h.auto_reissue_until") ", -1)"
+#define CERT_COLUMNS \
+  "c.serial_hex, coalesce(c.host_id::text, ''), c.kind, " US("c.not_before") ", " US(         \
+      "c.not_after") ", c.der, " US("c.created_at") ", coalesce(" US("c.revoked_at") ", -1)," \
+                     " coalesce(c.revocation_reason, -1)"
+
+const Statement kFindHost{"find_host",
+                          "SELECT " HOST_COLUMNS " FROM hosts h WHERE h.host_id = $1::uuid"};
+const Statement kListHosts{
+    "list_hosts",
+    "SELECT " HOST_COLUMNS ", c.serial_hex IS NOT NULL, " CERT_COLUMNS ","
+    " EXISTS (SELECT 1 FROM certificates v WHERE v.host_id = h.host_id AND v.revoked_at IS NULL"
+    " AND v.not_after > " TS(3) ")"
+    " FROM hosts h LEFT JOIN LATERAL (SELECT * FROM certificates x WHERE x.host_id = h.host_id"
+    " ORDER BY x.not_after DESC, x.created_at DESC LIMIT 1) c ON true"
+    " WHERE strpos(h.hostname, $1) > 0 ORDER BY h.hostname, h.host_id LIMIT $2"};
+
+const Statement kInsertCertificate{
+    "insert_certificate",
+    "INSERT INTO certificates (serial_hex, host_id, kind, not_before, not_after, der, created_at)"
+    " VALUES ($1, NULLIF($2, '')::uuid, $3, " TS(4) ", " TS(5) ", $6, " TS(7) ")"};
+const Statement kListHostCertificates{"list_host_certificates",
+                                      "SELECT " CERT_COLUMNS
+                                      " FROM certificates c WHERE c.host_id = $1::uuid"
+                                      " ORDER BY c.created_at DESC, c.serial_hex"};
+
+const Statement kInsertAdminKey{"insert_admin_key",
+                                "INSERT INTO admin_keys (key_id, name, key_hash, created_at,"
+                                " created_by) VALUES ($1::uuid, $2, $3, " TS(4) ", $5)"};
+const Statement kFindAdminKey{"find_admin_key",
+                              "SELECT key_id::text, name, key_hash, " US(
+                                  "created_at") ", created_by FROM admin_keys WHERE key_hash = $1"};
+
+const Statement kAppendAudit{"append_audit",
+                             "INSERT INTO audit_log (at, actor, action, subject, outcome, details)"
+                             " VALUES (" TS(1) ", $2, $3, $4, $5, $6::jsonb)"};
+const Statement kListAudit{"list_audit",
+                           "SELECT sequence, " US("at")
+                           ", actor, action, subject, outcome, details::text FROM audit_log"
+                           " WHERE sequence > $1 ORDER BY sequence LIMIT $2"};
+
+const Statement* const kAll[] = {
+    &kFindCa,
+    &kInsertCa,
+    &kInsertToken,
+    &kFindTokenForUpdate,
+    &kFindTokenById,
+    &kCountTokenUse,
+    &kMarkTokenDeleted,
+    &kListTokens,
+    &kLockHostname,
+    &kFindHostWithValidCertificate,
+    &kInsertHost,
+    &kFindHost,
+    &kListHosts,
+    &kInsertCertificate,
+    &kListHostCertificates,
+    &kInsertAdminKey,
+    &kFindAdminKey,
+    &kAppendAudit,
+    &kListAudit,
+};
+
+pqxx::binarystring bin(const Bytes& b) { return pqxx::binarystring(b.data(), b.size()); }
+
+Bytes bytes_of(const pqxx::field& f) {
+  const pqxx::binarystring bs(f);
+  return Bytes(bs.begin(), bs.end());
+}
+
+std::optional<TimePoint> optional_time(const pqxx::field& f) {
+  const auto v = f.as<std::int64_t>();
+  if (v < 0) return std::nullopt;
+  return from_unix_micros(v);
+}
+
+TimePoint time_of(const pqxx::field& f) { return from_unix_micros(f.as<std::int64_t>()); }
+
+TokenKind token_kind_of(const std::string& s) {
+  return s == "reissue" ? TokenKind::kReissue : TokenKind::kAuthorization;
+}
+
+CertificateKind certificate_kind_of(const std::string& s) {
+  if (s == "renew") return CertificateKind::kRenew;
+  if (s == "reissue") return CertificateKind::kReissue;
+  if (s == "server") return CertificateKind::kServer;
+  return CertificateKind::kEnroll;
+}
+
+TokenRow token_from(const pqxx::row& r) {
+  TokenRow t;
+  t.token_id = r[0].as<std::string>();
+  t.kind = token_kind_of(r[1].as<std::string>());
+  t.token_hash = bytes_of(r[2]);
+  t.name = r[3].as<std::string>();
+  t.reason = r[4].as<std::string>();
+  if (auto host = r[5].as<std::string>(); !host.empty()) t.host_id = host;
+  t.max_uses = r[6].as<int>();
+  t.uses = r[7].as<int>();
+  t.created_at = time_of(r[8]);
+  t.expires_at = time_of(r[9]);
+  t.deleted_at = optional_time(r[10]);
+  t.created_by = r[11].as<std::string>();
+  return t;
+}
+
+std::string aliases_json(const std::vector<std::string>& aliases) {
+  return nlohmann::json(aliases).dump();
+}
+
+std::vector<std::string> aliases_from_json(const std::string& text) {
+  return nlohmann::json::parse(text).get<std::vector<std::string>>();
+}
+
+// Reads HOST_COLUMNS starting at column `at`.
+HostRow host_from(const pqxx::row& r, int at) {
+  HostRow h;
+  h.host_id = r[at].as<std::string>();
+  h.hostname = r[at + 1].as<std::string>();
+  h.aliases = aliases_from_json(r[at + 2].as<std::string>());
+  h.created_at = time_of(r[at + 3]);
+  h.auto_reissue_until = optional_time(r[at + 4]);
+  return h;
+}
+
+// Reads CERT_COLUMNS starting at column `at`.
+CertificateRow certificate_from(const pqxx::row& r, int at) {
+  CertificateRow c;
+  c.serial_hex = r[at].as<std::string>();
+  if (auto host = r[at + 1].as<std::string>(); !host.empty()) c.host_id = host;
+  c.kind = certificate_kind_of(r[at + 2].as<std::string>());
+  c.not_before = time_of(r[at + 3]);
+  c.not_after = time_of(r[at + 4]);
+  c.der = bytes_of(r[at + 5]);
+  c.created_at = time_of(r[at + 6]);
+  c.revoked_at = optional_time(r[at + 7]);
+  if (const int reason = r[at + 8].as<int>(); reason >= 0) c.revocation_reason = reason;
+  return c;
+}
+
+template <typename... Args>
+pqxx::result run(pqxx::work& w, const Statement& s, Args&&... args) {
+  return w.exec_prepared(s.name, std::forward<Args>(args)...);
+}
+
+}  // namespace
+
+static_assert(std::is_base_of_v<Tx, PgTx>);
+
+void PgTx::prepare(pqxx::connection& conn) {
+  for (const Statement* s : kAll) conn.prepare(s->name, s->sql);
+}
+
+std::optional<CaRow> PgTx::find_ca() {
+  const auto r = run(w_, kFindCa);
+  if (r.empty()) return std::nullopt;
+  const auto& row = r[0];
+  CaRow ca;
+  ca.ca_id = row[0].as<std::string>();
+  ca.key_algorithm = row[1].as<std::string>();
+  ca.certificate_der = bytes_of(row[2]);
+  ca.encrypted_private_key_pem = row[3].as<std::string>();
+  ca.sha256_fingerprint = row[4].as<std::string>();
+  ca.spki_sha256 = row[5].as<std::string>();
+  ca.crl_shards = row[6].as<int>();
+  ca.created_at = time_of(row[7]);
+  return ca;
+}
+
+void PgTx::insert_ca(const CaRow& ca) {
+  const auto r = run(w_, kInsertCa, ca.ca_id, ca.key_algorithm, bin(ca.certificate_der),
+                     ca.encrypted_private_key_pem, ca.sha256_fingerprint, ca.spki_sha256,
+                     ca.crl_shards, to_unix_micros(ca.created_at));
+  if (r.affected_rows() != 1) {
+    throw already_exists("this database already holds a CA; hostca never overwrites one");
+  }
+}
+
+void PgTx::insert_token(const TokenRow& t) {
+  run(w_, kInsertToken, t.token_id, to_string(t.kind), bin(t.token_hash), t.name, t.reason,
+      t.host_id.value_or(""), t.max_uses, t.uses, to_unix_micros(t.created_at),
+      to_unix_micros(t.expires_at), t.created_by);
+}
+
+std::optional<TokenRow> PgTx::find_token_for_update(const Bytes& token_hash) {
+  const auto r = run(w_, kFindTokenForUpdate, bin(token_hash));
+  if (r.empty()) return std::nullopt;
+  return token_from(r[0]);
+}
+
+std::optional<TokenRow> PgTx::find_token_by_id(const std::string& token_id) {
+  const auto r = run(w_, kFindTokenById, token_id);
+  if (r.empty()) return std::nullopt;
+  return token_from(r[0]);
+}
+
+void PgTx::count_token_use(const std::string& token_id) {
+  const auto r = run(w_, kCountTokenUse, token_id);
+  if (r.affected_rows() != 1) throw internal_error("token " + token_id + " vanished while used");
+}
+
+void PgTx::mark_token_deleted(const std::string& token_id, TimePoint at) {
+  run(w_, kMarkTokenDeleted, token_id, to_unix_micros(at));
+}
+
+std::vector<TokenRow> PgTx::list_tokens(bool include_deleted) {
+  std::vector<TokenRow> out;
+  for (const auto& row : run(w_, kListTokens, include_deleted)) out.push_back(token_from(row));
+  return out;
+}
+
+void PgTx::lock_hostname(const std::string& hostname) { run(w_, kLockHostname, hostname); }
+
+std::optional<std::string> PgTx::find_host_with_valid_certificate(const std::string& hostname,
+                                                                  TimePoint now) {
+  const auto r = run(w_, kFindHostWithValidCertificate, hostname, to_unix_micros(now));
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<std::string>();
+}
+
+void PgTx::insert_host(const HostRow& h) {
+  run(w_, kInsertHost, h.host_id, h.hostname, aliases_json(h.aliases),
+      to_unix_micros(h.created_at));
+}
+
+std::optional<HostRow> PgTx::find_host(const std::string& host_id) {
+  const auto r = run(w_, kFindHost, host_id);
+  if (r.empty()) return std::nullopt;
+  return host_from(r[0], 0);
+}
+
+std::vector<HostSummaryRow> PgTx::list_hosts(const std::string& hostname_contains,
+                                             std::uint32_t limit, TimePoint now) {
+  std::vector<HostSummaryRow> out;
+  const auto r =
+      run(w_, kListHosts, hostname_contains, static_cast<long long>(limit), to_unix_micros(now));
+  for (const auto& row : r) {
+    HostSummaryRow s;
+    s.host = host_from(row, 0);
+    if (row[5].as<bool>()) s.newest_certificate = certificate_from(row, 6);
+    s.has_valid_certificate = row[15].as<bool>();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+void PgTx::insert_certificate(const CertificateRow& c) {
+  run(w_, kInsertCertificate, c.serial_hex, c.host_id.value_or(""), to_string(c.kind),
+      to_unix_micros(c.not_before), to_unix_micros(c.not_after), bin(c.der),
+      to_unix_micros(c.created_at));
+}
+
+std::vector<CertificateRow> PgTx::list_host_certificates(const std::string& host_id) {
+  std::vector<CertificateRow> out;
+  for (const auto& row : run(w_, kListHostCertificates, host_id)) {
+    out.push_back(certificate_from(row, 0));
+  }
+  return out;
+}
+
+void PgTx::insert_admin_key(const AdminKeyRow& k) {
+  run(w_, kInsertAdminKey, k.key_id, k.name, bin(k.key_hash), to_unix_micros(k.created_at),
+      k.created_by);
+}
+
+std::optional<AdminKeyRow> PgTx::find_admin_key(const Bytes& key_hash) {
+  const auto r = run(w_, kFindAdminKey, bin(key_hash));
+  if (r.empty()) return std::nullopt;
+  AdminKeyRow k;
+  k.key_id = r[0][0].as<std::string>();
+  k.name = r[0][1].as<std::string>();
+  k.key_hash = bytes_of(r[0][2]);
+  k.created_at = time_of(r[0][3]);
+  k.created_by = r[0][4].as<std::string>();
+  return k;
+}
+
+void PgTx::append_audit(const AuditRow& a) {
+  run(w_, kAppendAudit, to_unix_micros(a.at), a.actor, a.action, a.subject, a.outcome,
+      a.details_json.empty() ? std::string("{}") : a.details_json);
+}
+
+std::vector<AuditRow> PgTx::list_audit(std::int64_t after_sequence, std::uint32_t limit) {
+  std::vector<AuditRow> out;
+  for (const auto& row : run(w_, kListAudit, after_sequence, static_cast<long long>(limit))) {
+    AuditRow a;
+    a.sequence = row[0].as<std::int64_t>();
+    a.at = time_of(row[1]);
+    a.actor = row[2].as<std::string>();
+    a.action = row[3].as<std::string>();
+    a.subject = row[4].as<std::string>();
+    a.outcome = row[5].as<std::string>();
+    a.details_json = row[6].as<std::string>();
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace hostca::store

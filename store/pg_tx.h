@@ -1,0 +1,49 @@
+// The PostgreSQL unit of work: every statement the domain can ask for, as a
+// prepared statement on a pqxx transaction.
+#pragma once
+
+#include <pqxx/connection>
+#include <pqxx/transaction>
+
+#include "store/store.h"
+
+namespace hostca::store {
+
+class PgTx final : public Tx {
+ public:
+  explicit PgTx(pqxx::work& w) : w_(w) {}
+  // Registers every prepared statement on a new connection.
+  static void prepare(pqxx::connection& conn);
+
+  std::optional<CaRow> find_ca() override;
+  void insert_ca(const CaRow& ca) override;
+
+  void insert_token(const TokenRow& token) override;
+  std::optional<TokenRow> find_token_for_update(const Bytes& token_hash) override;
+  std::optional<TokenRow> find_token_by_id(const std::string& token_id) override;
+  void count_token_use(const std::string& token_id) override;
+  void mark_token_deleted(const std::string& token_id, TimePoint at) override;
+  std::vector<TokenRow> list_tokens(bool include_deleted) override;
+
+  void lock_hostname(const std::string& hostname) override;
+  std::optional<std::string> find_host_with_valid_certificate(const std::string& hostname,
+                                                              TimePoint now) override;
+  void insert_host(const HostRow& host) override;
+  std::optional<HostRow> find_host(const std::string& host_id) override;
+  std::vector<HostSummaryRow> list_hosts(const std::string& hostname_contains, std::uint32_t limit,
+                                         TimePoint now) override;
+
+  void insert_certificate(const CertificateRow& certificate) override;
+  std::vector<CertificateRow> list_host_certificates(const std::string& host_id) override;
+
+  void insert_admin_key(const AdminKeyRow& key) override;
+  std::optional<AdminKeyRow> find_admin_key(const Bytes& key_hash) override;
+
+  void append_audit(const AuditRow& row) override;
+  std::vector<AuditRow> list_audit(std::int64_t after_sequence, std::uint32_t limit) override;
+
+ private:
+  pqxx::work& w_;
+};
+
+}  // namespace hostca::store

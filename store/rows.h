@@ -1,0 +1,92 @@
+// Row structs: the values the store reads and writes, in the domain's words.
+// Conversions between these and SQL live in pg_tx.cc only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/clock.h"
+
+namespace hostca::store {
+
+struct CaRow {
+  std::string ca_id;
+  std::string key_algorithm;  // "ECDSA-P256", "ECDSA-P384", "Ed25519", "RSA-3072", ...
+  Bytes certificate_der;
+  std::string encrypted_private_key_pem;  // PKCS#8, encrypted with the passphrase
+  std::string sha256_fingerprint;
+  std::string spki_sha256;
+  int crl_shards = 1;
+  TimePoint created_at;
+};
+
+enum class TokenKind { kAuthorization, kReissue };
+
+struct TokenRow {
+  std::string token_id;
+  TokenKind kind = TokenKind::kAuthorization;
+  Bytes token_hash;
+  std::string name;
+  std::string reason;
+  std::optional<std::string> host_id;  // reissue tokens only
+  int max_uses = 1;
+  int uses = 0;
+  TimePoint created_at;
+  TimePoint expires_at;
+  std::optional<TimePoint> deleted_at;
+  std::string created_by;
+};
+
+struct HostRow {
+  std::string host_id;
+  std::string hostname;
+  std::vector<std::string> aliases;
+  TimePoint created_at;
+  std::optional<TimePoint> auto_reissue_until;
+};
+
+enum class CertificateKind { kEnroll, kRenew, kReissue, kServer };
+
+struct CertificateRow {
+  std::string serial_hex;
+  std::optional<std::string> host_id;  // empty for the server's own TLS certificate
+  CertificateKind kind = CertificateKind::kEnroll;
+  TimePoint not_before;
+  TimePoint not_after;
+  Bytes der;
+  TimePoint created_at;
+  std::optional<TimePoint> revoked_at;
+  std::optional<int> revocation_reason;
+};
+
+struct HostSummaryRow {
+  HostRow host;
+  std::optional<CertificateRow> newest_certificate;
+  bool has_valid_certificate = false;
+};
+
+struct AdminKeyRow {
+  std::string key_id;
+  std::string name;
+  Bytes key_hash;
+  TimePoint created_at;
+  std::string created_by;
+};
+
+struct AuditRow {
+  std::int64_t sequence = 0;  // assigned by the database
+  TimePoint at;
+  std::string actor;
+  std::string action;
+  std::string subject;
+  std::string outcome;       // "ok" or "refused"
+  std::string details_json;  // a JSON object; never a secret
+};
+
+const char* to_string(TokenKind kind);
+const char* to_string(CertificateKind kind);
+
+}  // namespace hostca::store

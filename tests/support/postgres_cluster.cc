@@ -1,0 +1,72 @@
+#include "support/postgres_cluster.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+
+#include <pqxx/pqxx>
+
+#include "store/migrator.h"
+
+namespace hostca::testing {
+
+namespace {
+std::string run(const std::string& command) {
+  std::array<char, 512> buf{};
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + command);
+  while (fgets(buf.data(), buf.size(), pipe)) out += buf.data();
+  if (pclose(pipe) != 0) throw std::runtime_error("failed: " + command + "\n" + out);
+  while (!out.empty() && (out.back() == '\n')) out.pop_back();
+  return out;
+}
+}  // namespace
+
+PostgresCluster& PostgresCluster::instance() {
+  static PostgresCluster cluster;
+  return cluster;
+}
+
+PostgresCluster::PostgresCluster() {
+  char tmpl[] = "/tmp/hostca-store-test.XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  // The postgres user must be able to reach its folder inside ours.
+  chmod(dir_.c_str(), 0711);
+  port_ = 20000 + static_cast<int>(getpid() % 20000);
+  run(std::string(HOSTCA_SOURCE_DIR) + "/deploy/postgres.sh start " + dir_ + "/pg " +
+      std::to_string(port_) + " --fast");
+}
+
+PostgresCluster::~PostgresCluster() {
+  try {
+    run(std::string(HOSTCA_SOURCE_DIR) + "/deploy/postgres.sh stop " + dir_ + "/pg");
+    run("rm -rf " + dir_);
+  } catch (const std::exception&) {
+  }
+}
+
+std::string PostgresCluster::conninfo(const std::string& dbname) const {
+  return "host=" + dir_ + "/pg port=" + std::to_string(port_) + " dbname=" + dbname +
+         " user=hostca";
+}
+
+std::string PostgresCluster::fresh_database() {
+  const std::string name = "test_" + std::to_string(++next_db_);
+  {
+    pqxx::connection admin(conninfo("postgres"));
+    pqxx::nontransaction n(admin);
+    n.exec("DROP DATABASE IF EXISTS " + name);
+    n.exec("CREATE DATABASE " + name);
+  }
+  const std::string info = conninfo(name);
+  store::Migrator(info).apply();
+  return info;
+}
+
+}  // namespace hostca::testing
