@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages hostca needs to build, serve and test,
+# asking dpkg first so that a second run installs nothing and takes a moment.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  g++ cmake ninja-build pkg-config
+  libbotan-2-dev libpqxx-dev libgrpc++-dev libprotobuf-dev protobuf-compiler
+  protobuf-compiler-grpc libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
+  libspdlog-dev libfmt-dev
+  # run: a private PostgreSQL 15 and the tools the quick start uses
+  postgresql-15 openssl ca-certificates
+  # test: GoogleTest, and the independent checkers and client
+  libgtest-dev libgmock-dev python3 python3-grpcio python3-protobuf
+  python3-cryptography gnutls-bin
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=()
+if [ "$(id -u)" != 0 ]; then SUDO=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null

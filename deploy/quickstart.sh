@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The quick start: installs what is missing, builds, starts a private
+# PostgreSQL for hostca under a data folder, initialises the CA (once) and
+# serves on loopback: gRPC over TLS on 127.0.0.1:8443, HTTP on 127.0.0.1:8080.
+#
+#   deploy/quickstart.sh [--data DIR]      (default DIR: ./hostca-data)
+#
+# Ports: HOSTCA_GRPC_PORT, HOSTCA_HTTP_PORT, HOSTCA_PG_PORT override them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+data=./hostca-data
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --data) data=$2; shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "quickstart: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+grpc_port=${HOSTCA_GRPC_PORT:-8443}
+http_port=${HOSTCA_HTTP_PORT:-8080}
+pg_port=${HOSTCA_PG_PORT:-55432}
+
+deploy/install-deps.sh
+deploy/build.sh hostca-server hostca-admin hostca-agent
+
+mkdir -p "$data"
+data=$(realpath "$data")
+chmod 711 "$data"
+conninfo=$(deploy/postgres.sh start "$data/postgres" "$pg_port")
+echo "PostgreSQL for hostca: $conninfo (log: $data/postgres/postgres.log)"
+
+# The passphrase that encrypts the CA key: made once, kept beside the data.
+# Back it up apart from the database: without it the CA key cannot be opened.
+if [ ! -s "$data/passphrase" ]; then
+  (umask 077 && openssl rand -base64 33 >"$data/passphrase")
+  echo "Made a CA passphrase in $data/passphrase (back it up, apart from the database)."
+fi
+
+server=build/ca/hostca-server
+"$server" migrate --database "$conninfo" >/dev/null
+has_ca=$(/usr/lib/postgresql/15/bin/psql "$conninfo" -tAc "SELECT count(*) FROM ca")
+if [ "$has_ca" = 0 ]; then
+  "$server" init --database "$conninfo" --passphrase-file "$data/passphrase" --tls-dir "$data/tls"
+else
+  echo "A CA already exists in this database; init is skipped (it never overwrites one)."
+fi
+
+cat <<EOT
+
+hostca is starting. In another shell:
+  export HOSTCA_SERVER=127.0.0.1:$grpc_port HOSTCA_CA_FILE=$data/tls/ca.pem
+  export HOSTCA_ADMIN_KEY=<the admin key printed at init>
+  $root/build/ca/hostca-admin token create --name lab --max-uses 2 --valid-for 24h
+  $root/build/ca/hostca-agent --dir /tmp/agent get-ca --server 127.0.0.1:$grpc_port --fingerprint \$(openssl x509 -in $data/tls/ca.pem -outform DER | sha256sum | cut -d' ' -f1)
+  $root/build/ca/hostca-agent --dir /tmp/agent enroll --token <token> --hostname web01.example
+Stop with Ctrl-C; PostgreSQL keeps running (deploy/postgres.sh stop $data/postgres stops it).
+
+EOT
+exec "$server" serve --database "$conninfo" --passphrase-file "$data/passphrase" \
+  --tls-dir "$data/tls" --listen "127.0.0.1:$grpc_port" --http-listen "127.0.0.1:$http_port"

@@ -1,0 +1,490 @@
+"""Shared helpers for the hostca end-to-end tests (ring 3).
+
+A Deployment is one throwaway CA: a private PostgreSQL 15 cluster (unix socket
+only, under a temporary folder), `hostca-server init`, and any number of
+`hostca-server serve` processes on loopback. Everything it starts it stops, and
+every wait is bounded. Set HOSTCA_E2E_KEEP=1 to keep the folder for a post-mortem.
+"""
+
+import base64
+import datetime
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SOURCE_DIR = os.environ.get(
+    "HOSTCA_SOURCE_DIR",
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
+def _default_build_dir():
+    for name in ("build-e2e", "build"):
+        candidate = os.path.join(SOURCE_DIR, name)
+        if os.path.exists(os.path.join(candidate, "ca", "hostca-server")):
+            return candidate
+    return os.path.join(SOURCE_DIR, "build")
+
+
+BUILD_DIR = os.environ.get("HOSTCA_BUILD_DIR", _default_build_dir())
+PYGEN = os.environ.get("HOSTCA_PYGEN", os.path.join(BUILD_DIR, "tests", "python"))
+if PYGEN not in sys.path:
+    sys.path.insert(0, PYGEN)
+
+import grpc  # noqa: E402
+from cryptography import x509  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa  # noqa: E402
+from cryptography.x509.oid import NameOID  # noqa: E402
+
+from hostca.v1 import admin_pb2, admin_pb2_grpc, host_pb2, host_pb2_grpc  # noqa: E402,F401
+
+SERVER_BIN = os.path.join(BUILD_DIR, "ca", "hostca-server")
+ADMIN_BIN = os.path.join(BUILD_DIR, "ca", "hostca-admin")
+AGENT_BIN = os.path.join(BUILD_DIR, "ca", "hostca-agent")
+PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
+PSQL = os.path.join(PGBIN, "psql")
+PG_DUMP = os.path.join(PGBIN, "pg_dump")
+POSTGRES_SH = os.path.join(SOURCE_DIR, "deploy", "postgres.sh")
+
+ADMIN_KEY_RE = re.compile(r"hca_admin_[A-Za-z0-9_-]{43}")
+AUTH_TOKEN_RE = re.compile(r"hca_auth_[A-Za-z0-9_-]{43}")
+
+CLI_TIMEOUT = 60
+RPC_TIMEOUT = 30
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout, what, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError("gave up after %ss waiting for %s" % (timeout, what))
+
+
+class Result:
+    """What a finished command did."""
+
+    def __init__(self, args, returncode, stdout, stderr):
+        self.args = args
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def stderr_lines(self):
+        return [line for line in self.stderr.splitlines() if line.strip()]
+
+    def __repr__(self):
+        return "Result(%r, rc=%r, stdout=%r, stderr=%r)" % (
+            self.args, self.returncode, self.stdout, self.stderr)
+
+
+def run(args, timeout=CLI_TIMEOUT, env=None, input_text=None, cwd=None):
+    """Runs a command with a bounded wait and captures its output."""
+    full_env = dict(os.environ)
+    full_env.pop("HOSTCA_ADMIN_KEY", None)
+    full_env.pop("HOSTCA_TOKEN", None)
+    full_env.pop("HOSTCA_PASSPHRASE", None)
+    if env:
+        full_env.update(env)
+    p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout,
+                       env=full_env, input=input_text, cwd=cwd)
+    return Result([str(a) for a in args], p.returncode, p.stdout, p.stderr)
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+class Postgres:
+    """A private PostgreSQL 15 cluster started by deploy/postgres.sh."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.port = free_port()
+        self.conninfo = None
+
+    def start(self):
+        r = run(["bash", POSTGRES_SH, "start", self.folder, self.port, "--fast"], timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError("PostgreSQL did not start: %s%s" % (r.stdout, r.stderr))
+        self.conninfo = r.stdout.strip().splitlines()[-1]
+        return self
+
+    def stop(self):
+        if self.conninfo is not None:
+            run(["bash", POSTGRES_SH, "stop", self.folder], timeout=120)
+            self.conninfo = None
+
+    def psql(self, sql):
+        r = run([PSQL, self.conninfo, "-v", "ON_ERROR_STOP=1", "-tAc", sql], timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("psql failed on %r: %s" % (sql, r.stderr))
+        return r.stdout.strip()
+
+    def scalar(self, sql):
+        return int(self.psql(sql))
+
+    def counts(self):
+        """The rows a refused request must leave alone."""
+        row = self.psql(
+            "SELECT (SELECT count(*) FROM hosts), (SELECT count(*) FROM certificates),"
+            " (SELECT count(*) FROM tokens), (SELECT coalesce(sum(uses), 0) FROM tokens),"
+            " (SELECT count(*) FROM audit_log), (SELECT count(*) FROM admin_keys),"
+            " (SELECT count(*) FROM tokens WHERE deleted_at IS NOT NULL)")
+        keys = ("hosts", "certificates", "tokens", "token_uses", "audit_log", "admin_keys",
+                "deleted_tokens")
+        return dict(zip(keys, (int(v) for v in row.split("|"))))
+
+    def audit_actions_after(self, sequence):
+        out = self.psql("SELECT action || '|' || outcome FROM audit_log WHERE sequence > %d"
+                        " ORDER BY sequence" % sequence)
+        return [tuple(line.split("|")) for line in out.splitlines() if line]
+
+    def max_audit_sequence(self):
+        return self.scalar("SELECT coalesce(max(sequence), 0) FROM audit_log")
+
+    def dump(self):
+        r = run([PG_DUMP, "--no-owner", self.conninfo], timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError("pg_dump failed: %s" % r.stderr)
+        return r.stdout
+
+
+# ---------------------------------------------------------------- servers
+
+
+class Server:
+    """One `hostca-server serve` process on loopback, its stderr in a log file."""
+
+    def __init__(self, deployment, name, extra_args=()):
+        self.deployment = deployment
+        self.name = name
+        self.ready_file = os.path.join(deployment.folder, name + ".ready.json")
+        self.log_path = os.path.join(deployment.folder, name + ".log")
+        args = [SERVER_BIN, "serve", "--database", deployment.pg.conninfo,
+                "--passphrase-file", deployment.passphrase_file,
+                "--tls-dir", deployment.tls_dir,
+                "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
+                "--ready-file", self.ready_file] + list(extra_args)
+        env = dict(os.environ)
+        env.pop("HOSTCA_PASSPHRASE", None)
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        try:
+            wait_until(lambda: os.path.exists(self.ready_file) or self.process.poll() is not None,
+                       60, "%s to write its ready file" % name)
+            if self.process.poll() is not None:
+                raise RuntimeError("%s exited with %s before it was ready:\n%s" % (
+                    name, self.process.returncode, self.log()))
+            with open(self.ready_file) as f:
+                ready = json.load(f)
+        except BaseException:
+            self.stop()
+            raise
+        self.grpc_port = ready["grpc_port"]
+        self.http_port = ready["http_port"]
+        self.ready = ready
+        self.address = "127.0.0.1:%d" % self.grpc_port
+        self._channels = []
+
+    def log(self):
+        self._log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def channel(self):
+        ch = grpc.secure_channel(self.address,
+                                 grpc.ssl_channel_credentials(self.deployment.ca_pem_bytes))
+        self._channels.append(ch)
+        return ch
+
+    def host_stub(self):
+        return host_pb2_grpc.HostServiceStub(self.channel())
+
+    def admin_stub(self):
+        return admin_pb2_grpc.AdminServiceStub(self.channel())
+
+    def http_url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.http_port, path)
+
+    def stop(self, grace=15):
+        """SIGTERM, then SIGKILL after `grace` seconds; returns the exit code."""
+        for ch in getattr(self, "_channels", []):
+            ch.close()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        if not self._log.closed:
+            self._log.close()
+        return self.process.returncode
+
+
+# ---------------------------------------------------------------- a deployment
+
+
+class Deployment:
+    """A database, an initialised CA and its servers, all throwaway."""
+
+    def __init__(self, crl_shards=4, init=True):
+        self.folder = tempfile.mkdtemp(prefix="hostca-e2e-")
+        # The postgres user must be able to walk into the folder it gets.
+        os.chmod(self.folder, 0o711)
+        self.servers = []
+        self.cli_results = []  # every CLI run, for the secrets test
+        self.pg = Postgres(os.path.join(self.folder, "pg"))
+        self.passphrase = "e2e-passphrase-" + base64.b32encode(os.urandom(10)).decode().lower()
+        self.passphrase_file = os.path.join(self.folder, "passphrase")
+        with open(self.passphrase_file, "w") as f:
+            f.write(self.passphrase + "\n")
+        os.chmod(self.passphrase_file, 0o600)
+        self.tls_dir = os.path.join(self.folder, "tls")
+        self.admin_key = None
+        self.init_result = None
+        try:
+            self.pg.start()
+            if init:
+                self.init(crl_shards=crl_shards)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- bootstrap
+
+    def init(self, crl_shards=4, tls_dir=None, check=True):
+        r = self.server_cli("init", "--database", self.pg.conninfo,
+                            "--passphrase-file", self.passphrase_file,
+                            "--tls-dir", tls_dir or self.tls_dir,
+                            "--crl-shards", crl_shards)
+        if check:
+            if r.returncode != 0:
+                raise RuntimeError("hostca-server init failed: %r" % r)
+            self.init_result = r
+            keys = ADMIN_KEY_RE.findall(r.stdout)
+            if len(keys) != 1:
+                raise RuntimeError("init printed %d admin keys: %r" % (len(keys), r.stdout))
+            self.admin_key = keys[0]
+            self.admin_key_file = self.write_secret_file("admin.key", self.admin_key)
+        return r
+
+    @property
+    def ca_pem_path(self):
+        return os.path.join(self.tls_dir, "ca.pem")
+
+    @property
+    def ca_pem_bytes(self):
+        with open(self.ca_pem_path, "rb") as f:
+            return f.read()
+
+    @property
+    def ca_cert(self):
+        return x509.load_pem_x509_certificate(self.ca_pem_bytes)
+
+    def write_secret_file(self, name, value):
+        path = os.path.join(self.folder, name)
+        with open(path, "w") as f:
+            f.write(value + "\n")
+        os.chmod(path, 0o600)
+        return path
+
+    def new_folder(self, name):
+        path = os.path.join(self.folder, name)
+        os.makedirs(path)
+        return path
+
+    # -- processes
+
+    def start_server(self, extra_args=()):
+        server = Server(self, "server%d" % len(self.servers), extra_args)
+        self.servers.append(server)
+        return server
+
+    def _record(self, r):
+        self.cli_results.append(r)
+        return r
+
+    def server_cli(self, *args, **kw):
+        return self._record(run([SERVER_BIN] + list(args), **kw))
+
+    def admin_cli(self, server, *args, key_file=None, **kw):
+        return self._record(run([ADMIN_BIN, "--server", server.address, "--ca-file",
+                                 self.ca_pem_path, "--admin-key-file",
+                                 key_file or self.admin_key_file] + list(args), **kw))
+
+    def agent_cli(self, agent_dir, *args, **kw):
+        return self._record(run([AGENT_BIN, "--dir", agent_dir] + list(args), **kw))
+
+    def server_logs(self):
+        return "".join(s.log() for s in self.servers)
+
+    def close(self):
+        for s in self.servers:
+            try:
+                s.stop()
+            except Exception as e:  # keep cleaning up
+                print("harness: stopping %s: %s" % (s.name, e), file=sys.stderr)
+        try:
+            self.pg.stop()
+        finally:
+            if os.environ.get("HOSTCA_E2E_KEEP"):
+                print("harness: kept %s" % self.folder, file=sys.stderr)
+            else:
+                shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- gRPC helpers
+
+
+def admin_metadata(key):
+    return (("authorization", "Bearer " + key),)
+
+
+def rpc_error(call, *args, **kw):
+    """Runs a call that must fail and returns its grpc.RpcError."""
+    kw.setdefault("timeout", RPC_TIMEOUT)
+    try:
+        call(*args, **kw)
+    except grpc.RpcError as e:
+        return e
+    raise AssertionError("the call succeeded but was expected to fail")
+
+
+def create_token(server, admin_key, name="e2e", max_uses=1, valid_for_seconds=None):
+    req = admin_pb2.CreateAuthorizationTokenRequest(name=name, max_uses=max_uses)
+    if valid_for_seconds is not None:
+        req.valid_for.seconds = valid_for_seconds
+    return server.admin_stub().CreateAuthorizationToken(
+        req, metadata=admin_metadata(admin_key), timeout=RPC_TIMEOUT)
+
+
+def wait_past(expires_at_unix, margin=1.0, limit=30):
+    """Sleeps until the wall clock is past expires_at (seconds since the epoch)."""
+    delay = expires_at_unix - time.time() + margin
+    if delay > limit:
+        raise AssertionError("refusing to wait %ss" % delay)
+    if delay > 0:
+        time.sleep(delay)
+
+
+# ---------------------------------------------------------------- X.509 helpers
+
+
+def new_key(kind="p256"):
+    if kind == "p256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if kind == "p384":
+        return ec.generate_private_key(ec.SECP384R1())
+    if kind == "secp256k1":
+        return ec.generate_private_key(ec.SECP256K1())
+    if kind == "brainpoolP256r1":
+        return ec.generate_private_key(ec.BrainpoolP256R1())
+    if kind == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    if kind.startswith("rsa"):
+        return rsa.generate_private_key(public_exponent=65537, key_size=int(kind[3:]))
+    raise ValueError(kind)
+
+
+def make_csr(key, common_name="host.example"):
+    """A DER PKCS#10 request signed by `key`."""
+    algorithm = None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+           .sign(key, algorithm))
+    return csr.public_bytes(serialization.Encoding.DER)
+
+
+def sha256_hex(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def fingerprints(cert):
+    """(SHA-256 of the DER certificate, SHA-256 of the DER SubjectPublicKeyInfo)."""
+    der = cert.public_bytes(serialization.Encoding.DER)
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+    return sha256_hex(der), sha256_hex(spki)
+
+
+def verify_signed_by(cert, issuer_cert):
+    """Raises unless `cert` carries a valid signature by the key of `issuer_cert`."""
+    pub = issuer_cert.public_key()
+    if isinstance(pub, ec.EllipticCurvePublicKey):
+        pub.verify(cert.signature, cert.tbs_certificate_bytes,
+                   ec.ECDSA(cert.signature_hash_algorithm))
+    elif isinstance(pub, rsa.RSAPublicKey):
+        pub.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
+                   cert.signature_hash_algorithm)
+    elif isinstance(pub, ed25519.Ed25519PublicKey):
+        pub.verify(cert.signature, cert.tbs_certificate_bytes)
+    else:
+        raise TypeError("unexpected CA key type %r" % type(pub))
+
+
+def spki_der(public_key):
+    return public_key.public_bytes(serialization.Encoding.DER,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def parse_rfc3339(text):
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def check_host_certificate(tc, cert, ca_cert, host_id, hostname, http_port, aliases=(),
+                           key_encipherment=False):
+    """Asserts the certificate profile of the product brief on `cert`."""
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+    import uuid
+
+    tc.assertEqual(str(uuid.UUID(host_id)), host_id)
+    tc.assertEqual([a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)],
+                   [host_id])
+    tc.assertEqual(cert.issuer, ca_cert.subject)
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    tc.assertEqual(sorted(san.get_values_for_type(x509.DNSName)), sorted([hostname] + list(aliases)))
+    tc.assertEqual(san.get_values_for_type(x509.UniformResourceIdentifier),
+                   ["urn:uuid:" + host_id])
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    tc.assertEqual(set(eku), {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH})
+    ku_ext = cert.extensions.get_extension_for_class(x509.KeyUsage)
+    tc.assertTrue(ku_ext.critical, "keyUsage must be critical")
+    tc.assertTrue(ku_ext.value.digital_signature)
+    tc.assertEqual(ku_ext.value.key_encipherment, key_encipherment)
+    tc.assertFalse(ku_ext.value.key_cert_sign)
+    tc.assertFalse(ku_ext.value.crl_sign)
+    bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    tc.assertFalse(bc.ca)
+    ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    tc.assertTrue(len(ski.digest) > 0)
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    tc.assertEqual(aki.key_identifier, ca_ski.digest)
+    cdp = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    urls = [n.value for dp in cdp for n in (dp.full_name or [])
+            if isinstance(n, x509.UniformResourceIdentifier)]
+    tc.assertEqual(len(urls), 1, urls)
+    prefix = "http://127.0.0.1:%d/crl/" % http_port
+    tc.assertTrue(urls[0].startswith(prefix) and urls[0].endswith(".crl"),
+                  "CRL URL %r should be %s<shard>.crl" % (urls[0], prefix))
+    tc.assertGreater(cert.serial_number, 0)
+    tc.assertGreaterEqual(cert.serial_number.bit_length(), 64)
+    tc.assertEqual(cert.version, x509.Version.v3)
+    verify_signed_by(cert, ca_cert)
