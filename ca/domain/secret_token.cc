@@ -28,6 +28,11 @@ std::string base64url(const Botan::secure_vector<std::uint8_t>& in) {
 }
 }  // namespace
 
+std::string with_article(SecretKind kind) {
+  const std::string what = describe(kind);
+  return (std::string("aeiou").find(what[0]) != std::string::npos ? "an " : "a ") + what;
+}
+
 const char* secret_prefix(SecretKind kind) {
   switch (kind) {
     case SecretKind::kAuthorizationToken:
@@ -65,10 +70,12 @@ SecretToken SecretToken::parse(const std::string& text, SecretKind expected) {
          {SecretKind::kAuthorizationToken, SecretKind::kReissueToken, SecretKind::kAdminKey}) {
       const std::string p = secret_prefix(other);
       if (other != expected && text.compare(0, p.size(), p) == 0) {
-        throw unauthenticated(std::string("that is a ") + describe(other) + ", not a " + what);
+        throw unauthenticated(std::string("that is ") + with_article(other) + ", not " +
+                              with_article(expected));
       }
     }
-    throw unauthenticated("not a hostca " + what + ": it should start with " + prefix);
+    throw unauthenticated("not " + with_article(expected) + " of hostca: it should start with " +
+                          prefix);
   }
   const std::string body = text.substr(prefix.size());
   if (body.size() != kEncodedLength || body.find_first_not_of(kAlphabet) != std::string::npos) {

@@ -16,6 +16,8 @@ enum class SecretKind { kAuthorizationToken, kReissueToken, kAdminKey };
 
 const char* secret_prefix(SecretKind kind);
 const char* describe(SecretKind kind);
+// "an authorization token", "a reissue token", "an admin key".
+std::string with_article(SecretKind kind);
 
 class SecretToken {
  public:

@@ -68,6 +68,19 @@ int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file,
 int cmd_serve(ServeOptions options, const std::string& passphrase_file, const std::string& tls_dir,
               const std::string& ready_file) {
   options.passphrase = read_passphrase(passphrase_file);
+  // Refuse a database that is not ready with the command that fixes it,
+  // rather than with an SQL error on the first query.
+  const int schema = store::Migrator(options.database.conninfo).current_version();
+  const int needed = store::embedded_migrations().back().version;
+  if (schema == 0) {
+    throw failed_precondition(
+        "the database holds no hostca schema: run 'hostca-server init' first");
+  }
+  if (schema < needed) {
+    throw failed_precondition("the database schema is at version " + std::to_string(schema) +
+                              ", this server needs " + std::to_string(needed) +
+                              ": run 'hostca-server migrate' first");
+  }
   if (!options.insecure_plaintext) {
     if (options.tls_cert_file.empty()) options.tls_cert_file = tls_dir + "/server.pem";
     if (options.tls_key_file.empty()) options.tls_key_file = tls_dir + "/server.key";

@@ -202,7 +202,8 @@ class Server:
         self._channels = []
 
     def log(self):
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
@@ -488,3 +489,7 @@ def check_host_certificate(tc, cert, ca_cert, host_id, hostname, http_port, alia
     tc.assertGreaterEqual(cert.serial_number.bit_length(), 64)
     tc.assertEqual(cert.version, x509.Version.v3)
     verify_signed_by(cert, ca_cert)
+
+
+def serialization_der(cert):
+    return cert.public_bytes(serialization.Encoding.DER)
