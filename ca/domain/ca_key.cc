@@ -73,7 +73,12 @@ Botan::X509_Certificate make_ca_certificate(const Botan::Private_Key& key,
   opts.CA_key(0);
   opts.constraints = Botan::Key_Constraints(Botan::KEY_CERT_SIGN | Botan::CRL_SIGN);
   Botan::System_RNG rng;
-  return Botan::X509::create_self_signed_cert(opts, key, signature_hash_for(key), rng);
+  // Botan also hashes the key with this name for the subject key identifier,
+  // so Ed25519 (which signs "Pure") needs a real hash here; its signature
+  // stays pure Ed25519 whatever hash is named.
+  std::string hash = signature_hash_for(key);
+  if (hash == "Pure") hash = "SHA-512";
+  return Botan::X509::create_self_signed_cert(opts, key, hash, rng);
 }
 
 std::string encrypt_private_key(const Botan::Private_Key& key, const std::string& passphrase) {

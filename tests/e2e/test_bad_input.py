@@ -183,7 +183,7 @@ class BadInputTest(unittest.TestCase):
         self.assertNotIn(wrong, details)
 
     def test_admin_call_with_a_token_instead_of_a_key_is_unauthenticated(self):
-        self.assert_admin_refused(harness.admin_metadata(self.token.token), "not a admin key")
+        self.assert_admin_refused(harness.admin_metadata(self.token.token), "not an admin key")
 
     def test_admin_call_without_bearer_is_unauthenticated(self):
         self.assert_admin_refused((("authorization", self.d.admin_key),), "Bearer <admin key>")

@@ -56,17 +56,22 @@ std::string PostgresCluster::conninfo(const std::string& dbname) const {
          " user=hostca";
 }
 
-std::string PostgresCluster::fresh_database() {
+std::string PostgresCluster::fresh_database() { return conninfo(create_database()); }
+
+std::string PostgresCluster::create_database(const std::string& template_name) {
   const std::string name = "test_" + std::to_string(++next_db_);
   {
     pqxx::connection admin(conninfo("postgres"));
     pqxx::nontransaction n(admin);
     n.exec("DROP DATABASE IF EXISTS " + name);
-    n.exec("CREATE DATABASE " + name);
+    if (template_name.empty()) {
+      n.exec("CREATE DATABASE " + name);
+    } else {
+      n.exec("CREATE DATABASE " + name + " TEMPLATE " + n.quote_name(template_name));
+    }
   }
-  const std::string info = conninfo(name);
-  store::Migrator(info).apply();
-  return info;
+  if (template_name.empty()) store::Migrator(conninfo(name)).apply();
+  return name;
 }
 
 }  // namespace hostca::testing

@@ -1,0 +1,275 @@
+// Enrolment against the real PostgreSQL: what a successful one stores, that
+// token uses are counted atomically under concurrency, and that every
+// refusal leaves the database as it was.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <botan/certstor.h>
+#include <botan/hex.h>
+#include <botan/system_rng.h>
+#include <botan/x509path.h>
+#include <nlohmann/json.hpp>
+
+#include "support/crypto_fixtures.h"
+#include "support/expect_error.h"
+#include "support/test_ca.h"
+
+namespace hostca {
+namespace {
+
+using testing::database_state;
+using testing::enrollment;
+using testing::query_value;
+using testing::TestCa;
+
+std::chrono::system_clock::time_point system_time(TimePoint t) {
+  return std::chrono::system_clock::time_point(t.time_since_epoch());
+}
+
+TEST(Enrollment, StoresHostCertificateTokenUseAndAuditRows) {
+  TestCa ca;
+  const CreatedToken token = ca.new_token(2);
+  const auto before = database_state(ca.conninfo);
+  const std::int64_t last_audit =
+      query_value<std::int64_t>(ca.conninfo, "SELECT max(sequence) FROM audit_log");
+
+  const Enrollment e = ca.authority->enroll(
+      enrollment("Web-01.Example.com", token.token.reveal(), {"web-01", "www.example.com"}));
+
+  // The host.
+  EXPECT_EQ(query_value<std::string>(ca.conninfo,
+                                     "SELECT hostname || ' ' || aliases::text FROM hosts"
+                                     " WHERE host_id = $1::uuid",
+                                     e.host_id),
+            "web-01.example.com [\"web-01\", \"www.example.com\"]");
+  // The certificate: stored DER parses and is the one returned.
+  pqxx::connection conn(ca.conninfo);
+  pqxx::read_transaction tx(conn);
+  const auto row = tx.exec_params1(
+      "SELECT serial_hex, host_id::text, kind, der,"
+      " extract(epoch from not_before)::bigint, extract(epoch from not_after)::bigint,"
+      " revoked_at IS NULL FROM certificates WHERE host_id = $1::uuid",
+      e.host_id);
+  const pqxx::binarystring der(row[3]);
+  const Botan::X509_Certificate stored(std::vector<std::uint8_t>(der.begin(), der.end()));
+  EXPECT_EQ(row[0].as<std::string>(), e.certificate.serial_hex);
+  EXPECT_EQ(Botan::hex_encode(stored.serial_number(), false), e.certificate.serial_hex);
+  EXPECT_EQ(stored.BER_encode(), e.certificate.certificate.BER_encode());
+  EXPECT_EQ(stored.subject_info("X520.CommonName"), std::vector<std::string>{e.host_id});
+  EXPECT_EQ(row[2].as<std::string>(), "enroll");
+  EXPECT_EQ(row[4].as<std::int64_t>(),
+            std::chrono::duration_cast<std::chrono::seconds>(
+                stored.not_before().to_std_timepoint().time_since_epoch())
+                .count());
+  EXPECT_EQ(row[5].as<std::int64_t>(), std::chrono::duration_cast<std::chrono::seconds>(
+                                           stored.not_after().to_std_timepoint().time_since_epoch())
+                                           .count());
+  EXPECT_TRUE(row[6].as<bool>());
+  // The certificate chains to the CA the authority shows hosts.
+  const Botan::X509_Certificate ca_cert(ca.authority->ca_certificate().der);
+  Botan::Certificate_Store_In_Memory trusted(ca_cert);
+  const auto path = Botan::x509_path_validate(
+      stored, Botan::Path_Validation_Restrictions(), trusted, "www.example.com",
+      Botan::Usage_Type::TLS_CLIENT_AUTH, system_time(ca.clock.now()));
+  EXPECT_TRUE(path.successful_validation()) << path.result_string();
+
+  // One use counted.
+  EXPECT_EQ(query_value<int>(ca.conninfo, "SELECT uses FROM tokens WHERE token_id = $1::uuid",
+                             token.token_id),
+            1);
+  // Exactly one host, one certificate and two audit rows more.
+  const auto after = database_state(ca.conninfo);
+  EXPECT_EQ(after.hosts, before.hosts + 1);
+  EXPECT_EQ(after.certificates, before.certificates + 1);
+  EXPECT_EQ(after.token_uses, before.token_uses + 1);
+  EXPECT_EQ(after.audit_log, before.audit_log + 2);
+  const auto audit = ca.authority->list_audit(static_cast<std::uint64_t>(last_audit), 10);
+  ASSERT_EQ(audit.size(), 2u);
+  EXPECT_EQ(audit[0].action, "token.use");
+  EXPECT_EQ(audit[0].actor, "token:" + token.token_id);
+  EXPECT_EQ(audit[0].subject, token.token_id);
+  EXPECT_EQ(audit[0].outcome, "ok");
+  EXPECT_EQ(nlohmann::json::parse(audit[0].details_json).at("uses"), 1);
+  EXPECT_EQ(audit[1].action, "certificate.issue");
+  EXPECT_EQ(audit[1].actor, "token:" + token.token_id);
+  EXPECT_EQ(audit[1].subject, e.host_id);
+  EXPECT_EQ(audit[1].outcome, "ok");
+  EXPECT_EQ(nlohmann::json::parse(audit[1].details_json).at("serial"), e.certificate.serial_hex);
+  EXPECT_EQ(audit[1].at, ca.clock.now());
+}
+
+TEST(Enrollment, TwentyConcurrentEnrolmentsWithFiveUsesGiveExactlyFive) {
+  constexpr int kThreads = 20;
+  TestCa ca(kThreads + 2);
+  const CreatedToken token = ca.new_token(5);
+  std::vector<EnrollmentRequest> requests;
+  for (int i = 0; i < kThreads; ++i) {
+    requests.push_back(enrollment("race-" + std::to_string(i) + ".example", token.token.reveal()));
+  }
+  std::promise<void> go;
+  const std::shared_future<void> start = go.get_future().share();
+  std::vector<std::future<std::optional<ErrorKind>>> outcomes;
+  for (int i = 0; i < kThreads; ++i) {
+    outcomes.push_back(std::async(std::launch::async, [&, i]() -> std::optional<ErrorKind> {
+      start.wait();
+      try {
+        ca.authority->enroll(requests[static_cast<std::size_t>(i)]);
+        return std::nullopt;
+      } catch (const Error& e) {
+        return e.kind();
+      }
+    }));
+  }
+  go.set_value();
+  int ok = 0;
+  std::map<ErrorKind, int> refused;
+  for (auto& f : outcomes) {
+    const auto kind = f.get();
+    if (kind) {
+      ++refused[*kind];
+    } else {
+      ++ok;
+    }
+  }
+  EXPECT_EQ(ok, 5);
+  EXPECT_EQ(refused[ErrorKind::kResourceExhausted], kThreads - 5);
+  EXPECT_EQ(refused.size(), 1u);
+  EXPECT_EQ(query_value<int>(ca.conninfo, "SELECT uses FROM tokens WHERE token_id = $1::uuid",
+                             token.token_id),
+            5);
+  EXPECT_EQ(
+      query_value<int>(ca.conninfo, "SELECT count(*) FROM certificates WHERE kind = 'enroll'"), 5);
+  EXPECT_EQ(query_value<int>(ca.conninfo, "SELECT count(*) FROM hosts"), 5);
+  EXPECT_EQ(
+      query_value<int>(ca.conninfo, "SELECT count(*) FROM audit_log WHERE action = 'token.use'"),
+      5);
+}
+
+// Refusals: each gets its precise kind and leaves every table as it was.
+class EnrollmentRefusal : public ::testing::Test {
+ protected:
+  std::string refused(const EnrollmentRequest& request, ErrorKind kind) {
+    const auto before = database_state(ca_.conninfo);
+    const std::string msg = HOSTCA_EXPECT_ERROR(ca_.authority->enroll(request), kind);
+    EXPECT_EQ(database_state(ca_.conninfo), before);
+    return msg;
+  }
+  TestCa ca_;
+};
+
+TEST_F(EnrollmentRefusal, UnknownTokenIsUnauthenticated) {
+  Botan::System_RNG rng;
+  const SecretToken unknown = SecretToken::generate(SecretKind::kAuthorizationToken, rng);
+  ca_.new_token(1);  // another token exists; it is not the one given
+  const std::string msg =
+      refused(enrollment("host.example", unknown.reveal()), ErrorKind::kUnauthenticated);
+  EXPECT_NE(msg.find("unknown authorization token"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find(unknown.reveal().substr(9)), std::string::npos) << msg;
+}
+
+TEST_F(EnrollmentRefusal, MalformedOrWrongKindOfTokenIsUnauthenticated) {
+  refused(enrollment("host.example", ""), ErrorKind::kUnauthenticated);
+  refused(enrollment("host.example", "hca_auth_tooshort"), ErrorKind::kUnauthenticated);
+  const std::string msg =
+      refused(enrollment("host.example", ca_.init.admin_key.reveal()), ErrorKind::kUnauthenticated);
+  EXPECT_NE(msg.find("admin key, not a"), std::string::npos) << msg;
+}
+
+TEST_F(EnrollmentRefusal, TokenIsPermissionDeniedFromItsExpiryAndWorksOneSecondBefore) {
+  const CreatedToken token = ca_.new_token(1, std::chrono::hours(1));
+  EXPECT_EQ(token.expires_at, ca_.clock.now() + std::chrono::hours(1));
+  ca_.clock.set(token.expires_at);
+  std::string msg =
+      refused(enrollment("host.example", token.token.reveal()), ErrorKind::kPermissionDenied);
+  EXPECT_NE(msg.find("expired at " + format_rfc3339(token.expires_at)), std::string::npos) << msg;
+  ca_.clock.set(token.expires_at + std::chrono::hours(24));
+  refused(enrollment("host.example", token.token.reveal()), ErrorKind::kPermissionDenied);
+
+  ca_.clock.set(token.expires_at - std::chrono::seconds(1));
+  const Enrollment e = ca_.authority->enroll(enrollment("host.example", token.token.reveal()));
+  EXPECT_FALSE(e.host_id.empty());
+}
+
+TEST_F(EnrollmentRefusal, DeletedTokenIsPermissionDenied) {
+  const CreatedToken token = ca_.new_token(3);
+  ca_.authority->delete_token(ca_.admin(), token.token_id);
+  const std::string msg =
+      refused(enrollment("host.example", token.token.reveal()), ErrorKind::kPermissionDenied);
+  EXPECT_NE(msg.find("deleted"), std::string::npos) << msg;
+}
+
+TEST_F(EnrollmentRefusal, UsedUpTokenIsResourceExhausted) {
+  const CreatedToken token = ca_.new_token(1);
+  ca_.authority->enroll(enrollment("first.example", token.token.reveal()));
+  const std::string msg =
+      refused(enrollment("second.example", token.token.reveal()), ErrorKind::kResourceExhausted);
+  EXPECT_NE(msg.find("used up (1 of 1 uses)"), std::string::npos) << msg;
+}
+
+TEST_F(EnrollmentRefusal, GarbageOrWeakCsrIsInvalidArgument) {
+  const CreatedToken token = ca_.new_token(1);
+  EnrollmentRequest request = enrollment("host.example", token.token.reveal());
+  request.csr = Bytes{0x30, 0x82, 0x01, 0x00, 0x01, 0x02};
+  std::string msg = refused(request, ErrorKind::kInvalidArgument);
+  EXPECT_NE(msg.find("PKCS#10"), std::string::npos) << msg;
+  request.csr.clear();
+  refused(request, ErrorKind::kInvalidArgument);
+  request.csr = testing::csr_der(testing::shared_rsa_key(1024));
+  msg = refused(request, ErrorKind::kInvalidArgument);
+  EXPECT_NE(msg.find("too weak"), std::string::npos) << msg;
+  request.csr = testing::csr_der(*testing::ecdsa_key("secp256r1"));
+  request.csr.back() ^= 0x01;
+  msg = refused(request, ErrorKind::kInvalidArgument);
+  EXPECT_NE(msg.find("proof of possession"), std::string::npos) << msg;
+}
+
+TEST_F(EnrollmentRefusal, BadHostNameOrAliasIsInvalidArgument) {
+  const CreatedToken token = ca_.new_token(1);
+  for (const char* bad : {"", "under_score.example", "-lead.example", "a..b", "host.example."}) {
+    refused(enrollment(bad, token.token.reveal()), ErrorKind::kInvalidArgument);
+  }
+  refused(enrollment("host.example", token.token.reveal(), {"host.example"}),
+          ErrorKind::kInvalidArgument);
+  refused(enrollment("host.example", token.token.reveal(), {"a.example", "A.example"}),
+          ErrorKind::kInvalidArgument);
+  const std::string msg = refused(enrollment("host.example", token.token.reveal(), {"bad alias"}),
+                                  ErrorKind::kInvalidArgument);
+  EXPECT_EQ(msg.rfind("alias", 0), 0u) << msg;
+}
+
+TEST_F(EnrollmentRefusal, HostNameWithAValidCertificateIsAlreadyExistsAndSaysToReissue) {
+  const CreatedToken token = ca_.new_token(5);
+  const Enrollment first = ca_.authority->enroll(enrollment("db.example", token.token.reveal()));
+  const std::string msg =
+      refused(enrollment("DB.Example", token.token.reveal()), ErrorKind::kAlreadyExists);
+  EXPECT_NE(msg.find("reissue"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(first.host_id), std::string::npos) << msg;
+}
+
+TEST_F(EnrollmentRefusal, HostNameCanEnrolAgainOnceItsCertificateExpired) {
+  const CreatedToken token = ca_.new_token(1);
+  const Enrollment first = ca_.authority->enroll(enrollment("db.example", token.token.reveal()));
+  const TimePoint not_after = first.certificate.not_after;
+  ASSERT_EQ(not_after, ca_.clock.now() + std::chrono::hours(24 * 365));
+
+  ca_.clock.set(not_after - std::chrono::seconds(1));
+  const CreatedToken late = ca_.new_token(2);
+  refused(enrollment("db.example", late.token.reveal()), ErrorKind::kAlreadyExists);
+
+  ca_.clock.set(not_after);
+  const Enrollment second = ca_.authority->enroll(enrollment("db.example", late.token.reveal()));
+  EXPECT_NE(second.host_id, first.host_id);
+  EXPECT_EQ(query_value<int>(ca_.conninfo, "SELECT count(*) FROM hosts WHERE hostname = $1",
+                             std::string("db.example")),
+            2);
+}
+
+}  // namespace
+}  // namespace hostca
