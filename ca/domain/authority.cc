@@ -4,6 +4,9 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
+
 #include "common/error.h"
 #include "common/uuid.h"
 #include "domain/ca_key.h"
@@ -177,7 +180,12 @@ Actor Authority::authenticate_admin(const std::string& authorization_header,
   const std::string bearer = "Bearer ";
   if (authorization_header.empty()) {
     refusal = "admin calls need the metadata 'authorization: Bearer <admin key>'";
-  } else if (authorization_header.compare(0, bearer.size(), bearer) != 0) {
+  } else if (authorization_header.size() < bearer.size() ||
+             !std::equal(bearer.begin(), bearer.end(), authorization_header.begin(),
+                         [](char a, char b) {  // the scheme name is case-insensitive (RFC 9110)
+                           return std::tolower(static_cast<unsigned char>(a)) ==
+                                  std::tolower(static_cast<unsigned char>(b));
+                         })) {
     refusal = "the authorization metadata must read 'Bearer <admin key>'";
   } else {
     try {
