@@ -29,13 +29,21 @@ std::string CertificateProfile::crl_url(int shard) const {
 
 int crl_shard_of(const std::string& host_id, int shard_count) {
   if (shard_count <= 1) return 0;
-  // FNV-1a over the textual UUID: stable across servers and versions.
-  std::uint32_t h = 2166136261u;
+  // The first 32 bits of the (random) UUID: stable across servers and
+  // versions, and the same rule SQL can apply: ('x' || left(id, 8))::bit(32).
+  std::uint32_t prefix = 0;
+  int digits = 0;
   for (char c : host_id) {
-    h ^= static_cast<std::uint8_t>(c);
-    h *= 16777619u;
+    if (digits == 8) break;
+    int v = -1;
+    if (c >= '0' && c <= '9') v = c - '0';
+    if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+    if (v < 0) continue;
+    prefix = prefix << 4 | static_cast<std::uint32_t>(v);
+    ++digits;
   }
-  return static_cast<int>(h % static_cast<std::uint32_t>(shard_count));
+  return static_cast<int>(prefix % static_cast<std::uint32_t>(shard_count));
 }
 
 }  // namespace hostca

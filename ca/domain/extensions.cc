@@ -33,4 +33,23 @@ void CrlDistributionPoint::contents_to(Botan::Data_Store& subject, Botan::Data_S
   subject.add("CRL.DistributionPoint", url_);
 }
 
+std::vector<std::uint8_t> IssuingDistributionPoint::encode_inner() const {
+  std::vector<std::uint8_t> out;
+  Botan::DER_Encoder der(out);
+  const std::uint8_t kTrue = 0xFF;
+  der.start_cons(Botan::SEQUENCE);
+  encode_distribution_point_name(der, url_);
+  der.add_object(Botan::ASN1_Tag(1), Botan::CONTEXT_SPECIFIC, &kTrue, 1);  // onlyContainsUserCerts
+  der.end_cons();
+  return out;
+}
+
+void IssuingDistributionPoint::decode_inner(const std::vector<std::uint8_t>&) {
+  throw Botan::Not_Implemented("IssuingDistributionPoint is encode-only");
+}
+
+void IssuingDistributionPoint::contents_to(Botan::Data_Store& subject, Botan::Data_Store&) const {
+  subject.add("CRL.IssuingDistributionPoint", url_);
+}
+
 }  // namespace hostca

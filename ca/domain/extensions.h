@@ -1,5 +1,6 @@
 // X.509 extensions Botan 2 cannot build from a URL: a CRL distribution
-// point naming one URL (RFC 5280 4.2.1.13).
+// point naming one URL (RFC 5280 4.2.1.13) and the matching issuing
+// distribution point of a CRL shard (RFC 5280 5.2.5).
 #pragma once
 
 #include <string>
@@ -21,6 +22,26 @@ class CrlDistributionPoint final : public Botan::Certificate_Extension {
   Botan::OID oid_of() const override { return static_oid(); }
   std::string oid_name() const override { return "X509v3.CRLDistributionPoints"; }
   Botan::Certificate_Extension* copy() const override { return new CrlDistributionPoint(url_); }
+  void contents_to(Botan::Data_Store& subject, Botan::Data_Store&) const override;
+
+ private:
+  std::vector<std::uint8_t> encode_inner() const override;
+  void decode_inner(const std::vector<std::uint8_t>&) override;
+  std::string url_;
+};
+
+// Critical in every shard CRL: names the shard's URL, the same as the
+// distribution point of the certificates of that shard, and says the CRL
+// covers end-entity certificates only.
+class IssuingDistributionPoint final : public Botan::Certificate_Extension {
+ public:
+  explicit IssuingDistributionPoint(std::string url) : url_(std::move(url)) {}
+  static Botan::OID static_oid() { return Botan::OID("2.5.29.28"); }
+  Botan::OID oid_of() const override { return static_oid(); }
+  std::string oid_name() const override { return "X509v3.CRLIssuingDistributionPoint"; }
+  Botan::Certificate_Extension* copy() const override {
+    return new IssuingDistributionPoint(url_);
+  }
   void contents_to(Botan::Data_Store& subject, Botan::Data_Store&) const override;
 
  private:

@@ -24,6 +24,8 @@ SoftwareSigner::SoftwareSigner(std::shared_ptr<const Botan::Private_Key> key,
   if (key_->subject_public_key() != ca_cert_.subject_public_key_info()) {
     throw failed_precondition("the CA private key does not match the CA certificate");
   }
+  Botan::System_RNG rng;
+  std::unique_ptr<Botan::PK_Signer> probe(Botan::choose_sig_format(*key_, rng, hash_, algorithm_));
 }
 
 Botan::X509_Certificate SoftwareSigner::sign(const CertificateBody& body) const {
@@ -33,6 +35,14 @@ Botan::X509_Certificate SoftwareSigner::sign(const CertificateBody& body) const 
   return Botan::X509_CA::make_cert(signer.get(), rng, body.serial, sig_algo, body.subject_spki,
                                    body.not_before, body.not_after, ca_cert_.subject_dn(),
                                    body.subject, body.extensions);
+}
+
+std::vector<std::uint8_t> SoftwareSigner::sign_tbs(const std::vector<std::uint8_t>& tbs) const {
+  Botan::System_RNG rng;
+  Botan::AlgorithmIdentifier algorithm;
+  std::unique_ptr<Botan::PK_Signer> signer(Botan::choose_sig_format(*key_, rng, hash_, algorithm));
+  return Botan::X509_Object::make_signed(signer.get(), rng, algorithm,
+                                         Botan::secure_vector<std::uint8_t>(tbs.begin(), tbs.end()));
 }
 
 }  // namespace hostca

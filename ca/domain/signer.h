@@ -27,6 +27,11 @@ class Signer {
   virtual ~Signer() = default;
   virtual const Botan::X509_Certificate& ca_certificate() const = 0;
   virtual Botan::X509_Certificate sign(const CertificateBody& body) const = 0;
+  // The algorithm a to-be-signed structure must name in its signature field.
+  virtual const Botan::AlgorithmIdentifier& signature_algorithm() const = 0;
+  // Signs a DER to-be-signed structure (a TBSCertList) and returns the
+  // whole signed object: SEQUENCE { tbs, algorithm, signature }.
+  virtual std::vector<std::uint8_t> sign_tbs(const std::vector<std::uint8_t>& tbs) const = 0;
 };
 
 class SoftwareSigner final : public Signer {
@@ -35,11 +40,14 @@ class SoftwareSigner final : public Signer {
   SoftwareSigner(std::shared_ptr<const Botan::Private_Key> key, Botan::X509_Certificate ca_cert);
   const Botan::X509_Certificate& ca_certificate() const override { return ca_cert_; }
   Botan::X509_Certificate sign(const CertificateBody& body) const override;
+  const Botan::AlgorithmIdentifier& signature_algorithm() const override { return algorithm_; }
+  std::vector<std::uint8_t> sign_tbs(const std::vector<std::uint8_t>& tbs) const override;
 
  private:
   std::shared_ptr<const Botan::Private_Key> key_;
   Botan::X509_Certificate ca_cert_;
   std::string hash_;
+  Botan::AlgorithmIdentifier algorithm_;
 };
 
 // The hash a CA key signs with: SHA-384 for P-384, "Pure" for Ed25519,
