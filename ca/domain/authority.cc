@@ -11,6 +11,7 @@
 #include "common/uuid.h"
 #include "domain/ca_key.h"
 #include "domain/host_name.h"
+#include "domain/records.h"
 
 namespace hostca {
 
@@ -18,19 +19,6 @@ using store::AuditRow;
 using store::TokenRow;
 
 namespace {
-
-AuditRow audit(TimePoint at, const std::string& actor, const std::string& action,
-               const std::string& subject, const std::string& outcome,
-               const nlohmann::json& details = nlohmann::json::object()) {
-  AuditRow row;
-  row.at = at;
-  row.actor = actor;
-  row.action = action;
-  row.subject = subject;
-  row.outcome = outcome;
-  row.details_json = details.dump();
-  return row;
-}
 
 // Throws the error that tells the holder of `token` why it cannot be used.
 void require_usable(const std::optional<TokenRow>& token, TimePoint now, SecretKind kind) {
@@ -146,26 +134,18 @@ Enrollment Authority::enroll(const EnrollmentRequest& request) {
     host.created_at = now;
     tx.insert_host(host);
 
-    store::CertificateRow cert;
-    cert.serial_hex = issued.serial_hex;
-    cert.host_id = host_id;
-    cert.kind = store::CertificateKind::kEnroll;
-    cert.not_before = issued.not_before;
-    cert.not_after = issued.not_after;
-    const auto der = issued.certificate.BER_encode();
-    cert.der = Bytes(der.begin(), der.end());
-    cert.created_at = now;
-    tx.insert_certificate(cert);
+    tx.insert_certificate(
+        certificate_record(issued, store::CertificateKind::kEnroll, host_id, now));
 
     tx.count_token_use(row->token_id);
     const std::string actor = "token:" + row->token_id;
-    tx.append_audit(audit(now, actor, "token.use", row->token_id, "ok",
-                          {{"uses", row->uses + 1}, {"max_uses", row->max_uses}}));
-    tx.append_audit(audit(now, actor, "certificate.issue", host_id, "ok",
-                          {{"serial", issued.serial_hex},
-                           {"hostname", hostname.str()},
-                           {"kind", "enroll"},
-                           {"not_after", format_rfc3339(issued.not_after)}}));
+    tx.append_audit(audit_record(now, actor, "token.use", row->token_id, "ok",
+                                 {{"uses", row->uses + 1}, {"max_uses", row->max_uses}}));
+    tx.append_audit(audit_record(now, actor, "certificate.issue", host_id, "ok",
+                                 {{"serial", issued.serial_hex},
+                                  {"hostname", hostname.str()},
+                                  {"kind", "enroll"},
+                                  {"not_after", format_rfc3339(issued.not_after)}}));
     result = Enrollment{host_id, std::move(issued)};
   });
   spdlog::info("issued certificate {} to new host {} ({})", result->certificate.serial_hex,
@@ -200,8 +180,8 @@ Actor Authority::authenticate_admin(const std::string& authorization_header,
   }
   if (key) return Actor{"admin:" + key->key_id};
   store_.transact([&](store::Tx& tx) {
-    tx.append_audit(audit(clock_.now(), "peer:" + peer, "admin.refused", call, "refused",
-                          {{"reason", refusal}}));
+    tx.append_audit(audit_record(clock_.now(), "peer:" + peer, "admin.refused", call, "refused",
+                                 {{"reason", refusal}}));
   });
   throw unauthenticated(refusal);
 }
@@ -220,8 +200,8 @@ CreatedAdminKey create_admin_key(store::Store& store, const Clock& clock, const 
   store.transact([&](store::Tx& tx) {
     row.created_at = clock.now();
     tx.insert_admin_key(row);
-    tx.append_audit(
-        audit(row.created_at, actor.id, "admin_key.create", row.key_id, "ok", {{"name", label}}));
+    tx.append_audit(audit_record(row.created_at, actor.id, "admin_key.create", row.key_id, "ok",
+                                 {{"name", label}}));
   });
   return CreatedAdminKey{std::move(key), row.key_id};
 }
@@ -262,11 +242,11 @@ CreatedToken Authority::create_authorization_token(const Actor& actor,
     row.created_at = clock_.now();
     row.expires_at = row.created_at + valid_for;
     tx.insert_token(row);
-    tx.append_audit(audit(row.created_at, actor.id, "token.create", row.token_id, "ok",
-                          {{"kind", "authorization"},
-                           {"name", name},
-                           {"max_uses", max_uses},
-                           {"expires_at", format_rfc3339(row.expires_at)}}));
+    tx.append_audit(audit_record(row.created_at, actor.id, "token.create", row.token_id, "ok",
+                                 {{"kind", "authorization"},
+                                  {"name", name},
+                                  {"max_uses", max_uses},
+                                  {"expires_at", format_rfc3339(row.expires_at)}}));
   });
   return CreatedToken{std::move(token), row.token_id, row.expires_at};
 }
@@ -286,8 +266,8 @@ void Authority::delete_token(const Actor& actor, const std::string& token_id) {
     if (row->deleted_at) throw failed_precondition("token " + id + " is already deleted");
     const TimePoint now = clock_.now();
     tx.mark_token_deleted(id, now);
-    tx.append_audit(audit(now, actor.id, "token.delete", id, "ok",
-                          {{"kind", store::to_string(row->kind)}, {"name", row->name}}));
+    tx.append_audit(audit_record(now, actor.id, "token.delete", id, "ok",
+                                 {{"kind", store::to_string(row->kind)}, {"name", row->name}}));
   });
 }
 

@@ -7,33 +7,15 @@
 #include "common/error.h"
 #include "common/uuid.h"
 #include "domain/certificate_issuer.h"
+#include "domain/records.h"
 
 namespace hostca {
 
 namespace {
 
-store::CertificateRow server_row(const IssuedCertificate& issued, TimePoint now) {
-  store::CertificateRow row;
-  row.serial_hex = issued.serial_hex;
-  row.kind = store::CertificateKind::kServer;
-  row.not_before = issued.not_before;
-  row.not_after = issued.not_after;
-  const auto der = issued.certificate.BER_encode();
-  row.der = Bytes(der.begin(), der.end());
-  row.created_at = now;
-  return row;
-}
-
 store::AuditRow audit(TimePoint at, const std::string& action, const std::string& subject,
                       const nlohmann::json& details) {
-  store::AuditRow row;
-  row.at = at;
-  row.actor = "init";
-  row.action = action;
-  row.subject = subject;
-  row.outcome = "ok";
-  row.details_json = details.dump();
-  return row;
+  return audit_record(at, "init", action, subject, "ok", details);
 }
 
 }  // namespace
@@ -94,7 +76,8 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
 
   store.transact([&](store::Tx& tx) {
     tx.insert_ca(ca_row);
-    tx.insert_certificate(server_row(server_cert, now));
+    tx.insert_certificate(
+        certificate_record(server_cert, store::CertificateKind::kServer, std::nullopt, now));
     tx.insert_admin_key(admin);
     tx.append_audit(audit(now, "ca.init", ca_row.ca_id,
                           {{"algorithm", ca_row.key_algorithm},
@@ -129,7 +112,8 @@ ServerCertificate issue_server_certificate(store::Store& store, const OpenedCa& 
   const TimePoint now = clock.now();
   const IssuedCertificate issued = issuer.issue_server_certificate(names, *key, now);
   store.transact([&](store::Tx& tx) {
-    tx.insert_certificate(server_row(issued, now));
+    tx.insert_certificate(
+        certificate_record(issued, store::CertificateKind::kServer, std::nullopt, now));
     tx.append_audit(
         audit(now, "certificate.issue", issued.serial_hex, {{"kind", "server"}, {"names", names}}));
   });

@@ -39,9 +39,7 @@ class IssuingDistributionPoint final : public Botan::Certificate_Extension {
   static Botan::OID static_oid() { return Botan::OID("2.5.29.28"); }
   Botan::OID oid_of() const override { return static_oid(); }
   std::string oid_name() const override { return "X509v3.CRLIssuingDistributionPoint"; }
-  Botan::Certificate_Extension* copy() const override {
-    return new IssuingDistributionPoint(url_);
-  }
+  Botan::Certificate_Extension* copy() const override { return new IssuingDistributionPoint(url_); }
   void contents_to(Botan::Data_Store& subject, Botan::Data_Store&) const override;
 
  private:

@@ -39,7 +39,8 @@ RevocationReason parse_revocation_reason(const std::string& text) {
   for (const auto& [name, reason] : kNames) {
     if (text == name) return reason;
   }
-  if (!text.empty() && text.size() <= 2 && text.find_first_not_of("0123456789") == std::string::npos) {
+  if (!text.empty() && text.size() <= 2 &&
+      text.find_first_not_of("0123456789") == std::string::npos) {
     return revocation_reason_from_code(std::stoi(text));
   }
   throw invalid_argument("unknown revocation reason '" + text.substr(0, 40) +

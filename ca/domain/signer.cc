@@ -41,8 +41,8 @@ std::vector<std::uint8_t> SoftwareSigner::sign_tbs(const std::vector<std::uint8_
   Botan::System_RNG rng;
   Botan::AlgorithmIdentifier algorithm;
   std::unique_ptr<Botan::PK_Signer> signer(Botan::choose_sig_format(*key_, rng, hash_, algorithm));
-  return Botan::X509_Object::make_signed(signer.get(), rng, algorithm,
-                                         Botan::secure_vector<std::uint8_t>(tbs.begin(), tbs.end()));
+  return Botan::X509_Object::make_signed(
+      signer.get(), rng, algorithm, Botan::secure_vector<std::uint8_t>(tbs.begin(), tbs.end()));
 }
 
 }  // namespace hostca
