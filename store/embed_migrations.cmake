@@ -1,5 +1,6 @@
 # Writes OUT: a C++ file holding every migration in FILES as a string.
 set(body "// Generated from store/migrations/*.sql; do not edit.\n#include \"store/migrator.h\"\n\nnamespace hostca::store {\n\nconst std::vector<Migration>& embedded_migrations() {\n  static const std::vector<Migration> all = {\n")
+string(REPLACE "|" ";" FILES "${FILES}")
 foreach(f ${FILES})
   get_filename_component(name ${f} NAME_WE)
   string(REGEX MATCH "^[0-9]+" version ${name})

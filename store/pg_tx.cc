@@ -60,20 +60,32 @@ const Statement kFindHostWithValidCertificate{
     "SELECT h.host_id::text FROM hosts h WHERE h.hostname = $1 AND EXISTS ("
     " SELECT 1 FROM certificates c WHERE c.host_id = h.host_id AND c.revoked_at IS NULL"
     " AND c.not_after > " TS(2) ") LIMIT 1"};
-const Statement kInsertHost{"insert_host",
-                            "INSERT INTO hosts (host_id, hostname, aliases, created_at)"
-                            " VALUES ($1::uuid, $2, $3::jsonb, " TS(4) ")"};
 
 #define HOST_COLUMNS                                                                    \
   "h.host_id::text, h.hostname, h.aliases::text, " US("h.created_at") ", coalesce(" US( \
-      "h.auto_reissue_until") ", -1)"
+      "h.auto_reissue_until") ", -1), h.crl_shard"
 #define CERT_COLUMNS \
   "c.serial_hex, coalesce(c.host_id::text, ''), c.kind, " US("c.not_before") ", " US(         \
       "c.not_after") ", c.der, " US("c.created_at") ", coalesce(" US("c.revoked_at") ", -1)," \
-                     " coalesce(c.revocation_reason, -1)"
+                     " coalesce(c.revocation_reason, -1), coalesce(c.crl_shard, -1),"        \
+                     " coalesce(c.spki_sha256, ''::bytea)"
+constexpr int kHostColumns = 6;
+constexpr int kCertColumns = 11;
 
+const Statement kInsertHost{"insert_host",
+                            "INSERT INTO hosts (host_id, hostname, aliases, created_at, crl_shard)"
+                            " VALUES ($1::uuid, $2, $3::jsonb, " TS(4) ", $5)"};
 const Statement kFindHost{"find_host",
                           "SELECT " HOST_COLUMNS " FROM hosts h WHERE h.host_id = $1::uuid"};
+const Statement kLockHost{
+    "lock_host", "SELECT " HOST_COLUMNS " FROM hosts h WHERE h.host_id = $1::uuid FOR UPDATE"};
+const Statement kRenameHost{"rename_host",
+                            "UPDATE hosts SET hostname = $2, aliases = $3::jsonb"
+                            " WHERE host_id = $1::uuid"};
+const Statement kSetAutoReissue{
+    "set_auto_reissue",
+    "UPDATE hosts SET auto_reissue_until = CASE WHEN $2::bigint < 0 THEN NULL ELSE " TS(
+        2) " END WHERE host_id = $1::uuid"};
 const Statement kListHosts{
     "list_hosts",
     "SELECT " HOST_COLUMNS ", c.serial_hex IS NOT NULL, " CERT_COLUMNS ","
@@ -85,12 +97,70 @@ const Statement kListHosts{
 
 const Statement kInsertCertificate{
     "insert_certificate",
-    "INSERT INTO certificates (serial_hex, host_id, kind, not_before, not_after, der, created_at)"
-    " VALUES ($1, NULLIF($2, '')::uuid, $3, " TS(4) ", " TS(5) ", $6, " TS(7) ")"};
+    "INSERT INTO certificates (serial_hex, host_id, kind, not_before, not_after, der, created_at,"
+    " crl_shard, spki_sha256)"
+    " VALUES ($1, NULLIF($2, '')::uuid, $3, " TS(4) ", " TS(5) ", $6, " TS(
+        7) ", NULLIF($8, -1), NULLIF($9, ''::bytea))"};
 const Statement kListHostCertificates{"list_host_certificates",
                                       "SELECT " CERT_COLUMNS
                                       " FROM certificates c WHERE c.host_id = $1::uuid"
                                       " ORDER BY c.created_at DESC, c.serial_hex"};
+const Statement kFindHostWithKey{"find_host_with_key",
+                                 "SELECT host_id::text FROM certificates WHERE spki_sha256 = $1"
+                                 " AND host_id IS NOT NULL AND host_id::text <> $2 LIMIT 1"};
+const Statement kFindCertificateForUpdate{
+    "find_certificate_for_update",
+    "SELECT " CERT_COLUMNS " FROM certificates c WHERE c.serial_hex = $1 FOR UPDATE"};
+const Statement kRevokeHostCertificates{
+    "revoke_host_certificates",
+    "UPDATE certificates c SET revoked_at = " TS(2) ", revocation_reason = $3"
+    " WHERE c.host_id = $1::uuid AND c.revoked_at IS NULL AND c.not_after > " TS(2)
+    " RETURNING " CERT_COLUMNS};
+const Statement kRevokeCertificate{
+    "revoke_certificate",
+    "UPDATE certificates SET revoked_at = " TS(2) ", revocation_reason = $3"
+    " WHERE serial_hex = $1 AND revoked_at IS NULL"};
+
+#define CRL_COLUMNS "shard, crl_number, " US("this_update") ", " US("next_update") ", der"
+const Statement kCreateCrlShards{
+    "create_crl_shards",
+    "INSERT INTO crl_shards (shard, crl_number, this_update, next_update, der)"
+    " SELECT s, 0, 'epoch', 'epoch', '' FROM generate_series(-1, $1 - 1) AS s"
+    " ON CONFLICT (shard) DO NOTHING"};
+const Statement kLockCrlShard{"lock_crl_shard",
+                              "SELECT " CRL_COLUMNS " FROM crl_shards WHERE shard = $1 FOR UPDATE"};
+const Statement kLockDueCrlShard{
+    "lock_due_crl_shard", "SELECT shard FROM crl_shards WHERE next_update <= " TS(
+                              1) " ORDER BY next_update, shard LIMIT 1 FOR UPDATE SKIP LOCKED"};
+const Statement kListCrlEntries{
+    "list_crl_entries",
+    "SELECT serial_hex, " US("revoked_at") ", revocation_reason, " US("not_after")
+    " FROM certificates WHERE crl_shard = $1 AND revoked_at IS NOT NULL AND NOT off_crl"
+    " ORDER BY serial_hex"};
+const Statement kSaveCrl{"save_crl", "UPDATE crl_shards SET crl_number = $2, this_update = " TS(
+                                         3) ", next_update = " TS(4) ", der = $5 WHERE shard = $1"};
+const Statement kRetireExpiredCrlEntries{
+    "retire_expired_crl_entries",
+    "UPDATE certificates SET off_crl = true WHERE crl_shard = $1 AND revoked_at IS NOT NULL"
+    " AND NOT off_crl AND not_after < " TS(2)};
+const Statement kListCrls{"list_crls",
+                          "SELECT " CRL_COLUMNS
+                          " FROM crl_shards WHERE CASE WHEN $2 THEN shard >= 0 ELSE shard = $1 END"
+                          " ORDER BY shard"};
+
+// 4096 events at most per transaction; see migration 0002.
+#define SETTLED_HEAD "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 4096)"
+const Statement kAppendRevocationEvent{
+    "append_revocation_event",
+    "INSERT INTO revocation_events (sequence, serial_hex, host_id, reason, revoked_at, shard,"
+    " crl_number) VALUES (pg_current_xact_id()::text::bigint * 4096 + $1, $2, $3::uuid, $4, " TS(
+        5) ", $6, $7)"};
+const Statement kListRevocationEvents{
+    "list_revocation_events",
+    "SELECT sequence, serial_hex, host_id::text, reason, " US("revoked_at")
+    ", shard, crl_number FROM revocation_events WHERE sequence > $1 AND sequence < " SETTLED_HEAD
+    " ORDER BY sequence LIMIT $2"};
+const Statement kRevocationStreamHead{"revocation_stream_head", "SELECT " SETTLED_HEAD " - 1"};
 
 const Statement kInsertAdminKey{"insert_admin_key",
                                 "INSERT INTO admin_keys (key_id, name, key_hash, created_at,"
@@ -120,9 +190,26 @@ const Statement* const kAll[] = {
     &kFindHostWithValidCertificate,
     &kInsertHost,
     &kFindHost,
+    &kLockHost,
+    &kRenameHost,
+    &kSetAutoReissue,
     &kListHosts,
     &kInsertCertificate,
     &kListHostCertificates,
+    &kFindHostWithKey,
+    &kFindCertificateForUpdate,
+    &kRevokeHostCertificates,
+    &kRevokeCertificate,
+    &kCreateCrlShards,
+    &kLockCrlShard,
+    &kLockDueCrlShard,
+    &kListCrlEntries,
+    &kSaveCrl,
+    &kRetireExpiredCrlEntries,
+    &kListCrls,
+    &kAppendRevocationEvent,
+    &kListRevocationEvents,
+    &kRevocationStreamHead,
     &kInsertAdminKey,
     &kFindAdminKey,
     &kAppendAudit,
@@ -188,6 +275,7 @@ HostRow host_from(const pqxx::row& r, int at) {
   h.aliases = aliases_from_json(r[at + 2].as<std::string>());
   h.created_at = time_of(r[at + 3]);
   h.auto_reissue_until = optional_time(r[at + 4]);
+  h.crl_shard = r[at + 5].as<int>();
   return h;
 }
 
@@ -203,6 +291,8 @@ CertificateRow certificate_from(const pqxx::row& r, int at) {
   c.created_at = time_of(r[at + 6]);
   c.revoked_at = optional_time(r[at + 7]);
   if (const int reason = r[at + 8].as<int>(); reason >= 0) c.revocation_reason = reason;
+  if (const int shard = r[at + 9].as<int>(); shard >= 0) c.crl_shard = shard;
+  c.spki_sha256 = bytes_of(r[at + 10]);
   return c;
 }
 
@@ -287,8 +377,8 @@ std::optional<std::string> PgTx::find_host_with_valid_certificate(const std::str
 }
 
 void PgTx::insert_host(const HostRow& h) {
-  run(w_, kInsertHost, h.host_id, h.hostname, aliases_json(h.aliases),
-      to_unix_micros(h.created_at));
+  run(w_, kInsertHost, h.host_id, h.hostname, aliases_json(h.aliases), to_unix_micros(h.created_at),
+      h.crl_shard);
 }
 
 std::optional<HostRow> PgTx::find_host(const std::string& host_id) {
@@ -305,8 +395,10 @@ std::vector<HostSummaryRow> PgTx::list_hosts(const std::string& hostname_contain
   for (const auto& row : r) {
     HostSummaryRow s;
     s.host = host_from(row, 0);
-    if (row[5].as<bool>()) s.newest_certificate = certificate_from(row, 6);
-    s.has_valid_certificate = row[15].as<bool>();
+    if (row[kHostColumns].as<bool>()) {
+      s.newest_certificate = certificate_from(row, kHostColumns + 1);
+    }
+    s.has_valid_certificate = row[kHostColumns + 1 + kCertColumns].as<bool>();
     out.push_back(std::move(s));
   }
   return out;
@@ -315,7 +407,7 @@ std::vector<HostSummaryRow> PgTx::list_hosts(const std::string& hostname_contain
 void PgTx::insert_certificate(const CertificateRow& c) {
   run(w_, kInsertCertificate, c.serial_hex, c.host_id.value_or(""), to_string(c.kind),
       to_unix_micros(c.not_before), to_unix_micros(c.not_after), bin(c.der),
-      to_unix_micros(c.created_at));
+      to_unix_micros(c.created_at), c.crl_shard.value_or(-1), bin(c.spki_sha256));
 }
 
 std::vector<CertificateRow> PgTx::list_host_certificates(const std::string& host_id) {
@@ -324,6 +416,134 @@ std::vector<CertificateRow> PgTx::list_host_certificates(const std::string& host
     out.push_back(certificate_from(row, 0));
   }
   return out;
+}
+
+std::optional<HostRow> PgTx::lock_host(const std::string& host_id) {
+  const auto r = run(w_, kLockHost, host_id);
+  if (r.empty()) return std::nullopt;
+  return host_from(r[0], 0);
+}
+
+void PgTx::rename_host(const std::string& host_id, const std::string& hostname,
+                       const std::vector<std::string>& aliases) {
+  run(w_, kRenameHost, host_id, hostname, aliases_json(aliases));
+}
+
+void PgTx::set_auto_reissue_until(const std::string& host_id, std::optional<TimePoint> until) {
+  run(w_, kSetAutoReissue, host_id, until ? to_unix_micros(*until) : static_cast<std::int64_t>(-1));
+}
+
+std::optional<std::string> PgTx::find_host_with_key(const Bytes& spki_sha256,
+                                                    const std::string& host_id) {
+  const auto r = run(w_, kFindHostWithKey, bin(spki_sha256), host_id);
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<std::string>();
+}
+
+std::optional<CertificateRow> PgTx::find_certificate_for_update(const std::string& serial_hex) {
+  const auto r = run(w_, kFindCertificateForUpdate, serial_hex);
+  if (r.empty()) return std::nullopt;
+  return certificate_from(r[0], 0);
+}
+
+std::vector<CertificateRow> PgTx::revoke_host_certificates(const std::string& host_id,
+                                                           TimePoint now, int reason) {
+  std::vector<CertificateRow> out;
+  for (const auto& row : run(w_, kRevokeHostCertificates, host_id, to_unix_micros(now), reason)) {
+    out.push_back(certificate_from(row, 0));
+  }
+  return out;
+}
+
+void PgTx::revoke_certificate(const std::string& serial_hex, TimePoint now, int reason) {
+  const auto r = run(w_, kRevokeCertificate, serial_hex, to_unix_micros(now), reason);
+  if (r.affected_rows() != 1) {
+    throw internal_error("certificate " + serial_hex + " changed while it was revoked");
+  }
+}
+
+void PgTx::create_crl_shards(int count) { run(w_, kCreateCrlShards, count); }
+
+namespace {
+CrlShardRow crl_from(const pqxx::row& r) {
+  CrlShardRow c;
+  c.shard = r[0].as<int>();
+  c.crl_number = r[1].as<std::int64_t>();
+  c.this_update = time_of(r[2]);
+  c.next_update = time_of(r[3]);
+  c.der = bytes_of(r[4]);
+  return c;
+}
+}  // namespace
+
+CrlShardRow PgTx::lock_crl_shard(int shard) {
+  const auto r = run(w_, kLockCrlShard, shard);
+  if (r.empty()) throw internal_error("CRL shard " + std::to_string(shard) + " does not exist");
+  return crl_from(r[0]);
+}
+
+std::optional<int> PgTx::lock_due_crl_shard(TimePoint due) {
+  const auto r = run(w_, kLockDueCrlShard, to_unix_micros(due));
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<int>();
+}
+
+std::vector<CrlEntryRow> PgTx::list_crl_entries(int shard) {
+  std::vector<CrlEntryRow> out;
+  const auto r = run(w_, kListCrlEntries, shard);
+  out.reserve(r.size());
+  for (const auto& row : r) {
+    out.push_back(
+        CrlEntryRow{row[0].as<std::string>(), time_of(row[1]), row[2].as<int>(), time_of(row[3])});
+  }
+  return out;
+}
+
+void PgTx::save_crl(const CrlShardRow& c) {
+  run(w_, kSaveCrl, c.shard, c.crl_number, to_unix_micros(c.this_update),
+      to_unix_micros(c.next_update), bin(c.der));
+}
+
+void PgTx::retire_expired_crl_entries(int shard, TimePoint this_update) {
+  run(w_, kRetireExpiredCrlEntries, shard, to_unix_micros(this_update));
+}
+
+std::vector<CrlShardRow> PgTx::list_crls(std::optional<int> shard) {
+  std::vector<CrlShardRow> out;
+  for (const auto& row : run(w_, kListCrls, shard.value_or(0), !shard.has_value())) {
+    out.push_back(crl_from(row));
+  }
+  return out;
+}
+
+void PgTx::append_revocation_event(const RevocationEventRow& e, int position) {
+  if (position < 0 || position >= 4096) {
+    throw internal_error("at most 4096 revocation events fit in one transaction");
+  }
+  run(w_, kAppendRevocationEvent, position, e.serial_hex, e.host_id, e.reason,
+      to_unix_micros(e.revoked_at), e.shard, e.crl_number);
+}
+
+std::vector<RevocationEventRow> PgTx::list_revocation_events(std::int64_t after_sequence,
+                                                             std::uint32_t limit) {
+  std::vector<RevocationEventRow> out;
+  for (const auto& row :
+       run(w_, kListRevocationEvents, after_sequence, static_cast<long long>(limit))) {
+    RevocationEventRow e;
+    e.sequence = row[0].as<std::int64_t>();
+    e.serial_hex = row[1].as<std::string>();
+    e.host_id = row[2].as<std::string>();
+    e.reason = row[3].as<int>();
+    e.revoked_at = time_of(row[4]);
+    e.shard = row[5].as<int>();
+    e.crl_number = row[6].as<std::int64_t>();
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::int64_t PgTx::revocation_stream_head() {
+  return run(w_, kRevocationStreamHead)[0][0].as<std::int64_t>();
 }
 
 void PgTx::insert_admin_key(const AdminKeyRow& k) {

@@ -33,8 +33,32 @@ class PgTx final : public Tx {
   std::vector<HostSummaryRow> list_hosts(const std::string& hostname_contains, std::uint32_t limit,
                                          TimePoint now) override;
 
+  std::optional<HostRow> lock_host(const std::string& host_id) override;
+  void rename_host(const std::string& host_id, const std::string& hostname,
+                   const std::vector<std::string>& aliases) override;
+  void set_auto_reissue_until(const std::string& host_id, std::optional<TimePoint> until) override;
+
   void insert_certificate(const CertificateRow& certificate) override;
   std::vector<CertificateRow> list_host_certificates(const std::string& host_id) override;
+  std::optional<std::string> find_host_with_key(const Bytes& spki_sha256,
+                                                const std::string& host_id) override;
+  std::optional<CertificateRow> find_certificate_for_update(const std::string& serial_hex) override;
+  std::vector<CertificateRow> revoke_host_certificates(const std::string& host_id, TimePoint now,
+                                                       int reason) override;
+  void revoke_certificate(const std::string& serial_hex, TimePoint now, int reason) override;
+
+  void create_crl_shards(int count) override;
+  CrlShardRow lock_crl_shard(int shard) override;
+  std::optional<int> lock_due_crl_shard(TimePoint due) override;
+  std::vector<CrlEntryRow> list_crl_entries(int shard) override;
+  void save_crl(const CrlShardRow& crl) override;
+  void retire_expired_crl_entries(int shard, TimePoint this_update) override;
+  std::vector<CrlShardRow> list_crls(std::optional<int> shard) override;
+
+  void append_revocation_event(const RevocationEventRow& event, int position) override;
+  std::vector<RevocationEventRow> list_revocation_events(std::int64_t after_sequence,
+                                                         std::uint32_t limit) override;
+  std::int64_t revocation_stream_head() override;
 
   void insert_admin_key(const AdminKeyRow& key) override;
   std::optional<AdminKeyRow> find_admin_key(const Bytes& key_hash) override;

@@ -46,6 +46,7 @@ struct HostRow {
   std::vector<std::string> aliases;
   TimePoint created_at;
   std::optional<TimePoint> auto_reissue_until;
+  int crl_shard = 0;
 };
 
 enum class CertificateKind { kEnroll, kRenew, kReissue, kServer };
@@ -60,6 +61,38 @@ struct CertificateRow {
   TimePoint created_at;
   std::optional<TimePoint> revoked_at;
   std::optional<int> revocation_reason;
+  std::optional<int> crl_shard;  // host certificates only
+  Bytes spki_sha256;             // empty for certificates from before migration 0002
+};
+
+// What one entry of a shard's CRL needs.
+struct CrlEntryRow {
+  std::string serial_hex;
+  TimePoint revoked_at;
+  int reason = 0;
+  TimePoint not_after;
+};
+
+// The shard number of the CRL that covers CA certificates only.
+constexpr int kCaCrlScope = -1;
+
+// The current CRL of one shard; der is empty until first published.
+struct CrlShardRow {
+  int shard = 0;
+  std::int64_t crl_number = 0;
+  TimePoint this_update;
+  TimePoint next_update;
+  Bytes der;
+};
+
+struct RevocationEventRow {
+  std::int64_t sequence = 0;  // assigned by the store
+  std::string serial_hex;
+  std::string host_id;
+  int reason = 0;
+  TimePoint revoked_at;
+  int shard = 0;
+  std::int64_t crl_number = 0;
 };
 
 struct HostSummaryRow {

@@ -41,10 +41,49 @@ class Tx {
   virtual std::optional<HostRow> find_host(const std::string& host_id) = 0;
   virtual std::vector<HostSummaryRow> list_hosts(const std::string& hostname_contains,
                                                  std::uint32_t limit, TimePoint now) = 0;
+  // Locks the host row until the end of the unit of work.
+  virtual std::optional<HostRow> lock_host(const std::string& host_id) = 0;
+  virtual void rename_host(const std::string& host_id, const std::string& hostname,
+                           const std::vector<std::string>& aliases) = 0;
+  virtual void set_auto_reissue_until(const std::string& host_id,
+                                      std::optional<TimePoint> until) = 0;
 
   // Certificates.
   virtual void insert_certificate(const CertificateRow& certificate) = 0;
   virtual std::vector<CertificateRow> list_host_certificates(const std::string& host_id) = 0;
+  // A host other than `host_id` (empty: any host) with a certificate for this key.
+  virtual std::optional<std::string> find_host_with_key(const Bytes& spki_sha256,
+                                                        const std::string& host_id) = 0;
+  virtual std::optional<CertificateRow> find_certificate_for_update(
+      const std::string& serial_hex) = 0;
+  // Revokes the host's certificates that are unrevoked and unexpired at
+  // `now`; returns them as they are now.
+  virtual std::vector<CertificateRow> revoke_host_certificates(const std::string& host_id,
+                                                               TimePoint now, int reason) = 0;
+  virtual void revoke_certificate(const std::string& serial_hex, TimePoint now, int reason) = 0;
+
+  // CRL shards. lock_crl_shard orders publication of one shard across
+  // servers until the end of the unit of work.
+  virtual void create_crl_shards(int count) = 0;
+  virtual CrlShardRow lock_crl_shard(int shard) = 0;
+  // The first shard due (next_update at or before `due`) that no other
+  // server is publishing, locked; none if every due shard is taken.
+  virtual std::optional<int> lock_due_crl_shard(TimePoint due) = 0;
+  virtual std::vector<CrlEntryRow> list_crl_entries(int shard) = 0;
+  virtual void save_crl(const CrlShardRow& crl) = 0;
+  // Entries on a CRL issued at `this_update` past their expiry leave later CRLs.
+  virtual void retire_expired_crl_entries(int shard, TimePoint this_update) = 0;
+  // One shard (kCaScope for the CA scope) or, with none, every host shard.
+  virtual std::vector<CrlShardRow> list_crls(std::optional<int> shard) = 0;
+
+  // The revocation stream. Events get sequence numbers that only grow in
+  // the order readers may see them (see migration 0002).
+  virtual void append_revocation_event(const RevocationEventRow& event, int position) = 0;
+  // Events after `after_sequence` whose transactions are settled, oldest first.
+  virtual std::vector<RevocationEventRow> list_revocation_events(std::int64_t after_sequence,
+                                                                 std::uint32_t limit) = 0;
+  // A position before every event not yet settled: "from now".
+  virtual std::int64_t revocation_stream_head() = 0;
 
   // Admin keys.
   virtual void insert_admin_key(const AdminKeyRow& key) = 0;

@@ -82,4 +82,13 @@ void AgentDir::save_identity(const std::string& key_pem, const std::string& cert
   write_file_atomically(file("host.json"), j.dump(2) + "\n", 0644);
 }
 
+std::string AgentDir::certificate_pem() const {
+  return read_file(file("host.pem"), "the host certificate");
+}
+
+void AgentDir::save_crl_bundle(const std::string& pem) const {
+  make_private_dir(path_, 0700);
+  write_file_atomically(crl_path(), pem, 0644);
+}
+
 }  // namespace hostca::agent

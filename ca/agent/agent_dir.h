@@ -1,6 +1,6 @@
-// The agent's state folder (--dir, 0700): the pinned CA (ca.pem, pin.json)
-// and the host's identity (host.key 0600, host.pem, host.json). Every file
-// is written whole via a temporary file and rename.
+// The agent's state folder (--dir, 0700): the pinned CA (ca.pem, pin.json),
+// the host's identity (host.key 0600, host.pem, host.json) and the last CRLs
+// fetched (crl.pem). Every file is written whole via a temporary file and rename.
 #pragma once
 
 #include <optional>
@@ -42,6 +42,11 @@ class AgentDir {
   std::string private_key_pem() const;
   void save_identity(const std::string& key_pem, const std::string& cert_pem,
                      const Identity& identity) const;
+  std::string certificate_pem() const;
+
+  // Where fetch-crl keeps the CRLs by default: one PEM bundle, 0644.
+  std::string crl_path() const { return file("crl.pem"); }
+  void save_crl_bundle(const std::string& pem) const;
 
  private:
   std::string path_;

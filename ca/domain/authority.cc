@@ -18,8 +18,6 @@ namespace hostca {
 using store::AuditRow;
 using store::TokenRow;
 
-namespace {
-
 // Throws the error that tells the holder of `token` why it cannot be used.
 void require_usable(const std::optional<TokenRow>& token, TimePoint now, SecretKind kind) {
   const std::string what = describe(kind);
@@ -40,8 +38,6 @@ void require_usable(const std::optional<TokenRow>& token, TimePoint now, SecretK
   }
 }
 
-}  // namespace
-
 void TokenDefaults::validate() const {
   if (default_valid_for <= Duration::zero()) {
     throw invalid_argument("tokens: default validity must be positive");
@@ -50,6 +46,18 @@ void TokenDefaults::validate() const {
     throw invalid_argument("tokens: max validity must not be below the default validity");
   }
   if (max_uses_limit < 1) throw invalid_argument("tokens: max uses limit must be at least 1");
+}
+
+Duration TokenDefaults::checked_validity(const std::optional<Duration>& requested) const {
+  const Duration valid_for = requested.value_or(default_valid_for);
+  if (valid_for <= Duration::zero()) throw invalid_argument("token validity must be positive");
+  if (valid_for > max_valid_for) {
+    throw invalid_argument(
+        "token validity is above the limit of " +
+        std::to_string(std::chrono::duration_cast<std::chrono::hours>(max_valid_for).count()) +
+        "h");
+  }
+  return valid_for;
 }
 
 TokenState token_state(const TokenRow& token, TimePoint now) {
@@ -91,6 +99,12 @@ Authority::Authority(store::Store& store, std::shared_ptr<const CertificateIssue
   config_.key_policy.validate();
   config_.tokens.validate();
   if (config_.crl_shards < 1) throw invalid_argument("crl shards must be at least 1");
+  if (config_.max_auto_reissue_window <= Duration::zero() ||
+      config_.max_auto_reissue_window > std::chrono::hours(48)) {
+    throw invalid_argument("the auto-reissue window limit must be between 1 second and 48 hours");
+  }
+  crl_publisher_ = std::make_unique<CrlPublisher>(issuer_->signer_ptr(), issuer_->profile(),
+                                                  config_.crl_shards, config_.crl);
   const auto& cert = issuer_->signer().ca_certificate();
   const auto der = cert.BER_encode();
   ca_view_.der = Bytes(der.begin(), der.end());
@@ -117,6 +131,10 @@ Enrollment Authority::enroll(const EnrollmentRequest& request) {
     if (row->kind != store::TokenKind::kAuthorization) {
       throw unauthenticated("unknown authorization token");
     }
+    if (const auto holder = tx.find_host_with_key(sha256(csr.spki()), "")) {
+      throw invalid_argument("the CSR's key is already certified for host " + *holder +
+                             "; every host needs its own key pair: make a new one");
+    }
     tx.lock_hostname(hostname.str());
     if (const auto holder = tx.find_host_with_valid_certificate(hostname.str(), now)) {
       throw already_exists("host name " + hostname.str() +
@@ -132,10 +150,11 @@ Enrollment Authority::enroll(const EnrollmentRequest& request) {
     host.hostname = hostname.str();
     for (const auto& a : aliases) host.aliases.push_back(a.str());
     host.created_at = now;
+    host.crl_shard = shard;
     tx.insert_host(host);
 
-    tx.insert_certificate(
-        certificate_record(issued, store::CertificateKind::kEnroll, host_id, now));
+    tx.insert_certificate(certificate_record(issued, store::CertificateKind::kEnroll, host_id,
+                                             shard, sha256(csr.spki()), now));
 
     tx.count_token_use(row->token_id);
     const std::string actor = "token:" + row->token_id;
@@ -219,15 +238,7 @@ CreatedToken Authority::create_authorization_token(const Actor& actor,
     throw invalid_argument("max uses " + std::to_string(max_uses) + " is above the limit of " +
                            std::to_string(config_.tokens.max_uses_limit));
   }
-  const Duration valid_for = request.valid_for.value_or(config_.tokens.default_valid_for);
-  if (valid_for <= Duration::zero()) throw invalid_argument("token validity must be positive");
-  if (valid_for > config_.tokens.max_valid_for) {
-    throw invalid_argument(
-        "token validity is above the limit of " +
-        std::to_string(
-            std::chrono::duration_cast<std::chrono::hours>(config_.tokens.max_valid_for).count()) +
-        "h");
-  }
+  const Duration valid_for = config_.tokens.checked_validity(request.valid_for);
   Botan::System_RNG rng;
   SecretToken token = SecretToken::generate(SecretKind::kAuthorizationToken, rng);
   TokenRow row;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,7 +12,9 @@
 
 #include "common/clock.h"
 #include "domain/certificate_issuer.h"
+#include "domain/crl_publisher.h"
 #include "domain/key_policy.h"
+#include "domain/revocation_reason.h"
 #include "domain/secret_token.h"
 #include "store/store.h"
 
@@ -28,12 +31,17 @@ struct TokenDefaults {
   std::uint32_t max_uses_limit = 1000000;
 
   void validate() const;
+  // The requested validity or the default; throws kInvalidArgument past the limit.
+  Duration checked_validity(const std::optional<Duration>& requested) const;
 };
 
 struct AuthorityConfig {
   KeyPolicy key_policy;
   TokenDefaults tokens;
   int crl_shards = 1;
+  CrlPolicy crl;
+  // The longest window an admin may open for a reissue without a token.
+  Duration max_auto_reissue_window = std::chrono::hours(48);
 };
 
 struct CaCertificateView {
@@ -72,6 +80,33 @@ enum class TokenState { kUsable, kExpired, kUsedUp, kDeleted };
 TokenState token_state(const store::TokenRow& token, TimePoint now);
 const char* to_string(TokenState state);
 
+struct ReissueRequest {
+  std::string host_id;
+  Bytes csr;
+  std::string reissue_token;         // empty: only inside an auto-reissue window
+  std::string hostname;              // empty keeps the host's name
+  std::vector<std::string> aliases;  // replace the aliases when given, or on a rename
+};
+
+struct Reissue {
+  std::string host_id;
+  IssuedCertificate certificate;
+  std::vector<std::string> revoked_serials;
+};
+
+struct NewReissueToken {
+  std::string host_id;
+  std::optional<Duration> valid_for;
+  std::string reason;
+};
+
+// Exactly one of serial_hex and host_id.
+struct RevocationRequest {
+  std::string serial_hex;
+  std::string host_id;
+  int reason_code = 0;
+};
+
 struct HostDetails {
   store::HostSummaryRow summary;
   std::vector<store::CertificateRow> certificates;
@@ -107,15 +142,53 @@ class Authority {
 
   std::vector<store::AuditRow> list_audit(std::uint64_t after_sequence, std::uint32_t limit);
 
+  // Reissue (revocation.cc): in one unit of work, checks the reissue token
+  // (or the host's auto-reissue window), revokes every still-valid
+  // certificate of the host, publishes its shard's CRL, issues the new one.
+  Reissue reissue(const ReissueRequest& request);
+  CreatedToken create_reissue_token(const Actor& actor, const NewReissueToken& request);
+  TimePoint allow_auto_reissue(const Actor& actor, const std::string& host_id, Duration window);
+  // Revokes one certificate or every still-valid one of a host and publishes
+  // the shard CRLs that list them; returns the serials revoked.
+  std::vector<std::string> revoke(const Actor& actor, const RevocationRequest& request);
+
+  // Republishes every shard whose nextUpdate is within republish_before,
+  // unless another server is at it; returns how many it published.
+  int republish_due_crls();
+  // One host shard's CRL, or every host shard's.
+  std::vector<store::CrlShardRow> crls(std::optional<int> shard);
+  // The CRL covering CA certificates only, once published.
+  std::optional<store::CrlShardRow> ca_scope_crl();
+  std::vector<store::RevocationEventRow> revocation_events(std::int64_t after_sequence,
+                                                           std::uint32_t limit);
+  std::int64_t revocation_stream_head();
+  // Called after the commit of every CRL this authority publishes.
+  void on_crl_published(std::function<void(int shard)> listener) {
+    crl_listener_ = std::move(listener);
+  }
+
+  int crl_shards() const { return config_.crl_shards; }
   const Clock& clock() const { return clock_; }
 
  private:
   store::Store& store_;
   std::shared_ptr<const CertificateIssuer> issuer_;
   const Clock& clock_;
+  // Revokes `revoked` (already marked in tx) on their shards' CRLs: publishes
+  // each shard once, appends the revocation events and audit rows.
+  std::vector<PublishedCrl> publish_revocations(store::Tx& tx,
+                                                const std::vector<store::CertificateRow>& revoked,
+                                                const std::string& actor, TimePoint now);
+  void notify_published(const std::vector<PublishedCrl>& published) const;
+
   AuthorityConfig config_;
   CaCertificateView ca_view_;
+  std::unique_ptr<CrlPublisher> crl_publisher_;
+  std::function<void(int)> crl_listener_;
 };
+
+// Throws the error that tells the holder of `token` why it cannot be used.
+void require_usable(const std::optional<store::TokenRow>& token, TimePoint now, SecretKind kind);
 
 // Creates an admin key; used by the AdminService and, for recovery, by
 // `hostca-server admin-key` with database access only.

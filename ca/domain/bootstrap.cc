@@ -76,8 +76,8 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
 
   store.transact([&](store::Tx& tx) {
     tx.insert_ca(ca_row);
-    tx.insert_certificate(
-        certificate_record(server_cert, store::CertificateKind::kServer, std::nullopt, now));
+    tx.create_crl_shards(ca_row.crl_shards);
+    tx.insert_certificate(server_certificate_record(server_cert, now));
     tx.insert_admin_key(admin);
     tx.append_audit(audit(now, "ca.init", ca_row.ca_id,
                           {{"algorithm", ca_row.key_algorithm},
@@ -112,8 +112,7 @@ ServerCertificate issue_server_certificate(store::Store& store, const OpenedCa& 
   const TimePoint now = clock.now();
   const IssuedCertificate issued = issuer.issue_server_certificate(names, *key, now);
   store.transact([&](store::Tx& tx) {
-    tx.insert_certificate(
-        certificate_record(issued, store::CertificateKind::kServer, std::nullopt, now));
+    tx.insert_certificate(server_certificate_record(issued, now));
     tx.append_audit(
         audit(now, "certificate.issue", issued.serial_hex, {{"kind", "server"}, {"names", names}}));
   });

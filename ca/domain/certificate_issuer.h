@@ -44,6 +44,7 @@ class CertificateIssuer {
                                              const Botan::Public_Key& key, TimePoint now) const;
 
   const Signer& signer() const { return *signer_; }
+  const std::shared_ptr<const Signer>& signer_ptr() const { return signer_; }
   const CertificateProfile& profile() const { return profile_; }
 
  private:

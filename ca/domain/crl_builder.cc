@@ -44,7 +44,8 @@ Bytes CrlBuilder::build(const CrlContents& contents) const {
         Botan::Extensions entry_extensions;
         entry_extensions.add(new Botan::Cert_Extension::CRL_ReasonCode(
             static_cast<Botan::CRL_Code>(static_cast<int>(e.reason))));
-        der.encode(entry_extensions);
+        // Botan encodes the extensions, not the SEQUENCE around them.
+        der.start_cons(Botan::SEQUENCE).encode(entry_extensions).end_cons();
       }
       der.end_cons();
     }
@@ -53,10 +54,13 @@ Bytes CrlBuilder::build(const CrlContents& contents) const {
   Botan::Extensions extensions;
   extensions.add(new Botan::Cert_Extension::Authority_Key_ID(ca.subject_key_id()));
   extensions.add(new Botan::Cert_Extension::CRL_Number(contents.crl_number));
-  if (!contents.distribution_point_url.empty()) {
+  if (contents.only_ca_certificates) {
+    extensions.add(new IssuingDistributionPoint(IssuingDistributionPoint::ca_certificates_only()),
+                   true);
+  } else if (!contents.distribution_point_url.empty()) {
     extensions.add(new IssuingDistributionPoint(contents.distribution_point_url), true);
   }
-  der.start_explicit(0).encode(extensions).end_explicit();
+  der.start_explicit(0).start_cons(Botan::SEQUENCE).encode(extensions).end_cons().end_explicit();
   der.end_cons();
   try {
     const auto signed_crl = signer_->sign_tbs(tbs);

@@ -29,6 +29,9 @@ struct CrlContents {
   TimePoint next_update;
   // The shard's URL; empty for an unpartitioned CRL.
   std::string distribution_point_url;
+  // A CRL for CA certificates only (issuing distribution point
+  // onlyContainsCACerts, no distribution point name).
+  bool only_ca_certificates = false;
   std::vector<CrlEntry> entries;
 };
 

@@ -38,8 +38,12 @@ std::vector<std::uint8_t> IssuingDistributionPoint::encode_inner() const {
   Botan::DER_Encoder der(out);
   const std::uint8_t kTrue = 0xFF;
   der.start_cons(Botan::SEQUENCE);
-  encode_distribution_point_name(der, url_);
-  der.add_object(Botan::ASN1_Tag(1), Botan::CONTEXT_SPECIFIC, &kTrue, 1);  // onlyContainsUserCerts
+  if (only_ca_) {
+    der.add_object(Botan::ASN1_Tag(2), Botan::CONTEXT_SPECIFIC, &kTrue, 1);  // onlyContainsCACerts
+  } else {
+    encode_distribution_point_name(der, url_);
+    der.add_object(Botan::ASN1_Tag(1), Botan::CONTEXT_SPECIFIC, &kTrue, 1);  // onlyContainsUserCerts
+  }
   der.end_cons();
   return out;
 }
@@ -49,7 +53,7 @@ void IssuingDistributionPoint::decode_inner(const std::vector<std::uint8_t>&) {
 }
 
 void IssuingDistributionPoint::contents_to(Botan::Data_Store& subject, Botan::Data_Store&) const {
-  subject.add("CRL.IssuingDistributionPoint", url_);
+  subject.add("CRL.IssuingDistributionPoint", only_ca_ ? "CA certificates only" : url_);
 }
 
 }  // namespace hostca

@@ -35,17 +35,25 @@ class CrlDistributionPoint final : public Botan::Certificate_Extension {
 // covers end-entity certificates only.
 class IssuingDistributionPoint final : public Botan::Certificate_Extension {
  public:
+  struct CaCertificatesOnly {};
   explicit IssuingDistributionPoint(std::string url) : url_(std::move(url)) {}
+  // No distribution point name, onlyContainsCACerts: the CA scope CRL.
+  explicit IssuingDistributionPoint(CaCertificatesOnly) : only_ca_(true) {}
+  static CaCertificatesOnly ca_certificates_only() { return {}; }
   static Botan::OID static_oid() { return Botan::OID("2.5.29.28"); }
   Botan::OID oid_of() const override { return static_oid(); }
   std::string oid_name() const override { return "X509v3.CRLIssuingDistributionPoint"; }
-  Botan::Certificate_Extension* copy() const override { return new IssuingDistributionPoint(url_); }
+  Botan::Certificate_Extension* copy() const override {
+    return only_ca_ ? new IssuingDistributionPoint(CaCertificatesOnly{})
+                    : new IssuingDistributionPoint(url_);
+  }
   void contents_to(Botan::Data_Store& subject, Botan::Data_Store&) const override;
 
  private:
   std::vector<std::uint8_t> encode_inner() const override;
   void decode_inner(const std::vector<std::uint8_t>&) override;
   std::string url_;
+  bool only_ca_ = false;
 };
 
 }  // namespace hostca

@@ -12,9 +12,12 @@
 
 namespace hostca {
 
+// A host certificate: its shard and the SHA-256 of its key go with it.
 store::CertificateRow certificate_record(const IssuedCertificate& issued,
-                                         store::CertificateKind kind,
-                                         const std::optional<std::string>& host_id, TimePoint now);
+                                         store::CertificateKind kind, const std::string& host_id,
+                                         int crl_shard, const Bytes& spki_sha256, TimePoint now);
+// The server's own TLS certificate: no host, no shard.
+store::CertificateRow server_certificate_record(const IssuedCertificate& issued, TimePoint now);
 
 store::AuditRow audit_record(TimePoint at, const std::string& actor, const std::string& action,
                              const std::string& subject, const std::string& outcome,

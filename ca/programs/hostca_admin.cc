@@ -1,16 +1,21 @@
-// hostca-admin: tokens, hosts, the audit log and admin keys, over the
-// AdminService with an admin key.
+// hostca-admin: tokens, hosts, revocations, the audit log and admin keys,
+// over the AdminService with an admin key; the CRLs over the RevocationService.
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "agent/crl_bundle.h"
 #include "client/channel.h"
+#include "common/bytes.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "domain/revocation_reason.h"
 #include "hostca/v1/admin.grpc.pb.h"
+#include "hostca/v1/revocation.grpc.pb.h"
 
 namespace {
 
@@ -32,13 +37,13 @@ struct Connection {
   bool as_json = false;
   int timeout_seconds = 15;
 
-  std::unique_ptr<v1::AdminService::Stub> stub() const {
+  std::shared_ptr<grpc::Channel> channel() const {
     hostca::client::Endpoint e;
     e.address = server;
     e.plaintext = plaintext;
     if (!plaintext) e.ca_pem = hostca::read_file(ca_file, "the CA certificate");
     e.tls_name_override = tls_name;
-    return v1::AdminService::NewStub(hostca::client::open_channel(e));
+    return hostca::client::open_channel(e);
   }
 
   std::unique_ptr<grpc::ClientContext> context() const {
@@ -100,6 +105,73 @@ json certificate_json(const v1::CertificateInfo& c) {
           {"revocation_reason", c.revocation_reason()}};
 }
 
+// "7E:3A:..." as OpenSSL prints serials becomes "7e3a..."; anything that is
+// not hex goes as given, for the server to refuse.
+std::string serial_text(const std::string& text) {
+  try {
+    return hostca::to_hex(hostca::from_hex(text, "--serial"));
+  } catch (const hostca::Error&) {
+    return text;
+  }
+}
+
+// The whole token: shown once, so the same for both kinds.
+void print_created_token(const v1::CreateTokenResponse& res, bool as_json) {
+  if (as_json) {
+    std::cout << json{{"token", res.token()},
+                      {"token_id", res.token_id()},
+                      {"expires_at", time_text(res.expires_at())}}
+                     .dump()
+              << "\n";
+  } else {
+    std::cout << "token:      " << res.token() << "\n"
+              << "token id:   " << res.token_id() << "\n"
+              << "expires at: " << time_text(res.expires_at()) << "\n"
+              << "The token is shown only now; hand it to the host over a safe channel.\n";
+  }
+}
+
+// One shard as the server sent it, with what its signed DER says.
+json crl_json(const v1::CRL& c, bool with_entries) {
+  const Botan::X509_CRL crl =
+      hostca::agent::parse_crl_der(c.crl_der(), "the CRL of shard " + std::to_string(c.shard()));
+  json j{{"shard", c.shard()},
+         {"crl_number", c.crl_number()},
+         {"this_update", hostca::agent::rfc3339(crl.this_update())},
+         {"next_update", hostca::agent::rfc3339(crl.next_update())},
+         {"entries_count", crl.get_revoked().size()},
+         {"distribution_point", hostca::agent::distribution_point(crl)}};
+  if (with_entries) {
+    j["entries"] = json::array();
+    for (const auto& e : hostca::agent::revoked_entries(crl)) {
+      j["entries"].push_back(
+          {{"serial_hex", e.serial_hex}, {"revoked_at", e.revoked_at}, {"reason", e.reason}});
+    }
+  }
+  return j;
+}
+
+void print_crls(const v1::GetCRLResponse& res, bool with_entries, bool as_json) {
+  json all = json::array();
+  for (const auto& c : res.crls()) all.push_back(crl_json(c, with_entries));
+  if (as_json) {
+    std::cout << all.dump() << "\n";
+    return;
+  }
+  for (const auto& j : all) {
+    std::cout << "shard " << j["shard"] << "  CRL number " << j["crl_number"] << "  this update "
+              << j["this_update"].get<std::string>() << "  next update "
+              << j["next_update"].get<std::string>() << "  " << j["entries_count"]
+              << (j["entries_count"] == 1 ? " entry" : " entries") << "\n";
+    if (!with_entries) continue;
+    for (const auto& e : j["entries"]) {
+      std::cout << "  " << e["serial_hex"].get<std::string>() << "  revoked "
+                << e["revoked_at"].get<std::string>() << "  " << e["reason"].get<std::string>()
+                << "\n";
+    }
+  }
+}
+
 json host_json(const v1::HostInfo& h) {
   json j{{"host_id", h.host_id()},
          {"hostname", h.hostname()},
@@ -149,6 +221,45 @@ int main(int argc, char** argv) {
   std::string token_id;
   token_delete->add_option("--id", token_id, "Token ID (from token list)")->required();
 
+  auto* reissue_token = app.add_subcommand("reissue-token", "Reissue tokens");
+  reissue_token->require_subcommand(1);
+  auto* reissue_token_create =
+      reissue_token->add_subcommand("create", "Create a single-use reissue token for one host");
+  std::string reissue_host_id, reissue_valid_for, reissue_reason;
+  reissue_token_create->add_option("--host-id", reissue_host_id, "Host ID the token is for")
+      ->required();
+  reissue_token_create->add_option("--valid-for", reissue_valid_for,
+                                   "Validity, like 24h or 7d (default 24h)");
+  reissue_token_create->add_option("--reason", reissue_reason, "Why it was created");
+
+  auto* cert = app.add_subcommand("cert", "Certificates");
+  cert->require_subcommand(1);
+  auto* cert_revoke = cert->add_subcommand(
+      "revoke", "Revoke one certificate, or every certificate of a host, and publish the CRL");
+  std::string revoke_serial, revoke_host_id, revoke_reason = "unspecified";
+  auto* revoke_target = cert_revoke->add_option_group("target", "What to revoke (exactly one)");
+  auto* revoke_serial_opt = revoke_target->add_option("--serial", revoke_serial,
+                                                      "Serial number of the certificate (hex)");
+  auto* revoke_host_opt = revoke_target->add_option("--host-id", revoke_host_id,
+                                                    "Revoke every certificate of this host");
+  revoke_serial_opt->excludes(revoke_host_opt);
+  revoke_host_opt->excludes(revoke_serial_opt);
+  revoke_target->require_option(1);
+  cert_revoke
+      ->add_option("--reason", revoke_reason,
+                   "RFC 5280 reason: unspecified, keyCompromise, cACompromise, "
+                   "affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn, or "
+                   "its number")
+      ->capture_default_str();
+
+  auto* crl = app.add_subcommand("crl", "Certificate revocation lists");
+  crl->require_subcommand(1);
+  auto* crl_show = crl->add_subcommand("show", "Show the current CRL of one shard or of all");
+  std::optional<unsigned> crl_shard;
+  bool crl_entries = false;
+  crl_show->add_option("--shard", crl_shard, "Only this shard (default: every shard)");
+  crl_show->add_flag("--entries", crl_entries, "List each entry: serial, revocation date, reason");
+
   auto* host = app.add_subcommand("host", "Hosts");
   host->require_subcommand(1);
   auto* host_list = host->add_subcommand("list", "List hosts");
@@ -157,6 +268,12 @@ int main(int argc, char** argv) {
   auto* host_show = host->add_subcommand("show", "Show a host and its certificates");
   std::string host_id;
   host_show->add_option("--host-id", host_id, "Host ID")->required();
+  auto* host_allow = host->add_subcommand(
+      "allow-auto-reissue", "Let a host reissue once without a token for a while (at most 48h)");
+  std::string allow_host_id, allow_for;
+  host_allow->add_option("--host-id", allow_host_id, "Host ID")->required();
+  host_allow->add_option("--for", allow_for, "How long the window stays open, like 12h")
+      ->required();
 
   auto* audit = app.add_subcommand("audit", "Read the audit log");
   unsigned long long after = 0;
@@ -173,11 +290,15 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help prints and succeeds; a usage error is one line and exit 1 like any other.
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    std::cerr << "hostca-admin: " << e.what() << " (see --help)\n";
+    return 1;
   }
 
   try {
-    const auto stub = conn.stub();
+    const auto channel = conn.channel();
+    const auto stub = v1::AdminService::NewStub(channel);
     if (token_create->parsed()) {
       v1::CreateAuthorizationTokenRequest req;
       req.set_name(name);
@@ -186,18 +307,55 @@ int main(int argc, char** argv) {
       if (!valid_for.empty()) *req.mutable_valid_for() = duration_of(valid_for);
       v1::CreateTokenResponse res;
       check(stub->CreateAuthorizationToken(conn.context().get(), req, &res));
+      print_created_token(res, conn.as_json);
+    } else if (reissue_token_create->parsed()) {
+      v1::CreateReissueTokenRequest req;
+      req.set_host_id(reissue_host_id);
+      req.set_reason(reissue_reason);
+      if (!reissue_valid_for.empty()) *req.mutable_valid_for() = duration_of(reissue_valid_for);
+      v1::CreateTokenResponse res;
+      check(stub->CreateReissueToken(conn.context().get(), req, &res));
+      print_created_token(res, conn.as_json);
+    } else if (cert_revoke->parsed()) {
+      v1::RevokeCertificateRequest req;
+      if (!revoke_serial.empty()) {
+        req.set_serial_hex(serial_text(revoke_serial));
+      } else {
+        req.set_host_id(revoke_host_id);
+      }
+      req.set_reason(static_cast<unsigned>(hostca::parse_revocation_reason(revoke_reason)));
+      v1::RevokeCertificateResponse res;
+      check(stub->RevokeCertificate(conn.context().get(), req, &res));
+      const std::vector<std::string> serials(res.revoked_serials_hex().begin(),
+                                             res.revoked_serials_hex().end());
       if (conn.as_json) {
-        std::cout << json{{"token", res.token()},
-                          {"token_id", res.token_id()},
-                          {"expires_at", time_text(res.expires_at())}}
-                         .dump()
+        std::cout << json{{"revoked_serials_hex", serials}}.dump() << "\n";
+      } else {
+        for (const auto& serial : serials) std::cout << serial << "\n";
+        if (serials.empty()) std::cerr << "no certificate was revoked\n";
+      }
+    } else if (host_allow->parsed()) {
+      v1::AllowAutoReissueRequest req;
+      req.set_host_id(allow_host_id);
+      *req.mutable_valid_for() = duration_of(allow_for);
+      v1::AllowAutoReissueResponse res;
+      check(stub->AllowAutoReissue(conn.context().get(), req, &res));
+      if (conn.as_json) {
+        std::cout << json{{"host_id", req.host_id()}, {"until", time_text(res.until())}}.dump()
                   << "\n";
       } else {
-        std::cout << "token:      " << res.token() << "\n"
-                  << "token id:   " << res.token_id() << "\n"
-                  << "expires at: " << time_text(res.expires_at()) << "\n"
-                  << "The token is shown only now; hand it to the host over a safe channel.\n";
+        std::cout << "host " << req.host_id() << " may reissue once without a token until "
+                  << time_text(res.until()) << "\n";
       }
+    } else if (crl_show->parsed()) {
+      v1::GetCRLRequest req;
+      if (crl_shard) req.set_shard(*crl_shard);
+      v1::GetCRLResponse res;
+      // CRLs are public: the call carries no admin key.
+      check(v1::RevocationService::NewStub(channel)->GetCRL(
+          hostca::client::call_context(std::chrono::seconds(conn.timeout_seconds)).get(), req,
+          &res));
+      print_crls(res, crl_entries, conn.as_json);
     } else if (token_list->parsed()) {
       v1::ListTokensRequest req;
       req.set_include_deleted(include_deleted);

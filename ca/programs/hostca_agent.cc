@@ -1,29 +1,33 @@
 // hostca-agent: what runs on a host. Fetches and pins the CA, enrols with an
-// authorization token, and keeps the host's key (made here, never sent) and
-// certificate in its state folder.
+// authorization token, reissues with a reissue token, fetches the CRLs, and
+// keeps the host's key (made here, never sent) and certificate in its state
+// folder.
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
-#include <botan/pkcs10.h>
-#include <botan/pkcs8.h>
-#include <botan/system_rng.h>
-#include <botan/x509self.h>
+#include <botan/pkix_types.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "agent/agent_dir.h"
+#include "agent/crl_bundle.h"
+#include "agent/enrolment.h"
+#include "agent/host_crls.h"
+#include "agent/pinned_ca.h"
 #include "client/channel.h"
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "common/uuid.h"
 #include "domain/ca_key.h"
-#include "domain/signer.h"
 #include "hostca/v1/host.grpc.pb.h"
 
 namespace {
 
 using hostca::agent::AgentDir;
+using hostca::agent::CertificateFailure;
 using hostca::agent::Identity;
 using hostca::agent::Pin;
 namespace v1 = hostca::v1;
@@ -121,19 +125,41 @@ int cmd_get_ca(const AgentDir& dir, const std::string& server, const std::string
   return 0;
 }
 
+std::string trimmed(std::string value) {
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r' || value.back() == ' ')) {
+    value.pop_back();
+  }
+  return value;
+}
+
 std::string read_token(const std::string& token, const std::string& token_file) {
   std::string value = token;
   if (value.empty() && !token_file.empty()) value = hostca::read_file(token_file, "the token file");
   if (value.empty()) {
     if (const char* env = std::getenv("HOSTCA_TOKEN")) value = env;
   }
-  while (!value.empty() && (value.back() == '\n' || value.back() == '\r' || value.back() == ' ')) {
-    value.pop_back();
-  }
+  value = trimmed(value);
   if (value.empty()) {
     throw Failure{kExitFailure, "give the token with --token, --token-file or HOSTCA_TOKEN"};
   }
   return value;
+}
+
+// For reissue a token is optional: --token, else --token-file (which must
+// hold one), else $HOSTCA_TOKEN, else none.
+std::string optional_token(const std::string& token, const std::string& token_file) {
+  if (!token_file.empty()) {
+    std::string value = trimmed(hostca::read_file(token_file, "the token file"));
+    if (value.empty()) throw Failure{kExitFailure, "the token file " + token_file + " is empty"};
+    return value;
+  }
+  if (!token.empty()) return trimmed(token);
+  const char* env = std::getenv("HOSTCA_TOKEN");
+  return env ? trimmed(env) : std::string();
+}
+
+std::unique_ptr<v1::HostService::Stub> pinned_host_stub(const AgentDir& dir, const Pin& pin) {
+  return v1::HostService::NewStub(hostca::client::open_channel(endpoint_for(pin, dir.ca_pem())));
 }
 
 int cmd_enroll(const AgentDir& dir, const std::string& token, const std::string& hostname,
@@ -143,48 +169,142 @@ int cmd_enroll(const AgentDir& dir, const std::string& token, const std::string&
     throw Failure{kExitFailure, "this host already has an identity (host ID " + id->host_id +
                                     "); renew it, reissue it, or 'hostca-agent reset' first"};
   }
-  const std::string ca_pem = dir.ca_pem();
-  const auto key = hostca::generate_key(hostca::parse_ca_key_algorithm(key_type));
-  Botan::System_RNG rng;
-  Botan::X509_Cert_Options opts;
-  opts.common_name = hostname;
-  const Botan::PKCS10_Request csr =
-      Botan::X509::create_cert_req(opts, *key, hostca::signature_hash_for(*key), rng);
+  std::vector<std::string> names{hostname};
+  names.insert(names.end(), aliases.begin(), aliases.end());
+  const auto made = hostca::agent::make_key_and_request(key_type, hostname, names);
 
   v1::RequestCertificateRequest req;
-  const auto der = csr.BER_encode();
-  req.set_csr(der.data(), der.size());
+  req.set_csr(made.csr_der.data(), made.csr_der.size());
   req.set_hostname(hostname);
   for (const auto& a : aliases) req.add_aliases(a);
   req.set_authorization_token(token);
-  auto stub = v1::HostService::NewStub(hostca::client::open_channel(endpoint_for(pin, ca_pem)));
   v1::CertificateResponse res;
   auto ctx = hostca::client::call_context(std::chrono::seconds(30));
-  const grpc::Status s = stub->RequestCertificate(ctx.get(), req, &res);
+  const grpc::Status s = pinned_host_stub(dir, pin)->RequestCertificate(ctx.get(), req, &res);
   if (!s.ok()) throw Failure{kExitFailure, call_failed("enrolment refused", s)};
 
-  const CaSeen ca = inspect_ca(res.ca_certificate_der());
-  if (ca.spki != pin.spki_sha256) {
-    throw Failure{kExitCertificateFailure,
-                  "certificate failure: the server answered for CA public key " + ca.spki +
-                      " but " + pin.spki_sha256 + " is pinned; check with your security team"};
-  }
-  const std::string& cert_der = res.certificate_der();
-  Botan::X509_Certificate cert(std::vector<std::uint8_t>(cert_der.begin(), cert_der.end()));
-  std::unique_ptr<Botan::Public_Key> ca_key(ca.cert.subject_public_key());
-  if (!cert.check_signature(*ca_key) ||
-      cert.subject_public_key_info() != key->subject_public_key()) {
-    throw Failure{kExitCertificateFailure,
-                  "the certificate received is not signed by the pinned CA for this host's key"};
-  }
-  Identity id{
-      res.host_id(), hostname, res.serial_hex(),
-      hostca::format_rfc3339(hostca::from_unix_micros(res.not_after().seconds() * 1000000))};
-  dir.save_identity(Botan::PKCS8::PEM_encode(*key), cert.PEM_encode(), id);
+  const auto cert = hostca::agent::check_issued(res, pin, *made.key, "");
+  const Identity id = hostca::agent::keep_identity(dir, *made.key, cert, res.host_id(), hostname);
   std::cout << "enrolled " << hostname << "\n  host ID:   " << id.host_id
             << "\n  serial:    " << id.serial_hex << "\n  not after: " << id.not_after
             << "\n  files:     " << dir.file("host.pem") << ", " << dir.file("host.key") << "\n";
   return 0;
+}
+
+struct ReissueOptions {
+  std::string token;  // empty: none, the CA decides (auto-reissue window)
+  std::string host_id;
+  std::string hostname;
+  std::vector<std::string> aliases;
+  std::string key_type = "ecdsa-p256";
+};
+
+int cmd_reissue(const AgentDir& dir, const ReissueOptions& o) {
+  const Pin pin = dir.require_pin();
+  const auto current = dir.identity();
+  std::string host_id = o.host_id;
+  if (host_id.empty() && current) host_id = current->host_id;
+  if (host_id.empty()) {
+    throw Failure{kExitFailure, "this host has no identity in " + dir.path() +
+                                    ": give --host-id (your admin can look it up)"};
+  }
+  host_id = hostca::parse_uuid(host_id, "--host-id");
+  // Without --hostname the CA keeps the name it has; host.json or, on a
+  // reinstalled host, the new certificate says what that name is.
+  std::string hostname = o.hostname;
+  if (hostname.empty() && current) hostname = current->hostname;
+  std::vector<std::string> names = o.aliases;
+  if (!hostname.empty()) names.insert(names.begin(), hostname);
+  const auto made =
+      hostca::agent::make_key_and_request(o.key_type, hostname.empty() ? host_id : hostname, names);
+
+  v1::ReissueCertificateRequest req;
+  req.set_host_id(host_id);
+  req.set_csr(made.csr_der.data(), made.csr_der.size());
+  req.set_reissue_token(o.token);
+  // Only a name given on the command line is a rename; the one on record is not sent, so
+  // a plain reissue keeps the name and aliases the CA has.
+  req.set_hostname(o.hostname);
+  for (const auto& a : o.aliases) req.add_aliases(a);
+  v1::CertificateResponse res;
+  auto ctx = hostca::client::call_context(std::chrono::seconds(30));
+  const grpc::Status s = pinned_host_stub(dir, pin)->ReissueCertificate(ctx.get(), req, &res);
+  // Without a token the CA says itself whether this host has an auto-reissue window.
+  if (!s.ok()) throw Failure{kExitFailure, call_failed("reissue refused", s)};
+
+  const auto cert = hostca::agent::check_issued(res, pin, *made.key, host_id);
+  if (hostname.empty()) hostname = hostca::agent::host_name_in(cert, o.aliases);
+  const Identity id = hostca::agent::keep_identity(dir, *made.key, cert, host_id, hostname);
+  std::string missing;
+  for (const auto& n : hostca::agent::names_missing(cert, names)) missing += " " + n;
+  if (!missing.empty()) {
+    std::cerr << "hostca-agent: note: the new certificate does not name" << missing << "\n";
+  }
+  std::string revoked;
+  for (const auto& r : res.revoked_serials_hex()) revoked += (revoked.empty() ? "" : ", ") + r;
+  if (hostname.empty()) {
+    std::string all;
+    for (const auto& n : cert.subject_alt_name().get_attribute("DNS")) all += " " + n;
+    std::cerr << "hostca-agent: note: the certificate names" << all
+              << "; which is the host name is not known here, so host.json records none\n";
+  }
+  std::cout << "reissued " << (hostname.empty() ? "host " + host_id : hostname)
+            << "\n  host ID:   " << id.host_id << "\n  serial:    " << id.serial_hex
+            << "\n  not after: " << id.not_after
+            << "\n  revoked:   " << (revoked.empty() ? "none" : revoked)
+            << "\n  files:     " << dir.file("host.pem") << ", " << dir.file("host.key") << "\n";
+  return 0;
+}
+
+std::string revocation_text(const std::optional<hostca::agent::RevokedEntry>& r) {
+  if (!r) return "not revoked";
+  return "REVOKED (" + r->reason + ", " + r->revoked_at + ")";
+}
+
+int cmd_fetch_crl(const AgentDir& dir, const std::string& out) {
+  const Pin pin = dir.require_pin();
+  const auto received = hostca::agent::fetch_pinned_crls(dir, pin);
+  const std::string bundle = hostca::agent::crl_bundle_pem(received);
+  if (out.empty()) {
+    dir.save_crl_bundle(bundle);
+  } else {
+    hostca::write_file_atomically(out, bundle, 0644);
+  }
+  const auto now = std::chrono::system_clock::now();
+  std::cout << "fetched " << received.size() << " CRL" << (received.size() == 1 ? "" : "s")
+            << " into " << (out.empty() ? dir.crl_path() : out) << "\n";
+  for (const auto& r : received) {
+    std::cout << (r.ca_scope ? std::string("  CA scope") : "  shard " + std::to_string(r.shard))
+              << ": CRL number " << r.crl_number << ", next update "
+              << hostca::agent::rfc3339(r.crl.next_update())
+              << (r.crl.next_update().to_std_timepoint() < now ? " (passed)" : "") << ", "
+              << r.crl.get_revoked().size()
+              << (r.crl.get_revoked().size() == 1 ? " entry" : " entries") << "\n";
+  }
+  if (const auto id = dir.identity()) {
+    std::vector<Botan::X509_CRL> crls;
+    for (const auto& r : received) crls.push_back(r.crl);
+    const auto cert = hostca::agent::host_certificate(dir);
+    std::cout << "this host's certificate " << id->serial_hex << ": "
+              << revocation_text(hostca::agent::find_revocation(crls, cert)) << "\n";
+  }
+  return 0;
+}
+
+// Whether the current certificate is revoked according to crl.pem, for status.
+void add_revocation_status(const AgentDir& dir, const std::optional<Pin>& pin, nlohmann::json& j) {
+  try {
+    if (!pin) throw hostca::failed_precondition("no CA is pinned to check " + dir.crl_path());
+    const auto crls = hostca::agent::crls_on_file(dir, *pin);
+    const auto revoked = hostca::agent::find_revocation(crls, hostca::agent::host_certificate(dir));
+    j["revoked"] = revoked.has_value();
+    if (revoked) {
+      j["revoked_at"] = revoked->revoked_at;
+      j["revocation_reason"] = revoked->reason;
+    }
+  } catch (const std::exception& e) {
+    j["crl_error"] = e.what();
+  }
 }
 
 int cmd_status(const AgentDir& dir, bool as_json) {
@@ -201,6 +321,7 @@ int cmd_status(const AgentDir& dir, bool as_json) {
     j["hostname"] = id->hostname;
     j["serial_hex"] = id->serial_hex;
     j["not_after"] = id->not_after;
+    if (hostca::file_exists(dir.crl_path())) add_revocation_status(dir, pin, j);
   }
   if (as_json) {
     std::cout << j.dump() << "\n";
@@ -242,14 +363,44 @@ int main(int argc, char** argv) {
   enroll->add_option("--key-type", key_type, "ecdsa-p256, ecdsa-p384, ed25519 or rsa-3072")
       ->capture_default_str();
 
-  auto* status = app.add_subcommand("status", "Show the pinned CA and this host's identity");
+  auto* reissue = app.add_subcommand(
+      "reissue",
+      "Get a new certificate with a new key after revocation, expiry, reinstall or rename");
+  ReissueOptions ro;
+  std::string reissue_token_file;
+  auto* ro_token = reissue->add_option(
+      "--token", ro.token,
+      "Reissue token (or --token-file, or $HOSTCA_TOKEN; none: the CA decides whether this host "
+      "may reissue without one)");
+  reissue->add_option("--token-file", reissue_token_file, "File holding the reissue token")
+      ->excludes(ro_token);
+  reissue->add_option("--host-id", ro.host_id,
+                      "This host's ID (default: from host.json; a reinstalled host gets it from "
+                      "its admin)");
+  reissue->add_option("--hostname", ro.hostname,
+                      "New DNS name after a rename (default: keep the name the CA has)");
+  reissue->add_option("--alias", ro.aliases, "Another DNS name of this host (repeat)");
+  reissue->add_option("--key-type", ro.key_type, "ecdsa-p256, ecdsa-p384, ed25519 or rsa-3072")
+      ->capture_default_str();
+
+  auto* fetch_crl = app.add_subcommand(
+      "fetch-crl", "Fetch every CRL shard, check it against the pinned CA and keep it as PEM");
+  std::string crl_out;
+  fetch_crl->add_option("--out", crl_out, "Where to write the CRLs (default: <dir>/crl.pem)");
+
+  auto* status = app.add_subcommand(
+      "status",
+      "Show the pinned CA, this host's identity and, with crl.pem, whether it is revoked");
   bool as_json = false;
   status->add_flag("--json", as_json, "Print JSON");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help prints and succeeds; a usage error is one line and exit 1 like any other.
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    std::cerr << "hostca-agent: " << e.what() << " (see --help)\n";
+    return 1;
   }
   try {
     const AgentDir dir(dir_path);
@@ -257,10 +408,18 @@ int main(int argc, char** argv) {
     if (enroll->parsed()) {
       return cmd_enroll(dir, read_token(token, token_file), hostname, aliases, key_type);
     }
+    if (reissue->parsed()) {
+      ro.token = optional_token(ro.token, reissue_token_file);
+      return cmd_reissue(dir, ro);
+    }
+    if (fetch_crl->parsed()) return cmd_fetch_crl(dir, crl_out);
     if (status->parsed()) return cmd_status(dir, as_json);
   } catch (const Failure& f) {
     std::cerr << "hostca-agent: " << f.line << "\n";
     return f.exit_code;
+  } catch (const CertificateFailure& e) {
+    std::cerr << "hostca-agent: " << e.what() << "\n";
+    return kExitCertificateFailure;
   } catch (const std::exception& e) {
     std::cerr << "hostca-agent: " << e.what() << "\n";
     return kExitFailure;

@@ -180,6 +180,17 @@ int main(int argc, char** argv) {
   serve->add_option("--crl-base-url", serve_options.profile.crl_base_url,
                     "Base of CRL distribution point URLs (default: http://<http-listen>/crl)");
   serve->add_option("--ready-file", ready_file, "Write the bound ports here as JSON when ready");
+  std::string crl_validity = "24h", crl_republish_before = "12h", crl_check_interval = "30s";
+  serve->add_option("--crl-validity", crl_validity, "nextUpdate - thisUpdate of every CRL")
+      ->capture_default_str();
+  serve
+      ->add_option("--crl-republish-before", crl_republish_before,
+                   "Republish a shard once its nextUpdate is this close")
+      ->capture_default_str();
+  serve
+      ->add_option("--crl-check-interval", crl_check_interval,
+                   "How often to look for shards due for republication")
+      ->capture_default_str();
   serve_options.profile.crl_base_url.clear();
 
   auto* migrate = app.add_subcommand("migrate", "Apply schema migrations");
@@ -205,6 +216,13 @@ int main(int argc, char** argv) {
       serve_options.database =
           store::PgStoreOptions{db.conninfo, static_cast<std::size_t>(pool_size)};
       serve_options.profile.validity = parse_duration(validity);
+      serve_options.authority.crl.validity = parse_duration(crl_validity);
+      serve_options.authority.crl.republish_before = parse_duration(crl_republish_before);
+      serve_options.crl_check_interval =
+          std::chrono::duration_cast<std::chrono::milliseconds>(parse_duration(crl_check_interval));
+      if (serve_options.crl_check_interval < std::chrono::seconds(1)) {
+        throw invalid_argument("--crl-check-interval must be at least 1s");
+      }
       return cmd_serve(serve_options, serve_passphrase_file, serve_tls_dir, ready_file);
     }
     if (migrate->parsed()) {

@@ -9,6 +9,7 @@
 #include "domain/bootstrap.h"
 #include "service/admin_service.h"
 #include "service/host_service.h"
+#include "service/revocation_service.h"
 
 namespace hostca {
 
@@ -40,20 +41,10 @@ CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
   options_.passphrase.clear();
 
   const auto [http_host, http_port] = split_host_port(options_.http_listen, "HTTP listen address");
-  const auto [grpc_host, grpc_port] = split_host_port(options_.grpc_listen, "gRPC listen address");
-  (void)grpc_port;
-  (void)grpc_host;
+  split_host_port(options_.grpc_listen, "gRPC listen address");
 
   // The HTTP port is bound first so that a derived CRL URL names the real port.
-  CaCertificateView view;
-  {
-    const auto der = ca.signer->ca_certificate().BER_encode();
-    view.der = Bytes(der.begin(), der.end());
-    view.pem = ca.signer->ca_certificate().PEM_encode();
-    view.sha256_fingerprint = certificate_fingerprint(ca.signer->ca_certificate());
-    view.spki_sha256 = spki_fingerprint(ca.signer->ca_certificate());
-  }
-  http_ = std::make_unique<HttpEndpoint>(http_host, http_port, view);
+  http_ = std::make_unique<HttpEndpoint>(http_host, http_port);
   CertificateProfile profile = options_.profile;
   if (profile.crl_base_url.empty()) {
     profile.crl_base_url = "http://" + http_host + ":" + std::to_string(http_->port()) + "/crl";
@@ -63,6 +54,37 @@ CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
   auto issuer = std::make_shared<const CertificateIssuer>(profile, ca.signer);
   authority_ = std::make_unique<Authority>(*store_, issuer, clock_, config);
 
+  // CRLs: publish what is due (a new CA has none yet), load them, keep them
+  // fresh from our own publications and from every other server's NOTIFY.
+  crl_cache_ = std::make_unique<CrlCache>(*authority_);
+  authority_->on_crl_published([this](int shard) { crl_cache_->refresh(shard); });
+  authority_->republish_due_crls();
+  crl_cache_->refresh(std::nullopt);
+  listener_ = std::make_unique<store::PgListener>(
+      options_.database.conninfo, std::vector<std::string>{"hostca_crl", "hostca_revocation"},
+      [this](const std::string& channel, const std::string& payload) {
+        if (channel == "hostca_revocation") {
+          revocations_.notify();
+          return;
+        }
+        try {
+          crl_cache_->refresh(std::stoi(payload));
+        } catch (const std::exception& e) {
+          spdlog::warn("cannot refresh CRL shard {}: {}", payload, e.what());
+        }
+      },
+      [this] {
+        // Notifications sent while disconnected are lost: catch up.
+        revocations_.notify();
+        try {
+          crl_cache_->refresh(std::nullopt);
+        } catch (const std::exception& e) {
+          spdlog::warn("cannot refresh CRLs: {}", e.what());
+        }
+      });
+  scheduler_ = std::thread([this] { run_crl_schedule(); });
+  http_->serve(authority_->ca_certificate(), *crl_cache_);
+
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (options_.insecure_plaintext) {
     spdlog::warn("serving gRPC WITHOUT TLS (--insecure-plaintext): for development only");
@@ -71,7 +93,7 @@ CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
     grpc::SslServerCredentialsOptions ssl;
     ssl.pem_key_cert_pairs.push_back({read_file(options_.tls_key_file, "the TLS key"),
                                       read_file(options_.tls_cert_file, "the TLS certificate")});
-    ssl.pem_root_certs = view.pem;
+    ssl.pem_root_certs = authority_->ca_certificate().pem;
     // Client certificates are asked for (renewal uses them) but not required.
     ssl.client_certificate_request = GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY;
     creds = grpc::SslServerCredentials(ssl);
@@ -84,25 +106,66 @@ CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   services_.push_back(std::make_unique<service::HostServiceImpl>(*authority_));
   services_.push_back(std::make_unique<service::AdminServiceImpl>(*authority_));
+  auto revocation = std::make_unique<service::RevocationServiceImpl>(*authority_, revocations_);
+  revocation_service_ = revocation.get();
+  services_.push_back(std::move(revocation));
   for (auto& s : services_) builder.RegisterService(s.get());
   server_ = builder.BuildAndStart();
   if (!server_ || grpc_port_ == 0) {
-    http_->stop();
+    stop_background();
     throw failed_precondition("cannot listen for gRPC on " + options_.grpc_listen);
   }
-  spdlog::info("hostca serving gRPC on port {} ({}) and HTTP on {}:{}; CA SHA-256 {}", grpc_port_,
-               options_.insecure_plaintext ? "plaintext" : "TLS", http_host, http_->port(),
-               view.sha256_fingerprint);
+  spdlog::info(
+      "hostca serving gRPC on port {} ({}) and HTTP on {}:{}; CA SHA-256 {}; {} CRL shards",
+      grpc_port_, options_.insecure_plaintext ? "plaintext" : "TLS", http_host, http_->port(),
+      authority_->ca_certificate().sha256_fingerprint, ca.crl_shards);
 }
 
-CaServer::~CaServer() {
-  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+void CaServer::run_crl_schedule() {
+  std::unique_lock<std::mutex> lock(schedule_mu_);
+  while (!stopping_) {
+    schedule_cv_.wait_for(lock, options_.crl_check_interval, [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    try {
+      if (const int n = authority_->republish_due_crls(); n > 0) {
+        spdlog::info("republished {} CRL shard(s) before their nextUpdate", n);
+      }
+      crl_cache_->refresh(std::nullopt);  // in case a notification was lost
+    } catch (const std::exception& e) {
+      spdlog::warn("scheduled CRL publication failed, will retry: {}", e.what());
+    }
+    lock.lock();
+  }
+}
+
+void CaServer::stop_background() {
+  {
+    std::lock_guard<std::mutex> lock(schedule_mu_);
+    stopping_ = true;
+  }
+  schedule_cv_.notify_all();
+  if (scheduler_.joinable()) scheduler_.join();
+  if (revocation_service_) revocation_service_->stop();
+  revocations_.notify();
+  if (listener_) listener_->stop();
   if (http_) http_->stop();
 }
 
+CaServer::~CaServer() {
+  if (server_) {
+    if (revocation_service_) revocation_service_->stop();
+    revocations_.notify();
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
+  stop_background();
+}
+
 void CaServer::shutdown(std::chrono::seconds grace) {
+  revocation_service_->stop();
+  revocations_.notify();
   server_->Shutdown(std::chrono::system_clock::now() + grace);
-  http_->stop();
+  stop_background();
 }
 
 }  // namespace hostca

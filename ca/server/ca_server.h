@@ -7,12 +7,22 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "common/change_signal.h"
 #include "common/clock.h"
 #include "domain/authority.h"
+#include "server/crl_cache.h"
 #include "server/http_endpoint.h"
+#include "store/pg_listener.h"
 #include "store/pg_store.h"
 
 namespace hostca {
+namespace service {
+class RevocationServiceImpl;
+}
 
 struct ServeOptions {
   store::PgStoreOptions database;
@@ -24,6 +34,8 @@ struct ServeOptions {
   bool insecure_plaintext = false;  // development only
   CertificateProfile profile;       // crl_base_url empty: derived from the HTTP address
   AuthorityConfig authority;        // crl_shards comes from the database
+  // How often this server looks for shards due for republication.
+  std::chrono::milliseconds crl_check_interval{30000};
   int max_message_bytes = 64 * 1024;
 };
 
@@ -38,18 +50,31 @@ class CaServer {
   const CaCertificateView& ca() const { return authority_->ca_certificate(); }
 
   void wait() { server_->Wait(); }
-  // Stops taking calls, lets those in flight finish until the deadline.
+  // Stops taking calls, ends revocation streams, lets calls in flight
+  // finish until the deadline.
   void shutdown(std::chrono::seconds grace);
 
  private:
+  void run_crl_schedule();
+  void stop_background();
+
   ServeOptions options_;
   SystemClock clock_;
   std::unique_ptr<store::PgStore> store_;
   std::unique_ptr<Authority> authority_;
+  std::unique_ptr<CrlCache> crl_cache_;
+  ChangeSignal revocations_;
+  std::unique_ptr<store::PgListener> listener_;
   std::unique_ptr<HttpEndpoint> http_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
+  service::RevocationServiceImpl* revocation_service_ = nullptr;
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;
+
+  std::mutex schedule_mu_;
+  std::condition_variable schedule_cv_;
+  bool stopping_ = false;
+  std::thread scheduler_;
 };
 
 // Splits "host:port"; throws Error(kInvalidArgument) naming `what`.

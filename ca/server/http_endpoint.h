@@ -1,6 +1,6 @@
 // The plain HTTP port: what a party that trusts nothing yet may fetch (the
-// CA certificate and its fingerprints) and the health check. CRLs join it
-// with the revocation issue.
+// CA certificate and its fingerprints), the CRLs relying parties fetch
+// (/crl/<n>.crl, /crl/all.pem), and the health check.
 #pragma once
 
 #include <memory>
@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "domain/authority.h"
+#include "server/crl_cache.h"
 
 namespace httplib {
 class Server;
@@ -17,12 +18,16 @@ namespace hostca {
 
 class HttpEndpoint {
  public:
-  // Binds at once (port 0 picks a free port); serves on a thread of its own.
-  HttpEndpoint(const std::string& host, int port, CaCertificateView ca);
+  // Binds at once (port 0 picks a free port), so the port is known before
+  // the rest of the server is built; serve() starts answering.
+  HttpEndpoint(const std::string& host, int port);
   ~HttpEndpoint();
   HttpEndpoint(const HttpEndpoint&) = delete;
   HttpEndpoint& operator=(const HttpEndpoint&) = delete;
 
+  // Registers the routes and serves on a thread of its own. `crls` must
+  // outlive the endpoint.
+  void serve(const CaCertificateView& ca, const CrlCache& crls);
   int port() const { return port_; }
   void stop();
 

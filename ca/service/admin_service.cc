@@ -23,6 +23,39 @@ grpc::Status AdminServiceImpl::CreateAuthorizationToken(
   });
 }
 
+grpc::Status AdminServiceImpl::CreateReissueToken(grpc::ServerContext* context,
+                                                  const v1::CreateReissueTokenRequest* request,
+                                                  v1::CreateTokenResponse* response) {
+  return handle("CreateReissueToken", context, [&] {
+    const Actor actor = authenticate(context, "CreateReissueToken");
+    to_proto(authority_.create_reissue_token(actor, from_proto(*request)), response);
+  });
+}
+
+grpc::Status AdminServiceImpl::RevokeCertificate(grpc::ServerContext* context,
+                                                 const v1::RevokeCertificateRequest* request,
+                                                 v1::RevokeCertificateResponse* response) {
+  return handle("RevokeCertificate", context, [&] {
+    const Actor actor = authenticate(context, "RevokeCertificate");
+    for (const auto& serial : authority_.revoke(actor, from_proto(*request))) {
+      response->add_revoked_serials_hex(serial);
+    }
+  });
+}
+
+grpc::Status AdminServiceImpl::AllowAutoReissue(grpc::ServerContext* context,
+                                                const v1::AllowAutoReissueRequest* request,
+                                                v1::AllowAutoReissueResponse* response) {
+  return handle("AllowAutoReissue", context, [&] {
+    const Actor actor = authenticate(context, "AllowAutoReissue");
+    if (!request->has_valid_for())
+      throw invalid_argument("give valid_for: how long the window stays open");
+    to_proto(authority_.allow_auto_reissue(actor, request->host_id(),
+                                           from_proto(request->valid_for(), "valid_for")),
+             response->mutable_until());
+  });
+}
+
 grpc::Status AdminServiceImpl::ListTokens(grpc::ServerContext* context,
                                           const v1::ListTokensRequest* request,
                                           v1::ListTokensResponse* response) {

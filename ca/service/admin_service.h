@@ -14,6 +14,15 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   grpc::Status CreateAuthorizationToken(grpc::ServerContext* context,
                                         const v1::CreateAuthorizationTokenRequest* request,
                                         v1::CreateTokenResponse* response) override;
+  grpc::Status CreateReissueToken(grpc::ServerContext* context,
+                                  const v1::CreateReissueTokenRequest* request,
+                                  v1::CreateTokenResponse* response) override;
+  grpc::Status RevokeCertificate(grpc::ServerContext* context,
+                                 const v1::RevokeCertificateRequest* request,
+                                 v1::RevokeCertificateResponse* response) override;
+  grpc::Status AllowAutoReissue(grpc::ServerContext* context,
+                                const v1::AllowAutoReissueRequest* request,
+                                v1::AllowAutoReissueResponse* response) override;
   grpc::Status ListTokens(grpc::ServerContext* context, const v1::ListTokensRequest* request,
                           v1::ListTokensResponse* response) override;
   grpc::Status DeleteToken(grpc::ServerContext* context, const v1::DeleteTokenRequest* request,

@@ -39,14 +39,75 @@ EnrollmentRequest from_proto(const v1::RequestCertificateRequest& in) {
   return r;
 }
 
-void to_proto(const Enrollment& e, const CaCertificateView& ca, v1::CertificateResponse* out) {
-  out->set_host_id(e.host_id);
-  const auto der = e.certificate.certificate.BER_encode();
+namespace {
+void certificate_to_proto(const std::string& host_id, const IssuedCertificate& issued,
+                          const CaCertificateView& ca, v1::CertificateResponse* out) {
+  out->set_host_id(host_id);
+  const auto der = issued.certificate.BER_encode();
   out->set_certificate_der(der.data(), der.size());
-  out->set_certificate_pem(e.certificate.certificate.PEM_encode());
-  out->set_serial_hex(e.certificate.serial_hex);
-  to_proto(e.certificate.not_after, out->mutable_not_after());
+  out->set_certificate_pem(issued.certificate.PEM_encode());
+  out->set_serial_hex(issued.serial_hex);
+  to_proto(issued.not_after, out->mutable_not_after());
   out->set_ca_certificate_der(ca.der.data(), ca.der.size());
+}
+}  // namespace
+
+void to_proto(const Enrollment& e, const CaCertificateView& ca, v1::CertificateResponse* out) {
+  certificate_to_proto(e.host_id, e.certificate, ca, out);
+}
+
+ReissueRequest from_proto(const v1::ReissueCertificateRequest& in) {
+  ReissueRequest r;
+  r.host_id = in.host_id();
+  r.csr.assign(in.csr().begin(), in.csr().end());
+  r.reissue_token = in.reissue_token();
+  r.hostname = in.hostname();
+  r.aliases.assign(in.aliases().begin(), in.aliases().end());
+  return r;
+}
+
+void to_proto(const Reissue& r, const CaCertificateView& ca, v1::CertificateResponse* out) {
+  certificate_to_proto(r.host_id, r.certificate, ca, out);
+  for (const auto& s : r.revoked_serials) out->add_revoked_serials_hex(s);
+}
+
+NewReissueToken from_proto(const v1::CreateReissueTokenRequest& in) {
+  NewReissueToken t;
+  t.host_id = in.host_id();
+  if (in.has_valid_for()) t.valid_for = from_proto(in.valid_for(), "valid_for");
+  t.reason = in.reason();
+  return t;
+}
+
+RevocationRequest from_proto(const v1::RevokeCertificateRequest& in) {
+  RevocationRequest r;
+  r.serial_hex = in.serial_hex();
+  r.host_id = in.host_id();
+  if (in.target_case() == v1::RevokeCertificateRequest::TARGET_NOT_SET) {
+    throw invalid_argument("name a serial_hex or a host_id to revoke");
+  }
+  if (in.reason() > 100)
+    throw invalid_argument("unknown revocation reason " + std::to_string(in.reason()));
+  r.reason_code = static_cast<int>(in.reason());
+  return r;
+}
+
+void to_proto(const store::CrlShardRow& crl, v1::CRL* out) {
+  out->set_shard(static_cast<std::uint32_t>(crl.shard));
+  out->set_crl_number(static_cast<std::uint64_t>(crl.crl_number));
+  to_proto(crl.this_update, out->mutable_this_update());
+  to_proto(crl.next_update, out->mutable_next_update());
+  out->set_crl_der(crl.der.data(), crl.der.size());
+}
+
+void to_proto(const store::RevocationEventRow& e, v1::RevocationEvent* out) {
+  out->set_sequence(static_cast<std::uint64_t>(e.sequence));
+  out->set_serial_hex(e.serial_hex);
+  out->set_host_id(e.host_id);
+  out->set_reason(static_cast<std::uint32_t>(e.reason));
+  to_proto(e.revoked_at, out->mutable_revoked_at());
+  out->set_shard(static_cast<std::uint32_t>(e.shard));
+  out->set_crl_number(static_cast<std::uint64_t>(e.crl_number));
 }
 
 NewAuthorizationToken from_proto(const v1::CreateAuthorizationTokenRequest& in) {

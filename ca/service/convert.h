@@ -7,6 +7,7 @@
 #include "domain/authority.h"
 #include "hostca/v1/admin.pb.h"
 #include "hostca/v1/host.pb.h"
+#include "hostca/v1/revocation.pb.h"
 
 namespace hostca::service {
 
@@ -25,5 +26,12 @@ void to_proto(const store::TokenRow& token, TimePoint now, v1::TokenInfo* out);
 void to_proto(const store::CertificateRow& cert, TimePoint now, v1::CertificateInfo* out);
 void to_proto(const store::HostSummaryRow& host, TimePoint now, v1::HostInfo* out);
 void to_proto(const store::AuditRow& row, v1::AuditEvent* out);
+
+ReissueRequest from_proto(const v1::ReissueCertificateRequest& in);
+void to_proto(const Reissue& reissue, const CaCertificateView& ca, v1::CertificateResponse* out);
+NewReissueToken from_proto(const v1::CreateReissueTokenRequest& in);
+RevocationRequest from_proto(const v1::RevokeCertificateRequest& in);
+void to_proto(const store::CrlShardRow& crl, v1::CRL* out);
+void to_proto(const store::RevocationEventRow& event, v1::RevocationEvent* out);
 
 }  // namespace hostca::service

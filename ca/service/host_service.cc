@@ -21,4 +21,12 @@ grpc::Status HostServiceImpl::RequestCertificate(grpc::ServerContext* context,
   });
 }
 
+grpc::Status HostServiceImpl::ReissueCertificate(grpc::ServerContext* context,
+                                                 const v1::ReissueCertificateRequest* request,
+                                                 v1::CertificateResponse* response) {
+  return handle("ReissueCertificate", context, [&] {
+    to_proto(authority_.reissue(from_proto(*request)), authority_.ca_certificate(), response);
+  });
+}
+
 }  // namespace hostca::service

@@ -16,6 +16,9 @@ class HostServiceImpl final : public v1::HostService::Service {
   grpc::Status RequestCertificate(grpc::ServerContext* context,
                                   const v1::RequestCertificateRequest* request,
                                   v1::CertificateResponse* response) override;
+  grpc::Status ReissueCertificate(grpc::ServerContext* context,
+                                  const v1::ReissueCertificateRequest* request,
+                                  v1::CertificateResponse* response) override;
 
  private:
   Authority& authority_;

@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa 
 from cryptography.x509.oid import NameOID  # noqa: E402
 
 from hostca.v1 import admin_pb2, admin_pb2_grpc, host_pb2, host_pb2_grpc  # noqa: E402,F401
+from hostca.v1 import revocation_pb2, revocation_pb2_grpc  # noqa: E402,F401
 
 SERVER_BIN = os.path.join(BUILD_DIR, "ca", "hostca-server")
 ADMIN_BIN = os.path.join(BUILD_DIR, "ca", "hostca-admin")
@@ -56,6 +57,7 @@ POSTGRES_SH = os.path.join(SOURCE_DIR, "deploy", "postgres.sh")
 
 ADMIN_KEY_RE = re.compile(r"hca_admin_[A-Za-z0-9_-]{43}")
 AUTH_TOKEN_RE = re.compile(r"hca_auth_[A-Za-z0-9_-]{43}")
+REISSUE_TOKEN_RE = re.compile(r"hca_reissue_[A-Za-z0-9_-]{43}")
 
 CLI_TIMEOUT = 60
 RPC_TIMEOUT = 30
@@ -218,6 +220,9 @@ class Server:
 
     def admin_stub(self):
         return admin_pb2_grpc.AdminServiceStub(self.channel())
+
+    def revocation_stub(self):
+        return revocation_pb2_grpc.RevocationServiceStub(self.channel())
 
     def http_url(self, path):
         return "http://127.0.0.1:%d%s" % (self.http_port, path)
@@ -493,3 +498,304 @@ def check_host_certificate(tc, cert, ca_cert, host_id, hostname, http_port, alia
 
 def serialization_der(cert):
     return cert.public_bytes(serialization.Encoding.DER)
+
+
+# ---------------------------------------------------------------- reissue, revocation, CRLs
+
+# RFC 5280 CRLReason codes the tests use, and how `cryptography` names them.
+REASON_UNSPECIFIED = 0
+REASON_KEY_COMPROMISE = 1
+REASON_SUPERSEDED = 4
+REASON_CESSATION_OF_OPERATION = 5
+REASON_FLAGS = {
+    1: x509.ReasonFlags.key_compromise,
+    2: x509.ReasonFlags.ca_compromise,
+    3: x509.ReasonFlags.affiliation_changed,
+    4: x509.ReasonFlags.superseded,
+    5: x509.ReasonFlags.cessation_of_operation,
+    6: x509.ReasonFlags.certificate_hold,
+    9: x509.ReasonFlags.privilege_withdrawn,
+    10: x509.ReasonFlags.aa_compromise,
+}
+
+
+class HttpResponse:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # case-insensitive lookups: headers.get("ETag")
+        self.body = body
+
+    def __repr__(self):
+        return "HttpResponse(%r, %r, %d bytes)" % (self.status, dict(self.headers), len(self.body))
+
+
+def http_get(port, path, headers=None, timeout=10):
+    """One plain HTTP GET on loopback."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        res = conn.getresponse()
+        return HttpResponse(res.status, res.msg, res.read())
+    finally:
+        conn.close()
+
+
+def http_get_url(url, headers=None, timeout=10):
+    """GET of an http://127.0.0.1:<port>/path URL, as a certificate's CDP names it."""
+    m = re.fullmatch(r"http://127\.0\.0\.1:(\d+)(/.*)", url)
+    if not m:
+        raise AssertionError("not a loopback URL: %r" % url)
+    return http_get(int(m.group(1)), m.group(2), headers, timeout)
+
+
+def crl_shard_of(host_id, shards):
+    """The contract: the first 32 bits of the host ID (hex digits 1-8) mod the shard count."""
+    return int(host_id.replace("-", "")[:8], 16) % shards
+
+
+def crl_url(server, shard):
+    return "http://127.0.0.1:%d/crl/%d.crl" % (server.http_port, shard)
+
+
+def distribution_point_of(cert):
+    """The one CRL distribution point URL of a certificate."""
+    cdp = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    urls = [n.value for dp in cdp for n in (dp.full_name or [])
+            if isinstance(n, x509.UniformResourceIdentifier)]
+    if len(urls) != 1:
+        raise AssertionError("expected one CRL distribution point, got %r" % urls)
+    return urls[0]
+
+
+def load_crl_bundle(pem):
+    """Every CRL in a PEM bundle, in order."""
+    if isinstance(pem, str):
+        pem = pem.encode()
+    blocks = re.findall(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", pem, re.S)
+    return [x509.load_pem_x509_crl(b) for b in blocks]
+
+
+def crl_pem(crl):
+    return crl.public_bytes(serialization.Encoding.PEM)
+
+
+def crl_der(crl):
+    return crl.public_bytes(serialization.Encoding.DER)
+
+
+def crl_number_of(crl):
+    return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+
+
+def crl_idp_urls(crl):
+    idp = crl.extensions.get_extension_for_class(x509.IssuingDistributionPoint).value
+    return [n.value for n in (idp.full_name or []) if isinstance(n, x509.UniformResourceIdentifier)]
+
+
+def crl_entries(crl):
+    """{serial (int): (revocation date, reason code or 0 for no reason extension)}."""
+    codes = {flag: code for code, flag in REASON_FLAGS.items()}
+    out = {}
+    for r in crl:
+        try:
+            flag = r.extensions.get_extension_for_class(x509.CRLReason).value.reason
+            code = codes[flag]
+        except x509.ExtensionNotFound:
+            code = REASON_UNSPECIFIED
+        out[r.serial_number] = (r.revocation_date, code)
+    return out
+
+
+def check_crl_profile(tc, crl, ca_cert, url=None, validity_seconds=None):
+    """Asserts the CRL profile of the contract on one shard CRL."""
+    tc.assertTrue(crl.is_signature_valid(ca_cert.public_key()), "CRL signature does not verify")
+    tc.assertEqual(crl.issuer, ca_cert.subject)
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    aki = crl.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
+    tc.assertEqual(aki.value.key_identifier, ca_ski.digest)
+    number = crl.extensions.get_extension_for_class(x509.CRLNumber)
+    tc.assertFalse(number.critical)
+    tc.assertGreaterEqual(number.value.crl_number, 1)
+    idp = crl.extensions.get_extension_for_class(x509.IssuingDistributionPoint)
+    tc.assertTrue(idp.critical, "the issuing distribution point must be critical")
+    if url is not None:
+        tc.assertEqual(crl_idp_urls(crl), [url])
+    tc.assertIsNotNone(crl.next_update)
+    tc.assertGreater(crl.next_update, crl.last_update)
+    if validity_seconds is not None:
+        tc.assertEqual((crl.next_update - crl.last_update).total_seconds(), validity_seconds)
+    # Every entry has a revocation date; a reason extension never says "unspecified".
+    for r in crl:
+        tc.assertIsNotNone(r.revocation_date)
+        try:
+            reason = r.extensions.get_extension_for_class(x509.CRLReason).value.reason
+            tc.assertNotEqual(reason, x509.ReasonFlags.unspecified)
+        except x509.ExtensionNotFound:
+            pass
+
+
+def openssl_crl_text(path):
+    """`openssl crl -text` of a DER or PEM file."""
+    with open(path, "rb") as f:
+        inform = "PEM" if f.read(64).lstrip().startswith(b"-----BEGIN") else "DER"
+    r = run(["openssl", "crl", "-inform", inform, "-in", path, "-noout", "-text"])
+    if r.returncode != 0:
+        raise AssertionError("openssl crl failed: %r" % r)
+    return r.stdout
+
+
+def write_bytes(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def timestamp_seconds(ts):
+    return ts.seconds + ts.nanos / 1e9
+
+
+def create_reissue_token(server, admin_key, host_id, valid_for_seconds=None, reason=""):
+    req = admin_pb2.CreateReissueTokenRequest(host_id=host_id, reason=reason)
+    if valid_for_seconds is not None:
+        req.valid_for.seconds = valid_for_seconds
+    return server.admin_stub().CreateReissueToken(
+        req, metadata=admin_metadata(admin_key), timeout=RPC_TIMEOUT)
+
+
+def enroll_host(server, admin_key, hostname, key=None):
+    """A new host through the Python client: (CertificateResponse, private key)."""
+    key = key or new_key()
+    token = create_token(server, admin_key, "enrol " + hostname)
+    res = server.host_stub().RequestCertificate(
+        host_pb2.RequestCertificateRequest(csr=make_csr(key, hostname), hostname=hostname,
+                                           authorization_token=token.token),
+        timeout=RPC_TIMEOUT)
+    return res, key
+
+
+def reissue(server, host_id, key=None, token="", hostname=""):
+    """ReissueCertificate with a fresh key unless one is given: (response, key)."""
+    key = key or new_key()
+    res = server.host_stub().ReissueCertificate(
+        host_pb2.ReissueCertificateRequest(host_id=host_id, csr=make_csr(key, hostname or "x"),
+                                           reissue_token=token, hostname=hostname),
+        timeout=RPC_TIMEOUT)
+    return res, key
+
+
+def revoke(server, admin_key, serial_hex=None, host_id=None, reason=0):
+    req = admin_pb2.RevokeCertificateRequest(reason=reason)
+    if serial_hex is not None:
+        req.serial_hex = serial_hex
+    if host_id is not None:
+        req.host_id = host_id
+    return server.admin_stub().RevokeCertificate(req, metadata=admin_metadata(admin_key),
+                                                 timeout=RPC_TIMEOUT)
+
+
+def get_crls(server, shard=None):
+    """{shard: revocation_pb2.CRL} from GetCRL."""
+    req = revocation_pb2.GetCRLRequest()
+    if shard is not None:
+        req.shard = shard
+    res = server.revocation_stub().GetCRL(req, timeout=RPC_TIMEOUT)
+    return {c.shard: c for c in res.crls}
+
+
+def wait_for_crls(server, shards, timeout=15):
+    """Waits until GetCRL has a CRL for every shard (a fresh CA publishes its first ones)."""
+    seen = {}
+
+    def ready():
+        seen.clear()
+        seen.update(get_crls(server))
+        return (set(seen) == set(range(shards))
+                and all(c.crl_der and c.crl_number >= 1 for c in seen.values()))
+    wait_until(ready, timeout, "a CRL for each of %d shards" % shards, interval=0.2)
+    return dict(seen)
+
+
+def revocation_state(deployment, server):
+    """What a refused reissue or revocation must leave alone: rows and CRL numbers."""
+    row = deployment.pg.psql(
+        "SELECT (SELECT count(*) FROM hosts), (SELECT count(*) FROM certificates),"
+        " (SELECT count(*) FROM certificates WHERE revoked_at IS NOT NULL),"
+        " (SELECT count(*) FROM tokens), (SELECT coalesce(sum(uses), 0) FROM tokens),"
+        " (SELECT count(*) FROM hosts WHERE auto_reissue_until IS NOT NULL)")
+    keys = ("hosts", "certificates", "revoked_certificates", "tokens", "token_uses",
+            "auto_reissue_windows")
+    state = dict(zip(keys, (int(v) for v in row.split("|"))))
+    state["crl_numbers"] = {s: c.crl_number for s, c in get_crls(server).items()}
+    return state
+
+
+def host_certificates(deployment, host_id):
+    """[(serial_hex, kind, revoked_at or '', reason or '')] of a host from the database, oldest first."""
+    out = deployment.pg.psql(
+        "SELECT serial_hex, kind, coalesce(revoked_at::text, ''),"
+        " coalesce(revocation_reason::text, '') FROM certificates"
+        " WHERE host_id = '%s' ORDER BY created_at, serial_hex" % host_id)
+    return [tuple(line.split("|")) for line in out.splitlines() if line]
+
+
+def same_serial(a, b):
+    return int(a, 16) == int(b, 16)
+
+
+class StreamReader:
+    """Reads a server stream on a thread into a queue, so every wait can be bounded."""
+
+    def __init__(self, call):
+        import queue
+        import threading
+        self.call = call
+        self.items = queue.Queue()
+        self.error = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            for item in self.call:
+                self.items.put(item)
+        except grpc.RpcError as e:
+            self.error = e
+        self.items.put(None)
+
+    def next(self, timeout=15):
+        import queue
+        try:
+            item = self.items.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError("no stream message within %ss" % timeout)
+        if item is None:
+            raise AssertionError("the stream ended: %r" % (self.error,))
+        return item
+
+    def cancel(self):
+        self.call.cancel()
+        self.thread.join(timeout=10)
+
+
+def shard_crls_of_bundle(tc, crls, server, shards):
+    """{shard: CRL} of a CRL bundle: exactly one CRL per shard, each naming its own URL.
+    Anything else in the bundle may only be a CRL scoped to CA certificates (an IDP with
+    onlyContainsCACerts and no distribution point), which relying parties that check
+    the whole chain (nginx, openssl -crl_check_all) need for the CA certificate itself."""
+    by_url = {crl_url(server, s): s for s in range(shards)}
+    out = {}
+    for crl in crls:
+        urls = crl_idp_urls(crl)
+        if not urls:
+            idp = crl.extensions.get_extension_for_class(x509.IssuingDistributionPoint).value
+            tc.assertTrue(idp.only_contains_ca_certs, "a bundle CRL without a shard URL "
+                          "must be scoped to CA certificates")
+            continue
+        tc.assertEqual(len(urls), 1, urls)
+        tc.assertIn(urls[0], by_url)
+        shard = by_url[urls[0]]
+        tc.assertNotIn(shard, out, "two CRLs for shard %d in the bundle" % shard)
+        out[shard] = crl
+    tc.assertEqual(set(out), set(range(shards)))
+    return out

@@ -213,18 +213,24 @@ class PythonClientTest(unittest.TestCase):
                                   timeout=5)
         self.assertEqual(e.code(), grpc.StatusCode.UNAVAILABLE)
 
-    def test_unimplemented_rpcs_answer_unimplemented(self):
+    def test_renewal_answers_unimplemented_until_its_issue(self):
         before = self.d.pg.counts()
         e = harness.rpc_error(self.host.RenewCertificate,
                               host_pb2.RenewCertificateRequest(csr=b"x"))
         self.assertEqual(e.code(), grpc.StatusCode.UNIMPLEMENTED)
-        e = harness.rpc_error(self.host.ReissueCertificate,
-                              host_pb2.ReissueCertificateRequest(host_id=str(uuid.uuid4())))
-        self.assertEqual(e.code(), grpc.StatusCode.UNIMPLEMENTED)
-        crl = revocation_pb2_grpc.RevocationServiceStub(self.server.channel())
-        e = harness.rpc_error(crl.GetCRL, revocation_pb2.GetCRLRequest())
-        self.assertEqual(e.code(), grpc.StatusCode.UNIMPLEMENTED)
         self.assertEqual(self.d.pg.counts(), before)
+
+    def test_get_crl_returns_every_shard_signed_by_the_ca(self):
+        crl = revocation_pb2_grpc.RevocationServiceStub(self.server.channel())
+        res = crl.GetCRL(revocation_pb2.GetCRLRequest(), timeout=15)
+        shards = sorted(c.shard for c in res.crls)
+        self.assertEqual(shards, list(range(len(shards))))
+        self.assertGreater(len(shards), 0)
+        ca_key = self.d.ca_cert.public_key()
+        for c in res.crls:
+            parsed = x509.load_der_x509_crl(c.crl_der)
+            self.assertTrue(parsed.is_signature_valid(ca_key), c.shard)
+            self.assertGreaterEqual(c.crl_number, 1)
 
 
 if __name__ == "__main__":

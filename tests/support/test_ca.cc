@@ -1,8 +1,12 @@
 #include "support/test_ca.h"
 
 #include <mutex>
+#include <stdexcept>
+
+#include <botan/hex.h>
 
 #include "domain/certificate_issuer.h"
+#include "domain/records.h"
 #include "support/crypto_fixtures.h"
 #include "support/postgres_cluster.h"
 
@@ -42,12 +46,75 @@ TestCa::TestCa(std::size_t pool_size)
       dbname(PostgresCluster::instance().create_database(template_ca().dbname)),
       conninfo(PostgresCluster::instance().conninfo(dbname)),
       store(store::PgStoreOptions{conninfo, pool_size}),
-      init(template_ca().init) {
+      init(template_ca().init),
+      issuer_(std::make_shared<const CertificateIssuer>(CertificateProfile{},
+                                                        template_ca().opened.signer)) {
+  authority = make_authority(store);
+}
+
+AuthorityConfig TestCa::config() const {
   AuthorityConfig config;
   config.crl_shards = template_ca().opened.crl_shards;
-  auto issuer =
-      std::make_shared<const CertificateIssuer>(CertificateProfile{}, template_ca().opened.signer);
-  authority = std::make_unique<Authority>(store, issuer, clock, config);
+  return config;
+}
+
+std::unique_ptr<Authority> TestCa::make_authority(store::Store& over,
+                                                  AuthorityConfig with) const {
+  return std::make_unique<Authority>(over, issuer_, clock, std::move(with));
+}
+
+TestCa::Host TestCa::enrol(const std::string& hostname) {
+  const CreatedToken token = new_token(1);
+  std::shared_ptr<const Botan::Private_Key> key = ecdsa_key("secp256r1");
+  EnrollmentRequest request;
+  request.csr = csr_der(*key);
+  request.hostname = hostname;
+  request.authorization_token = token.token.reveal();
+  Enrollment e = authority->enroll(request);
+  const int shard = crl_shard_of(e.host_id, authority->crl_shards());
+  const std::string serial = e.certificate.serial_hex;
+  return Host{e.host_id, hostname, shard, serial, std::move(e.certificate), std::move(key)};
+}
+
+CreatedToken TestCa::new_reissue_token(const std::string& host_id,
+                                       std::optional<Duration> valid_for) {
+  NewReissueToken request;
+  request.host_id = host_id;
+  request.valid_for = valid_for;
+  return authority->create_reissue_token(admin(), request);
+}
+
+ReissueRequest TestCa::reissue_request(const std::string& host_id, const std::string& token,
+                                       std::shared_ptr<const Botan::Private_Key>* key) const {
+  std::shared_ptr<const Botan::Private_Key> made = ecdsa_key("secp256r1");
+  ReissueRequest request;
+  request.host_id = host_id;
+  request.csr = csr_der(*made);
+  request.reissue_token = token;
+  if (key) *key = std::move(made);
+  return request;
+}
+
+IssuedCertificate TestCa::insert_renewal(const std::string& host_id) {
+  const HostDetails details = authority->get_host(host_id);
+  const store::HostRow& host = details.summary.host;
+  const auto key = ecdsa_key("secp256r1");
+  const CertificateRequest csr = CertificateRequest::parse(csr_der(*key), KeyPolicy());
+  std::vector<HostName> aliases;
+  for (const auto& a : host.aliases) aliases.push_back(HostName::parse(a));
+  const TimePoint now = clock.now();
+  IssuedCertificate issued = issuer_->issue_host_certificate(
+      host_id, HostName::parse(host.hostname), aliases, csr, host.crl_shard, now);
+  store.transact([&](store::Tx& tx) {
+    tx.insert_certificate(certificate_record(issued, store::CertificateKind::kRenew, host_id,
+                                             host.crl_shard, sha256(csr.spki()), now));
+  });
+  return issued;
+}
+
+std::string TestCa::server_certificate_serial() const {
+  return query_value<std::string>(conninfo,
+                                  "SELECT serial_hex FROM certificates WHERE host_id IS NULL");
 }
 
 CreatedToken TestCa::new_token(std::uint32_t max_uses, std::optional<Duration> valid_for) {
@@ -68,16 +135,37 @@ EnrollmentRequest enrollment(const std::string& hostname, const std::string& tok
   return request;
 }
 
+ShardCrl parse_crl(const store::CrlShardRow& row) {
+  if (row.der.empty()) {
+    throw std::runtime_error("shard " + std::to_string(row.shard) + " has no CRL yet");
+  }
+  ShardCrl out{row, Botan::X509_CRL(std::vector<std::uint8_t>(row.der.begin(), row.der.end())),
+               {}};
+  for (const auto& e : out.crl.get_revoked()) {
+    out.entries[Botan::hex_encode(e.serial_number(), false)] = static_cast<int>(e.reason_code());
+  }
+  return out;
+}
+
+ShardCrl current_crl(Authority& authority, int shard) {
+  const auto rows = authority.crls(shard);
+  if (rows.size() != 1) throw std::runtime_error("no row for CRL shard " + std::to_string(shard));
+  return parse_crl(rows[0]);
+}
+
 bool DatabaseState::operator==(const DatabaseState& o) const {
   return ca == o.ca && hosts == o.hosts && certificates == o.certificates && tokens == o.tokens &&
          token_uses == o.token_uses && admin_keys == o.admin_keys && audit_log == o.audit_log &&
-         content_md5 == o.content_md5;
+         revoked_certificates == o.revoked_certificates && crl_numbers == o.crl_numbers &&
+         revocation_events == o.revocation_events && content_md5 == o.content_md5;
 }
 
 std::ostream& operator<<(std::ostream& os, const DatabaseState& s) {
   return os << "{ca " << s.ca << ", hosts " << s.hosts << ", certificates " << s.certificates
             << ", tokens " << s.tokens << " (uses " << s.token_uses << "), admin_keys "
-            << s.admin_keys << ", audit_log " << s.audit_log << ", md5 " << s.content_md5 << "}";
+            << s.admin_keys << ", audit_log " << s.audit_log << ", revoked "
+            << s.revoked_certificates << ", crl_numbers " << s.crl_numbers
+            << ", revocation_events " << s.revocation_events << ", md5 " << s.content_md5 << "}";
 }
 
 DatabaseState database_state(const std::string& conninfo) {
@@ -88,12 +176,18 @@ DatabaseState database_state(const std::string& conninfo) {
       " (SELECT count(*) FROM certificates), (SELECT count(*) FROM tokens),"
       " (SELECT coalesce(sum(uses), 0) FROM tokens), (SELECT count(*) FROM admin_keys),"
       " (SELECT count(*) FROM audit_log),"
+      " (SELECT count(*) FROM certificates WHERE revoked_at IS NOT NULL),"
+      " (SELECT coalesce(sum(crl_number), 0) FROM crl_shards),"
+      " (SELECT count(*) FROM revocation_events),"
       " md5((SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '') FROM ca x)"
       " || (SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '') FROM hosts x)"
       " || (SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '') FROM certificates x)"
       " || (SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '') FROM tokens x)"
       " || (SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '') FROM admin_keys x)"
-      " || (SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '') FROM audit_log x))");
+      " || (SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '') FROM audit_log x)"
+      " || (SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '') FROM crl_shards x)"
+      " || (SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '')"
+      "     FROM revocation_events x))");
   DatabaseState s;
   s.ca = r[0].as<std::int64_t>();
   s.hosts = r[1].as<std::int64_t>();
@@ -102,7 +196,10 @@ DatabaseState database_state(const std::string& conninfo) {
   s.token_uses = r[4].as<std::int64_t>();
   s.admin_keys = r[5].as<std::int64_t>();
   s.audit_log = r[6].as<std::int64_t>();
-  s.content_md5 = r[7].as<std::string>();
+  s.revoked_certificates = r[7].as<std::int64_t>();
+  s.crl_numbers = r[8].as<std::int64_t>();
+  s.revocation_events = r[9].as<std::int64_t>();
+  s.content_md5 = r[10].as<std::string>();
   return s;
 }
 

@@ -1,0 +1,112 @@
+#include "agent/enrolment.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include <botan/hex.h>
+#include <botan/pkcs10.h>
+#include <botan/pkcs8.h>
+#include <botan/system_rng.h>
+#include <botan/x509self.h>
+
+#include "common/clock.h"
+#include "domain/ca_key.h"
+#include "domain/signer.h"
+
+namespace hostca::agent {
+
+namespace {
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+Botan::X509_Certificate parse_certificate(const std::string& der, const std::string& what) {
+  try {
+    return Botan::X509_Certificate(std::vector<std::uint8_t>(der.begin(), der.end()));
+  } catch (const std::exception&) {
+    throw CertificateFailure("the server sent something that is not a certificate as " + what);
+  }
+}
+}  // namespace
+
+KeyAndRequest make_key_and_request(const std::string& key_type, const std::string& common_name,
+                                   const std::vector<std::string>& dns_names) {
+  auto key = generate_key(parse_ca_key_algorithm(key_type));
+  Botan::System_RNG rng;
+  Botan::X509_Cert_Options opts;
+  opts.common_name = common_name;
+  if (!dns_names.empty()) {
+    opts.dns = dns_names.front();
+    opts.more_dns.assign(dns_names.begin() + 1, dns_names.end());
+  }
+  const Botan::PKCS10_Request csr =
+      Botan::X509::create_cert_req(opts, *key, signature_hash_for(*key), rng);
+  return {std::move(key), csr.BER_encode()};
+}
+
+Botan::X509_Certificate check_issued(const hostca::v1::CertificateResponse& response,
+                                     const Pin& pin, const Botan::Private_Key& key,
+                                     const std::string& expected_host_id) {
+  const Botan::X509_Certificate ca =
+      parse_certificate(response.ca_certificate_der(), "the CA certificate");
+  const std::string ca_spki = spki_fingerprint(ca);
+  if (ca_spki != pin.spki_sha256) {
+    throw CertificateFailure("certificate failure: the server answered for CA public key " +
+                             ca_spki + " but " + pin.spki_sha256 +
+                             " is pinned; check with your security team");
+  }
+  const Botan::X509_Certificate cert =
+      parse_certificate(response.certificate_der(), "this host's certificate");
+  const std::unique_ptr<Botan::Public_Key> ca_key(ca.subject_public_key());
+  if (!cert.check_signature(*ca_key) ||
+      cert.subject_public_key_info() != key.subject_public_key()) {
+    throw CertificateFailure(
+        "the certificate received is not signed by the pinned CA for this host's key");
+  }
+  if (!expected_host_id.empty()) {
+    const std::string want = lower(expected_host_id);
+    const std::string cn = lower(cert.subject_dn().get_first_attribute("CN"));
+    if (lower(response.host_id()) != want || cn != want) {
+      throw CertificateFailure("the certificate received is for host ID " + cn +
+                               ", not for the host ID " + want + " asked for; nothing was kept");
+    }
+  }
+  return cert;
+}
+
+Identity keep_identity(const AgentDir& dir, const Botan::Private_Key& key,
+                       const Botan::X509_Certificate& cert, const std::string& host_id,
+                       const std::string& hostname) {
+  const auto not_after =
+      std::chrono::time_point_cast<std::chrono::microseconds>(cert.not_after().to_std_timepoint());
+  Identity id{host_id, hostname, Botan::hex_encode(cert.serial_number(), false),
+              format_rfc3339(TimePoint(not_after.time_since_epoch()))};
+  dir.save_identity(Botan::PKCS8::PEM_encode(key), cert.PEM_encode(), id);
+  return id;
+}
+
+std::string host_name_in(const Botan::X509_Certificate& cert,
+                         const std::vector<std::string>& aliases) {
+  std::vector<std::string> candidates;
+  for (const auto& n : cert.subject_alt_name().get_attribute("DNS")) {
+    const bool alias = std::any_of(aliases.begin(), aliases.end(),
+                                   [&](const std::string& a) { return lower(a) == lower(n); });
+    if (!alias) candidates.push_back(lower(n));
+  }
+  return candidates.size() == 1 ? candidates.front() : std::string();
+}
+
+std::vector<std::string> names_missing(const Botan::X509_Certificate& cert,
+                                       const std::vector<std::string>& wanted) {
+  std::vector<std::string> names;
+  for (const auto& n : cert.subject_alt_name().get_attribute("DNS")) names.push_back(lower(n));
+  std::vector<std::string> missing;
+  for (const auto& w : wanted) {
+    if (std::find(names.begin(), names.end(), lower(w)) == names.end()) missing.push_back(w);
+  }
+  return missing;
+}
+
+}  // namespace hostca::agent

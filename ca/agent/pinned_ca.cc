@@ -1,0 +1,29 @@
+#include "agent/pinned_ca.h"
+
+#include <optional>
+
+#include <botan/data_src.h>
+
+#include "domain/ca_key.h"
+
+namespace hostca::agent {
+
+Botan::X509_Certificate pinned_ca_certificate(const AgentDir& dir, const Pin& pin) {
+  const std::string pem = dir.ca_pem();
+  std::optional<Botan::X509_Certificate> ca;
+  try {
+    Botan::DataSource_Memory source(pem);
+    ca.emplace(source);
+  } catch (const std::exception&) {
+    throw CertificateFailure("certificate failure: " + dir.file("ca.pem") +
+                             " is not a certificate; re-pin with 'hostca-agent get-ca'");
+  }
+  if (spki_fingerprint(*ca) != pin.spki_sha256) {
+    throw CertificateFailure("certificate failure: " + dir.file("ca.pem") +
+                             " holds CA public key " + spki_fingerprint(*ca) + " but " +
+                             pin.spki_sha256 + " is pinned; check with your security team");
+  }
+  return *ca;
+}
+
+}  // namespace hostca::agent

@@ -1,0 +1,25 @@
+// The pinned CA as the agent trusts it: ca.pem, but only while its public key
+// is the one in pin.json; and the certificate failure raised whenever what a
+// server sends disagrees with the pin.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include <botan/x509cert.h>
+
+#include "agent/agent_dir.h"
+
+namespace hostca::agent {
+
+// The server answered for another CA, or sent a certificate or CRL that the
+// pinned CA did not sign: a certificate failure (exit 3). Nothing is kept.
+class CertificateFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// ca.pem, parsed; throws CertificateFailure if its public key is not the pinned one.
+Botan::X509_Certificate pinned_ca_certificate(const AgentDir& dir, const Pin& pin);
+
+}  // namespace hostca::agent

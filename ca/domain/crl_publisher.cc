@@ -1,0 +1,68 @@
+#include "domain/crl_publisher.h"
+
+#include "common/error.h"
+
+namespace hostca {
+
+void CrlPolicy::validate() const {
+  if (validity < std::chrono::seconds(10)) {
+    throw invalid_argument("crl validity must be at least 10 seconds");
+  }
+  if (validity > std::chrono::hours(24 * 31)) {
+    throw invalid_argument("crl validity must be at most 31 days");
+  }
+  if (republish_before <= Duration::zero() || republish_before >= validity) {
+    throw invalid_argument("crl republish-before must be positive and shorter than crl validity");
+  }
+}
+
+CrlPublisher::CrlPublisher(std::shared_ptr<const Signer> signer, CertificateProfile profile,
+                           int shard_count, CrlPolicy policy)
+    : builder_(std::move(signer)),
+      profile_(std::move(profile)),
+      shard_count_(shard_count),
+      policy_(policy) {
+  profile_.validate();
+  policy_.validate();
+  if (shard_count_ < 1) throw invalid_argument("crl shards must be at least 1");
+}
+
+PublishedCrl CrlPublisher::publish(store::Tx& tx, int shard, TimePoint now) const {
+  if (shard < store::kCaCrlScope || shard >= shard_count_) {
+    throw invalid_argument("CRL shard " + std::to_string(shard) + " does not exist; shards are 0-" +
+                           std::to_string(shard_count_ - 1));
+  }
+  // The lock comes first: the entries read after it include every
+  // revocation committed before this publication.
+  const store::CrlShardRow previous = tx.lock_crl_shard(shard);
+  CrlContents contents;
+  contents.crl_number = previous.crl_number + 1;
+  contents.this_update = TimePoint(std::chrono::duration_cast<std::chrono::seconds>(
+      now.time_since_epoch()));  // X.509 times have whole seconds
+  // Never before the previous CRL of this shard, even if clocks disagree.
+  contents.this_update = std::max(contents.this_update, previous.this_update);
+  contents.next_update = contents.this_update + policy_.validity;
+  if (shard == store::kCaCrlScope) {
+    contents.only_ca_certificates = true;
+  } else {
+    contents.distribution_point_url = profile_.crl_url(shard);
+  }
+  for (const auto& e : tx.list_crl_entries(shard)) {
+    contents.entries.push_back(
+        CrlEntry{e.serial_hex, e.revoked_at, revocation_reason_from_code(e.reason)});
+  }
+  store::CrlShardRow next;
+  next.shard = shard;
+  next.crl_number = static_cast<std::int64_t>(contents.crl_number);
+  next.this_update = contents.this_update;
+  next.next_update = contents.next_update;
+  next.der = builder_.build(contents);
+  tx.save_crl(next);
+  // Entries that expired before this CRL's thisUpdate have now appeared on
+  // a CRL issued past their expiry: later CRLs leave them out.
+  tx.retire_expired_crl_entries(shard, contents.this_update);
+  return PublishedCrl{shard, next.crl_number, next.this_update, next.next_update,
+                      contents.entries.size()};
+}
+
+}  // namespace hostca

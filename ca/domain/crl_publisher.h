@@ -1,0 +1,49 @@
+// Publishes the CRL of one shard inside a unit of work: takes the shard's
+// row lock (which orders publication across servers), numbers the CRL one
+// above the last, lists every revocation committed so far, signs and saves.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "common/clock.h"
+#include "domain/certificate_profile.h"
+#include "domain/crl_builder.h"
+#include "store/store.h"
+
+namespace hostca {
+
+struct CrlPolicy {
+  Duration validity = std::chrono::hours(24);          // nextUpdate - thisUpdate
+  Duration republish_before = std::chrono::hours(12);  // republish once nextUpdate is this close
+
+  // Throws Error(kInvalidArgument) naming the bad setting.
+  void validate() const;
+};
+
+struct PublishedCrl {
+  int shard = 0;
+  std::int64_t crl_number = 0;
+  TimePoint this_update;
+  TimePoint next_update;
+  std::size_t entries = 0;
+};
+
+class CrlPublisher {
+ public:
+  CrlPublisher(std::shared_ptr<const Signer> signer, CertificateProfile profile, int shard_count,
+               CrlPolicy policy);
+
+  PublishedCrl publish(store::Tx& tx, int shard, TimePoint now) const;
+
+  int shard_count() const { return shard_count_; }
+  const CrlPolicy& policy() const { return policy_; }
+
+ private:
+  CrlBuilder builder_;
+  CertificateProfile profile_;
+  int shard_count_;
+  CrlPolicy policy_;
+};
+
+}  // namespace hostca

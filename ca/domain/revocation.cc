@@ -1,0 +1,329 @@
+// The Authority's revocation side: reissue, revocation, auto-reissue
+// windows, reissue tokens and CRL publication.
+#include <botan/system_rng.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include <map>
+
+#include "common/error.h"
+#include "common/uuid.h"
+#include "domain/authority.h"
+#include "domain/host_name.h"
+#include "domain/records.h"
+
+namespace hostca {
+
+namespace {
+
+// Serials as stored: lower-case hex of the magnitude, no leading zero bytes.
+std::string canonical_serial(const std::string& text) {
+  Bytes bytes = from_hex(text, "serial");
+  std::size_t first = 0;
+  while (first + 1 < bytes.size() && bytes[first] == 0) ++first;
+  bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(first));
+  if (bytes.size() > 20) {
+    throw invalid_argument("a certificate serial has at most 20 octets (40 hex digits)");
+  }
+  return to_hex(bytes);
+}
+
+std::string describe_revocation(const store::CertificateRow& c) {
+  return "certificate " + c.serial_hex + " was already revoked at " +
+         format_rfc3339(*c.revoked_at) + " (" +
+         to_string(revocation_reason_from_code(c.revocation_reason.value_or(0))) + ")";
+}
+
+}  // namespace
+
+std::vector<PublishedCrl> Authority::publish_revocations(
+    store::Tx& tx, const std::vector<store::CertificateRow>& revoked, const std::string& actor,
+    TimePoint now) {
+  // Each shard once, in shard order (a fixed lock order across servers).
+  std::map<int, std::vector<const store::CertificateRow*>> by_shard;
+  for (const auto& c : revoked) by_shard[c.crl_shard.value_or(0)].push_back(&c);
+  std::vector<PublishedCrl> published;
+  int position = 0;
+  for (const auto& [shard, certs] : by_shard) {
+    const PublishedCrl crl = crl_publisher_->publish(tx, shard, now);
+    for (const auto* c : certs) {
+      store::RevocationEventRow e;
+      e.serial_hex = c->serial_hex;
+      e.host_id = c->host_id.value_or("");
+      e.reason = c->revocation_reason.value_or(0);
+      e.revoked_at = c->revoked_at.value_or(now);
+      e.shard = shard;
+      e.crl_number = crl.crl_number;
+      tx.append_revocation_event(e, position++);
+      tx.append_audit(audit_record(now, actor, "certificate.revoke", c->serial_hex, "ok",
+                                   {{"host_id", e.host_id},
+                                    {"reason", to_string(revocation_reason_from_code(e.reason))},
+                                    {"shard", shard},
+                                    {"crl_number", crl.crl_number}}));
+    }
+    tx.append_audit(audit_record(now, actor, "crl.publish", std::to_string(shard), "ok",
+                                 {{"crl_number", crl.crl_number},
+                                  {"entries", crl.entries},
+                                  {"next_update", format_rfc3339(crl.next_update)}}));
+    published.push_back(crl);
+  }
+  return published;
+}
+
+void Authority::notify_published(const std::vector<PublishedCrl>& published) const {
+  if (!crl_listener_) return;
+  for (const auto& p : published) crl_listener_(p.shard);
+}
+
+Reissue Authority::reissue(const ReissueRequest& request) {
+  // Everything that needs no database is checked first.
+  const std::string host_id = parse_uuid(request.host_id, "host ID");
+  const CertificateRequest csr = CertificateRequest::parse(request.csr, config_.key_policy);
+  const Bytes key_hash = sha256(csr.spki());
+  std::optional<HostName> new_name;
+  if (!request.hostname.empty()) new_name = HostName::parse(request.hostname);
+  std::optional<SecretToken> token;
+  if (!request.reissue_token.empty()) {
+    token = SecretToken::parse(request.reissue_token, SecretKind::kReissueToken);
+  }
+
+  std::optional<Reissue> result;
+  std::vector<PublishedCrl> published;
+  store_.transact([&](store::Tx& tx) {
+    const TimePoint now = clock_.now();
+    published.clear();
+    std::optional<store::TokenRow> row;
+    if (token) {
+      row = tx.find_token_for_update(token->hash());
+      require_usable(row, now, SecretKind::kReissueToken);
+      if (row->kind != store::TokenKind::kReissue) throw unauthenticated("unknown reissue token");
+      if (row->host_id != host_id) {
+        throw permission_denied("this reissue token was made for another host, not " + host_id +
+                                "; ask an admin for a token for this host");
+      }
+    }
+    const auto host = tx.lock_host(host_id);
+    if (!host) {
+      throw not_found("no host has the ID " + host_id + " (hostca-admin host list shows them)");
+    }
+    if (!token && !(host->auto_reissue_until && now < *host->auto_reissue_until)) {
+      throw unauthenticated("no reissue token was given and host " + host_id +
+                            " may not reissue without one; ask an admin for a reissue token "
+                            "(hostca-admin reissue-token create) or an auto-reissue window");
+    }
+    if (const auto holder = tx.find_host_with_key(key_hash, "")) {
+      throw invalid_argument(*holder == host_id
+                                 ? "the CSR's key is the key of an earlier certificate of this "
+                                   "host; a reissue needs a new key pair"
+                                 : "the CSR's key is already certified for host " + *holder +
+                                       "; every host needs its own key pair: make a new one");
+    }
+
+    const std::vector<store::CertificateRow> revoked =
+        tx.revoke_host_certificates(host_id, now, static_cast<int>(RevocationReason::kSuperseded));
+
+    HostName hostname = new_name.value_or(HostName::parse(host->hostname));
+    std::vector<std::string> alias_texts = host->aliases;
+    if (new_name || !request.aliases.empty()) alias_texts = request.aliases;
+    const std::vector<HostName> aliases = parse_aliases(alias_texts, hostname);
+    const bool renamed = hostname.str() != host->hostname || alias_texts != host->aliases;
+    if (hostname.str() != host->hostname) {
+      tx.lock_hostname(hostname.str());
+      if (const auto other = tx.find_host_with_valid_certificate(hostname.str(), now)) {
+        throw already_exists("host name " + hostname.str() +
+                             " already has a valid certificate (host " + *other + ")");
+      }
+    }
+    if (renamed) {
+      std::vector<std::string> names;
+      for (const auto& a : aliases) names.push_back(a.str());
+      tx.rename_host(host_id, hostname.str(), names);
+    }
+
+    const std::string actor = token ? "token:" + row->token_id : "host:" + host_id;
+    if (!revoked.empty()) published = publish_revocations(tx, revoked, actor, now);
+
+    IssuedCertificate issued =
+        issuer_->issue_host_certificate(host_id, hostname, aliases, csr, host->crl_shard, now);
+    tx.insert_certificate(certificate_record(issued, store::CertificateKind::kReissue, host_id,
+                                             host->crl_shard, key_hash, now));
+    if (token) {
+      tx.count_token_use(row->token_id);
+      tx.append_audit(audit_record(now, actor, "token.use", row->token_id, "ok",
+                                   {{"uses", row->uses + 1}, {"max_uses", row->max_uses}}));
+    } else {
+      tx.set_auto_reissue_until(host_id, std::nullopt);
+    }
+    std::vector<std::string> serials;
+    for (const auto& c : revoked) serials.push_back(c.serial_hex);
+    tx.append_audit(audit_record(now, actor, "certificate.reissue", host_id, "ok",
+                                 {{"serial", issued.serial_hex},
+                                  {"hostname", hostname.str()},
+                                  {"renamed", renamed},
+                                  {"revoked", serials},
+                                  {"auto_reissue", !token},
+                                  {"not_after", format_rfc3339(issued.not_after)}}));
+    result = Reissue{host_id, std::move(issued), std::move(serials)};
+  });
+  notify_published(published);
+  spdlog::info("reissued certificate {} to host {}, revoking {}", result->certificate.serial_hex,
+               host_id, result->revoked_serials.size());
+  return std::move(*result);
+}
+
+CreatedToken Authority::create_reissue_token(const Actor& actor, const NewReissueToken& request) {
+  const std::string host_id = parse_uuid(request.host_id, "host ID");
+  const std::string reason = checked_label(request.reason, "token reason", 1000);
+  const Duration valid_for = config_.tokens.checked_validity(request.valid_for);
+  Botan::System_RNG rng;
+  SecretToken token = SecretToken::generate(SecretKind::kReissueToken, rng);
+  store::TokenRow row;
+  row.token_id = new_uuid();
+  row.kind = store::TokenKind::kReissue;
+  row.token_hash = token.hash();
+  row.reason = reason;
+  row.host_id = host_id;
+  row.max_uses = 1;
+  row.created_by = actor.id;
+  store_.transact([&](store::Tx& tx) {
+    const auto host = tx.find_host(host_id);
+    if (!host) {
+      throw not_found("no host has the ID " + host_id + " (hostca-admin host list shows them)");
+    }
+    row.name = host->hostname;
+    row.created_at = clock_.now();
+    row.expires_at = row.created_at + valid_for;
+    tx.insert_token(row);
+    tx.append_audit(audit_record(row.created_at, actor.id, "token.create", row.token_id, "ok",
+                                 {{"kind", "reissue"},
+                                  {"host_id", host_id},
+                                  {"expires_at", format_rfc3339(row.expires_at)}}));
+  });
+  return CreatedToken{std::move(token), row.token_id, row.expires_at};
+}
+
+TimePoint Authority::allow_auto_reissue(const Actor& actor, const std::string& host_id,
+                                        Duration window) {
+  const std::string id = parse_uuid(host_id, "host ID");
+  if (window <= Duration::zero())
+    throw invalid_argument("the auto-reissue window must be positive");
+  if (window > config_.max_auto_reissue_window) {
+    throw invalid_argument("the auto-reissue window is at most " +
+                           std::to_string(std::chrono::duration_cast<std::chrono::hours>(
+                                              config_.max_auto_reissue_window)
+                                              .count()) +
+                           "h");
+  }
+  TimePoint until;
+  store_.transact([&](store::Tx& tx) {
+    if (!tx.lock_host(id)) {
+      throw not_found("no host has the ID " + id + " (hostca-admin host list shows them)");
+    }
+    const TimePoint now = clock_.now();
+    until = now + window;
+    tx.set_auto_reissue_until(id, until);
+    tx.append_audit(audit_record(now, actor.id, "host.allow_auto_reissue", id, "ok",
+                                 {{"until", format_rfc3339(until)}}));
+  });
+  return until;
+}
+
+std::vector<std::string> Authority::revoke(const Actor& actor, const RevocationRequest& request) {
+  if (request.serial_hex.empty() == request.host_id.empty()) {
+    throw invalid_argument("name exactly one of a serial or a host ID to revoke");
+  }
+  const RevocationReason reason = revocation_reason_from_code(request.reason_code);
+  const std::string serial =
+      request.serial_hex.empty() ? std::string() : canonical_serial(request.serial_hex);
+  const std::string host_id =
+      request.host_id.empty() ? std::string() : parse_uuid(request.host_id, "host ID");
+
+  std::vector<std::string> serials;
+  std::vector<PublishedCrl> published;
+  store_.transact([&](store::Tx& tx) {
+    const TimePoint now = clock_.now();
+    std::vector<store::CertificateRow> revoked;
+    if (!serial.empty()) {
+      auto cert = tx.find_certificate_for_update(serial);
+      if (!cert) throw not_found("no certificate has the serial " + serial);
+      if (!cert->host_id) {
+        throw failed_precondition("certificate " + serial +
+                                  " is a server TLS certificate, not a host certificate");
+      }
+      if (cert->revoked_at) throw failed_precondition(describe_revocation(*cert));
+      tx.revoke_certificate(serial, now, static_cast<int>(reason));
+      cert->revoked_at = now;
+      cert->revocation_reason = static_cast<int>(reason);
+      revoked.push_back(*cert);
+    } else {
+      if (!tx.lock_host(host_id)) {
+        throw not_found("no host has the ID " + host_id + " (hostca-admin host list shows them)");
+      }
+      revoked = tx.revoke_host_certificates(host_id, now, static_cast<int>(reason));
+      if (revoked.empty()) {
+        throw failed_precondition(
+            "host " + host_id + " has no certificate left to revoke (all are revoked or expired)");
+      }
+    }
+    published = publish_revocations(tx, revoked, actor.id, now);
+    serials.clear();
+    for (const auto& c : revoked) serials.push_back(c.serial_hex);
+  });
+  notify_published(published);
+  return serials;
+}
+
+int Authority::republish_due_crls() {
+  int count = 0;
+  for (int i = 0; i <= config_.crl_shards; ++i) {  // every shard and the CA scope
+    std::optional<PublishedCrl> crl;
+    store_.transact([&](store::Tx& tx) {
+      crl.reset();
+      const TimePoint now = clock_.now();
+      const auto shard = tx.lock_due_crl_shard(now + config_.crl.republish_before);
+      if (!shard) return;
+      crl = crl_publisher_->publish(tx, *shard, now);
+      tx.append_audit(audit_record(now, "server", "crl.publish", std::to_string(*shard), "ok",
+                                   {{"crl_number", crl->crl_number},
+                                    {"entries", crl->entries},
+                                    {"scheduled", true},
+                                    {"next_update", format_rfc3339(crl->next_update)}}));
+    });
+    if (!crl) break;
+    notify_published({*crl});
+    ++count;
+  }
+  return count;
+}
+
+std::optional<store::CrlShardRow> Authority::ca_scope_crl() {
+  std::vector<store::CrlShardRow> out;
+  store_.transact([&](store::Tx& tx) { out = tx.list_crls(store::kCaCrlScope); });
+  if (out.empty() || out.front().der.empty()) return std::nullopt;
+  return out.front();
+}
+
+std::vector<store::CrlShardRow> Authority::crls(std::optional<int> shard) {
+  if (shard && (*shard < 0 || *shard >= config_.crl_shards)) {
+    throw not_found("there is no CRL shard " + std::to_string(*shard) + "; shards are 0-" +
+                    std::to_string(config_.crl_shards - 1));
+  }
+  std::vector<store::CrlShardRow> out;
+  store_.transact([&](store::Tx& tx) { out = tx.list_crls(shard); });
+  return out;
+}
+
+std::vector<store::RevocationEventRow> Authority::revocation_events(std::int64_t after_sequence,
+                                                                    std::uint32_t limit) {
+  std::vector<store::RevocationEventRow> out;
+  store_.transact([&](store::Tx& tx) { out = tx.list_revocation_events(after_sequence, limit); });
+  return out;
+}
+
+std::int64_t Authority::revocation_stream_head() {
+  std::int64_t head = 0;
+  store_.transact([&](store::Tx& tx) { head = tx.revocation_stream_head(); });
+  return head;
+}
+
+}  // namespace hostca

@@ -1,0 +1,57 @@
+// The current CRL of every shard, in memory, for the HTTP endpoint: a
+// conditional GET answered from here costs no database round trip. It is
+// refreshed after every local publication, on every NOTIFY from another
+// server, and on a timer as a fallback.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/authority.h"
+
+namespace hostca {
+
+struct CachedCrl {
+  int shard = 0;
+  std::int64_t crl_number = 0;
+  TimePoint this_update;
+  TimePoint next_update;
+  std::string der;
+  std::string etag;           // quoted, changes with the CRL number
+  std::string last_modified;  // HTTP date of thisUpdate
+};
+
+struct CachedBundle {
+  std::string pem;  // the CA scope CRL, then every published shard in shard order
+  std::string etag;
+};
+
+class CrlCache {
+ public:
+  explicit CrlCache(Authority& authority);
+
+  // Reloads one shard, or all; never moves a shard back to an older CRL.
+  void refresh(std::optional<int> shard);
+
+  std::shared_ptr<const CachedCrl> shard(int shard) const;
+  // The CRL covering CA certificates only.
+  std::shared_ptr<const CachedCrl> ca_scope() const;
+  std::shared_ptr<const CachedBundle> bundle() const;
+
+ private:
+  void rebuild_bundle();  // with mu_ held
+
+  Authority& authority_;
+  mutable std::mutex mu_;
+  std::vector<std::shared_ptr<const CachedCrl>> shards_;
+  std::shared_ptr<const CachedCrl> ca_scope_;
+  std::shared_ptr<const CachedBundle> bundle_;
+};
+
+// "Mon, 23 Nov 2026 18:00:00 GMT".
+std::string http_date(TimePoint t);
+
+}  // namespace hostca

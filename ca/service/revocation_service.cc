@@ -1,0 +1,57 @@
+#include "service/revocation_service.h"
+
+#include "service/convert.h"
+#include "service/status.h"
+
+namespace hostca::service {
+
+namespace {
+constexpr std::uint32_t kBatch = 500;
+// Without a notification, look again this often anyway.
+constexpr std::chrono::milliseconds kPoll{1000};
+}  // namespace
+
+grpc::Status RevocationServiceImpl::GetCRL(grpc::ServerContext* context,
+                                           const v1::GetCRLRequest* request,
+                                           v1::GetCRLResponse* response) {
+  return handle("GetCRL", context, [&] {
+    std::optional<int> shard;
+    if (request->has_shard())
+      shard = static_cast<int>(std::min<std::uint32_t>(request->shard(), 1u << 30));
+    for (const auto& crl : authority_.crls(shard)) {
+      if (!crl.der.empty()) to_proto(crl, response->add_crls());
+    }
+    if (!shard) {
+      if (const auto ca = authority_.ca_scope_crl()) {
+        to_proto(*ca, response->mutable_ca_crl());
+        response->mutable_ca_crl()->set_shard(0);
+      }
+    }
+  });
+}
+
+grpc::Status RevocationServiceImpl::WatchRevocations(
+    grpc::ServerContext* context, const v1::WatchRevocationsRequest* request,
+    grpc::ServerWriter<v1::RevocationEvent>* writer) {
+  return handle("WatchRevocations", context, [&] {
+    if (request->after_sequence() > static_cast<std::uint64_t>(INT64_MAX)) {
+      throw invalid_argument("after_sequence is out of range");
+    }
+    std::int64_t cursor = request->after_sequence() == 0
+                              ? authority_.revocation_stream_head()
+                              : static_cast<std::int64_t>(request->after_sequence());
+    while (!context->IsCancelled() && !stopping_) {
+      const std::uint64_t seen = changes_.generation();
+      const auto events = authority_.revocation_events(cursor, kBatch);
+      for (const auto& e : events) {
+        v1::RevocationEvent out;
+        to_proto(e, &out);
+        if (!writer->Write(out)) return;  // the subscriber went away
+        cursor = e.sequence;
+      }
+      if (events.size() < kBatch) changes_.wait(seen, kPoll);
+    }
+  });
+}
+
+}  // namespace hostca::service

@@ -1,0 +1,264 @@
+#include "support/fault_injecting_store.h"
+
+#include <map>
+#include <utility>
+
+#include "common/error.h"
+
+namespace hostca::testing {
+
+using namespace store;
+
+// Forwards each call after FaultInjectingStore::before had its say.
+class FaultInjectingStore::RecordingTx final : public Tx {
+ public:
+  RecordingTx(Tx& real, FaultInjectingStore& owner) : real_(real), owner_(owner) {}
+
+  std::vector<std::string> calls;
+  std::vector<CrlShardRow> saved_crls;
+  std::vector<EntriesRead> entry_reads;
+
+  std::optional<CaRow> find_ca() override {
+    hit("find_ca");
+    return real_.find_ca();
+  }
+  void insert_ca(const CaRow& ca) override {
+    hit("insert_ca");
+    real_.insert_ca(ca);
+  }
+
+  void insert_token(const TokenRow& token) override {
+    hit("insert_token");
+    real_.insert_token(token);
+  }
+  std::optional<TokenRow> find_token_for_update(const Bytes& token_hash) override {
+    hit("find_token_for_update");
+    return real_.find_token_for_update(token_hash);
+  }
+  std::optional<TokenRow> find_token_by_id(const std::string& token_id) override {
+    hit("find_token_by_id");
+    return real_.find_token_by_id(token_id);
+  }
+  void count_token_use(const std::string& token_id) override {
+    hit("count_token_use");
+    real_.count_token_use(token_id);
+  }
+  void mark_token_deleted(const std::string& token_id, TimePoint at) override {
+    hit("mark_token_deleted");
+    real_.mark_token_deleted(token_id, at);
+  }
+  std::vector<TokenRow> list_tokens(bool include_deleted) override {
+    hit("list_tokens");
+    return real_.list_tokens(include_deleted);
+  }
+
+  void lock_hostname(const std::string& hostname) override {
+    hit("lock_hostname");
+    real_.lock_hostname(hostname);
+  }
+  std::optional<std::string> find_host_with_valid_certificate(const std::string& hostname,
+                                                              TimePoint now) override {
+    hit("find_host_with_valid_certificate");
+    return real_.find_host_with_valid_certificate(hostname, now);
+  }
+  void insert_host(const HostRow& host) override {
+    hit("insert_host");
+    real_.insert_host(host);
+  }
+  std::optional<HostRow> find_host(const std::string& host_id) override {
+    hit("find_host");
+    return real_.find_host(host_id);
+  }
+  std::vector<HostSummaryRow> list_hosts(const std::string& hostname_contains,
+                                         std::uint32_t limit, TimePoint now) override {
+    hit("list_hosts");
+    return real_.list_hosts(hostname_contains, limit, now);
+  }
+  std::optional<HostRow> lock_host(const std::string& host_id) override {
+    hit("lock_host");
+    return real_.lock_host(host_id);
+  }
+  void rename_host(const std::string& host_id, const std::string& hostname,
+                   const std::vector<std::string>& aliases) override {
+    hit("rename_host");
+    real_.rename_host(host_id, hostname, aliases);
+  }
+  void set_auto_reissue_until(const std::string& host_id,
+                              std::optional<TimePoint> until) override {
+    hit("set_auto_reissue_until");
+    real_.set_auto_reissue_until(host_id, until);
+  }
+
+  void insert_certificate(const CertificateRow& certificate) override {
+    hit("insert_certificate");
+    real_.insert_certificate(certificate);
+  }
+  std::vector<CertificateRow> list_host_certificates(const std::string& host_id) override {
+    hit("list_host_certificates");
+    return real_.list_host_certificates(host_id);
+  }
+  std::optional<std::string> find_host_with_key(const Bytes& spki_sha256,
+                                                const std::string& host_id) override {
+    hit("find_host_with_key");
+    return real_.find_host_with_key(spki_sha256, host_id);
+  }
+  std::optional<CertificateRow> find_certificate_for_update(
+      const std::string& serial_hex) override {
+    hit("find_certificate_for_update");
+    return real_.find_certificate_for_update(serial_hex);
+  }
+  std::vector<CertificateRow> revoke_host_certificates(const std::string& host_id, TimePoint now,
+                                                       int reason) override {
+    hit("revoke_host_certificates");
+    return real_.revoke_host_certificates(host_id, now, reason);
+  }
+  void revoke_certificate(const std::string& serial_hex, TimePoint now, int reason) override {
+    hit("revoke_certificate");
+    real_.revoke_certificate(serial_hex, now, reason);
+  }
+
+  void create_crl_shards(int count) override {
+    hit("create_crl_shards");
+    real_.create_crl_shards(count);
+  }
+  CrlShardRow lock_crl_shard(int shard) override {
+    hit("lock_crl_shard");
+    return real_.lock_crl_shard(shard);
+  }
+  std::optional<int> lock_due_crl_shard(TimePoint due) override {
+    hit("lock_due_crl_shard");
+    return real_.lock_due_crl_shard(due);
+  }
+  std::vector<CrlEntryRow> list_crl_entries(int shard) override {
+    hit("list_crl_entries");
+    auto entries = real_.list_crl_entries(shard);
+    entry_reads.push_back(EntriesRead{shard, entries});
+    return entries;
+  }
+  void save_crl(const CrlShardRow& crl) override {
+    hit("save_crl");
+    real_.save_crl(crl);
+    saved_crls.push_back(crl);
+  }
+  void retire_expired_crl_entries(int shard, TimePoint this_update) override {
+    hit("retire_expired_crl_entries");
+    real_.retire_expired_crl_entries(shard, this_update);
+  }
+  std::vector<CrlShardRow> list_crls(std::optional<int> shard) override {
+    hit("list_crls");
+    return real_.list_crls(shard);
+  }
+
+  void append_revocation_event(const RevocationEventRow& event, int position) override {
+    hit("append_revocation_event");
+    real_.append_revocation_event(event, position);
+  }
+  std::vector<RevocationEventRow> list_revocation_events(std::int64_t after_sequence,
+                                                         std::uint32_t limit) override {
+    hit("list_revocation_events");
+    return real_.list_revocation_events(after_sequence, limit);
+  }
+  std::int64_t revocation_stream_head() override {
+    hit("revocation_stream_head");
+    return real_.revocation_stream_head();
+  }
+
+  void insert_admin_key(const AdminKeyRow& key) override {
+    hit("insert_admin_key");
+    real_.insert_admin_key(key);
+  }
+  std::optional<AdminKeyRow> find_admin_key(const Bytes& key_hash) override {
+    hit("find_admin_key");
+    return real_.find_admin_key(key_hash);
+  }
+
+  void append_audit(const AuditRow& row) override {
+    hit("append_audit", row.action);
+    real_.append_audit(row);
+  }
+  std::vector<AuditRow> list_audit(std::int64_t after_sequence, std::uint32_t limit) override {
+    hit("list_audit");
+    return real_.list_audit(after_sequence, limit);
+  }
+
+ private:
+  void hit(const std::string& method, const std::string& audit_action = "") {
+    owner_.before(method, ++counts_[method], audit_action, calls);
+  }
+
+  Tx& real_;
+  FaultInjectingStore& owner_;
+  std::map<std::string, int> counts_;
+};
+
+void FaultInjectingStore::fail_at(const std::string& method, int occurrence) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fault_ = Fault{method, occurrence, ""};
+  fired_ = false;
+}
+
+void FaultInjectingStore::fail_at_audit(const std::string& action) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fault_ = Fault{"append_audit", 0, action};
+  fired_ = false;
+}
+
+bool FaultInjectingStore::fault_fired() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return fired_;
+}
+
+std::vector<std::string> FaultInjectingStore::last_calls() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_calls_;
+}
+
+std::vector<store::CrlShardRow> FaultInjectingStore::committed_crls() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return committed_crls_;
+}
+
+std::vector<FaultInjectingStore::EntriesRead> FaultInjectingStore::committed_entry_reads() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return committed_entry_reads_;
+}
+
+void FaultInjectingStore::before(const std::string& method, int occurrence,
+                                 const std::string& audit_action,
+                                 std::vector<std::string>& calls) {
+  calls.push_back(method);
+  std::lock_guard<std::mutex> lock(mu_);
+  last_calls_ = calls;
+  if (!fault_ || fault_->method != method) return;
+  const bool match = fault_->audit_action.empty() ? fault_->occurrence == occurrence
+                                                  : fault_->audit_action == audit_action;
+  if (!match) return;
+  fault_.reset();
+  fired_ = true;
+  throw internal_error("fault injected at " + method +
+                       (audit_action.empty() ? "" : " (" + audit_action + ")"));
+}
+
+void FaultInjectingStore::transact(const std::function<void(Tx&)>& work) {
+  std::vector<CrlShardRow> saved;
+  std::vector<EntriesRead> reads;
+  inner_.transact([&](Tx& real) {
+    RecordingTx tx(real, *this);
+    try {
+      work(tx);
+    } catch (...) {
+      saved.clear();
+      reads.clear();
+      throw;
+    }
+    // A retried attempt replaces what an earlier one recorded.
+    saved = std::move(tx.saved_crls);
+    reads = std::move(tx.entry_reads);
+  });
+  // The inner store returned: the unit of work committed.
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& c : saved) committed_crls_.push_back(std::move(c));
+  for (auto& r : reads) committed_entry_reads_.push_back(std::move(r));
+}
+
+}  // namespace hostca::testing
