@@ -61,15 +61,16 @@ const Statement kFindHostWithValidCertificate{
     " SELECT 1 FROM certificates c WHERE c.host_id = h.host_id AND c.revoked_at IS NULL"
     " AND c.not_after > " TS(2) ") LIMIT 1"};
 
-#define HOST_COLUMNS                                                                    \
+#define HOST_COLUMNS \
   "h.host_id::text, h.hostname, h.aliases::text, " US("h.created_at") ", coalesce(" US( \
-      "h.auto_reissue_until") ", -1), h.crl_shard"
+      "h.auto_reissue_until") ", -1), h.crl_shard, coalesce(" US("h.certificate_failure_at") \
+                              ", -1), h.certificate_failure_detail"
 #define CERT_COLUMNS \
   "c.serial_hex, coalesce(c.host_id::text, ''), c.kind, " US("c.not_before") ", " US(         \
       "c.not_after") ", c.der, " US("c.created_at") ", coalesce(" US("c.revoked_at") ", -1)," \
                      " coalesce(c.revocation_reason, -1), coalesce(c.crl_shard, -1),"        \
                      " coalesce(c.spki_sha256, ''::bytea)"
-constexpr int kHostColumns = 6;
+constexpr int kHostColumns = 8;
 constexpr int kCertColumns = 11;
 
 const Statement kInsertHost{"insert_host",
@@ -86,6 +87,10 @@ const Statement kSetAutoReissue{
     "set_auto_reissue",
     "UPDATE hosts SET auto_reissue_until = CASE WHEN $2::bigint < 0 THEN NULL ELSE " TS(
         2) " END WHERE host_id = $1::uuid"};
+const Statement kSetCertificateFailure{
+    "set_certificate_failure",
+    "UPDATE hosts SET certificate_failure_at = CASE WHEN $2::bigint < 0 THEN NULL ELSE " TS(
+        2) " END, certificate_failure_detail = $3 WHERE host_id = $1::uuid"};
 const Statement kListHosts{
     "list_hosts",
     "SELECT " HOST_COLUMNS ", c.serial_hex IS NOT NULL, " CERT_COLUMNS ","
@@ -193,6 +198,7 @@ const Statement* const kAll[] = {
     &kLockHost,
     &kRenameHost,
     &kSetAutoReissue,
+    &kSetCertificateFailure,
     &kListHosts,
     &kInsertCertificate,
     &kListHostCertificates,
@@ -276,6 +282,8 @@ HostRow host_from(const pqxx::row& r, int at) {
   h.created_at = time_of(r[at + 3]);
   h.auto_reissue_until = optional_time(r[at + 4]);
   h.crl_shard = r[at + 5].as<int>();
+  h.certificate_failure_at = optional_time(r[at + 6]);
+  h.certificate_failure_detail = r[at + 7].as<std::string>();
   return h;
 }
 
@@ -431,6 +439,12 @@ void PgTx::rename_host(const std::string& host_id, const std::string& hostname,
 
 void PgTx::set_auto_reissue_until(const std::string& host_id, std::optional<TimePoint> until) {
   run(w_, kSetAutoReissue, host_id, until ? to_unix_micros(*until) : static_cast<std::int64_t>(-1));
+}
+
+void PgTx::set_certificate_failure(const std::string& host_id, std::optional<TimePoint> at,
+                                   const std::string& detail) {
+  run(w_, kSetCertificateFailure, host_id, at ? to_unix_micros(*at) : static_cast<std::int64_t>(-1),
+      detail);
 }
 
 std::optional<std::string> PgTx::find_host_with_key(const Bytes& spki_sha256,

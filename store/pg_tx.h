@@ -37,6 +37,8 @@ class PgTx final : public Tx {
   void rename_host(const std::string& host_id, const std::string& hostname,
                    const std::vector<std::string>& aliases) override;
   void set_auto_reissue_until(const std::string& host_id, std::optional<TimePoint> until) override;
+  void set_certificate_failure(const std::string& host_id, std::optional<TimePoint> at,
+                               const std::string& detail) override;
 
   void insert_certificate(const CertificateRow& certificate) override;
   std::vector<CertificateRow> list_host_certificates(const std::string& host_id) override;

@@ -47,6 +47,8 @@ struct HostRow {
   TimePoint created_at;
   std::optional<TimePoint> auto_reissue_until;
   int crl_shard = 0;
+  std::optional<TimePoint> certificate_failure_at;
+  std::string certificate_failure_detail;
 };
 
 enum class CertificateKind { kEnroll, kRenew, kReissue, kServer };

@@ -47,6 +47,9 @@ class Tx {
                            const std::vector<std::string>& aliases) = 0;
   virtual void set_auto_reissue_until(const std::string& host_id,
                                       std::optional<TimePoint> until) = 0;
+  // Marks (or, with no time, clears) a reported certificate failure.
+  virtual void set_certificate_failure(const std::string& host_id, std::optional<TimePoint> at,
+                                       const std::string& detail) = 0;
 
   // Certificates.
   virtual void insert_certificate(const CertificateRow& certificate) = 0;

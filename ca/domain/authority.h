@@ -107,6 +107,26 @@ struct RevocationRequest {
   int reason_code = 0;
 };
 
+struct RenewalRequest {
+  // The TLS client certificate the host presented (PEM), as the transport
+  // saw it; the only source of the host's identity.
+  std::string client_certificate_pem;
+  Bytes csr;
+};
+
+struct Renewal {
+  std::string host_id;
+  IssuedCertificate certificate;
+};
+
+struct CertificateFailureReport {
+  std::string host_id;
+  std::string pinned_spki_sha256;
+  std::string presented_spki_sha256;
+  std::string server;
+  std::string peer;
+};
+
 struct HostDetails {
   store::HostSummaryRow summary;
   std::vector<store::CertificateRow> certificates;
@@ -141,6 +161,14 @@ class Authority {
   HostDetails get_host(const std::string& host_id);
 
   std::vector<store::AuditRow> list_audit(std::uint64_t after_sequence, std::uint32_t limit);
+
+  // Renewal (renewal.cc): a fresh certificate for the host named by its
+  // current certificate, which must be this CA's, unexpired and, according
+  // to the database now, unrevoked. The old certificate stays valid.
+  Renewal renew(const RenewalRequest& request);
+  // Records a host's report that it reached a CA other than the one it
+  // pinned; false if the host is not known here.
+  bool record_certificate_failure(const CertificateFailureReport& report);
 
   // Reissue (revocation.cc): in one unit of work, checks the reissue token
   // (or the host's auto-reissue window), revokes every still-valid

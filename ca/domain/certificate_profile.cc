@@ -5,8 +5,9 @@
 namespace hostca {
 
 void CertificateProfile::validate() const {
-  if (validity < std::chrono::minutes(1)) {
-    throw invalid_argument("certificate validity must be at least 1 minute");
+  // Short validities are for tests and drills; a fleet uses months.
+  if (validity < std::chrono::seconds(10)) {
+    throw invalid_argument("certificate validity must be at least 10 seconds");
   }
   if (validity > std::chrono::hours(24 * 825)) {
     throw invalid_argument("certificate validity must be at most 825 days");

@@ -42,7 +42,8 @@ std::vector<std::uint8_t> IssuingDistributionPoint::encode_inner() const {
     der.add_object(Botan::ASN1_Tag(2), Botan::CONTEXT_SPECIFIC, &kTrue, 1);  // onlyContainsCACerts
   } else {
     encode_distribution_point_name(der, url_);
-    der.add_object(Botan::ASN1_Tag(1), Botan::CONTEXT_SPECIFIC, &kTrue, 1);  // onlyContainsUserCerts
+    der.add_object(Botan::ASN1_Tag(1), Botan::CONTEXT_SPECIFIC, &kTrue,
+                   1);  // onlyContainsUserCerts
   }
   der.end_cons();
   return out;

@@ -147,6 +147,7 @@ Reissue Authority::reissue(const ReissueRequest& request) {
         issuer_->issue_host_certificate(host_id, hostname, aliases, csr, host->crl_shard, now);
     tx.insert_certificate(certificate_record(issued, store::CertificateKind::kReissue, host_id,
                                              host->crl_shard, key_hash, now));
+    if (host->certificate_failure_at) tx.set_certificate_failure(host_id, std::nullopt, "");
     if (token) {
       tx.count_token_use(row->token_id);
       tx.append_audit(audit_record(now, actor, "token.use", row->token_id, "ok",

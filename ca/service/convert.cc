@@ -1,5 +1,7 @@
 #include "service/convert.h"
 
+#include <algorithm>
+
 #include "common/error.h"
 
 namespace hostca::service {
@@ -86,9 +88,8 @@ RevocationRequest from_proto(const v1::RevokeCertificateRequest& in) {
   if (in.target_case() == v1::RevokeCertificateRequest::TARGET_NOT_SET) {
     throw invalid_argument("name a serial_hex or a host_id to revoke");
   }
-  if (in.reason() > 100)
-    throw invalid_argument("unknown revocation reason " + std::to_string(in.reason()));
-  r.reason_code = static_cast<int>(in.reason());
+  // Out-of-range codes stay out of range: the domain names the accepted ones.
+  r.reason_code = static_cast<int>(std::min<std::uint32_t>(in.reason(), 1000));
   return r;
 }
 
@@ -163,6 +164,10 @@ void to_proto(const store::HostSummaryRow& h, TimePoint now, v1::HostInfo* out) 
   out->set_has_valid_certificate(h.has_valid_certificate);
   if (h.host.auto_reissue_until)
     to_proto(*h.host.auto_reissue_until, out->mutable_auto_reissue_until());
+  if (h.host.certificate_failure_at) {
+    to_proto(*h.host.certificate_failure_at, out->mutable_certificate_failure_at());
+    out->set_certificate_failure_detail(h.host.certificate_failure_detail);
+  }
 }
 
 void to_proto(const store::AuditRow& row, v1::AuditEvent* out) {

@@ -16,6 +16,12 @@ class HostServiceImpl final : public v1::HostService::Service {
   grpc::Status RequestCertificate(grpc::ServerContext* context,
                                   const v1::RequestCertificateRequest* request,
                                   v1::CertificateResponse* response) override;
+  grpc::Status RenewCertificate(grpc::ServerContext* context,
+                                const v1::RenewCertificateRequest* request,
+                                v1::CertificateResponse* response) override;
+  grpc::Status ReportCertificateFailure(grpc::ServerContext* context,
+                                        const v1::ReportCertificateFailureRequest* request,
+                                        v1::ReportCertificateFailureResponse* response) override;
   grpc::Status ReissueCertificate(grpc::ServerContext* context,
                                   const v1::ReissueCertificateRequest* request,
                                   v1::CertificateResponse* response) override;

@@ -95,16 +95,18 @@ class Result:
             self.args, self.returncode, self.stdout, self.stderr)
 
 
-def run(args, timeout=CLI_TIMEOUT, env=None, input_text=None, cwd=None):
-    """Runs a command with a bounded wait and captures its output."""
+def run(args, timeout=CLI_TIMEOUT, env=None, input_text=None, cwd=None, stdin=None):
+    """Runs a command with a bounded wait and captures its output. `stdin` (say
+    subprocess.DEVNULL) replaces the inherited standard input when no input_text is given."""
     full_env = dict(os.environ)
     full_env.pop("HOSTCA_ADMIN_KEY", None)
     full_env.pop("HOSTCA_TOKEN", None)
     full_env.pop("HOSTCA_PASSPHRASE", None)
     if env:
         full_env.update(env)
+    extra = {} if input_text is not None or stdin is None else {"stdin": stdin}
     p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout,
-                       env=full_env, input=input_text, cwd=cwd)
+                       env=full_env, input=input_text, cwd=cwd, **extra)
     return Result([str(a) for a in args], p.returncode, p.stdout, p.stderr)
 
 
@@ -799,3 +801,195 @@ def shard_crls_of_bundle(tc, crls, server, shards):
         out[shard] = crl
     tc.assertEqual(set(out), set(range(shards)))
     return out
+
+
+# ---------------------------------------------------------------- agents, renewal, pinning
+
+EXIT_CERTIFICATE_FAILURE = 3
+IDENTITY_FILES = ("host.key", "host.pem", "host.json", "crl.pem")
+PIN_FILES = ("ca.pem", "pin.json")
+
+
+def pin_agent(deployment, server, agent_dir, fingerprint=None):
+    """`hostca-agent get-ca` with the CA's certificate fingerprint; raises on failure."""
+    if fingerprint is None:
+        fingerprint, _ = fingerprints(deployment.ca_cert)
+    r = deployment.agent_cli(agent_dir, "get-ca", "--server", server.address,
+                             "--fingerprint", fingerprint)
+    if r.returncode != 0:
+        raise RuntimeError("get-ca failed: %r" % r)
+    return agent_dir
+
+
+def new_auth_token(deployment, server, name="e2e"):
+    """An authorization token value made with `hostca-admin token create`."""
+    r = deployment.admin_cli(server, "--json", "token", "create", "--name", name)
+    if r.returncode != 0:
+        raise RuntimeError("token create failed: %r" % r)
+    return json.loads(r.stdout)
+
+
+def enrolled_agent(deployment, server, agent_dir, hostname):
+    """A folder pinned to the deployment's CA at `server`, enrolled as `hostname`."""
+    pin_agent(deployment, server, agent_dir)
+    token = new_auth_token(deployment, server, "enrol " + hostname)["token"]
+    r = deployment.agent_cli(agent_dir, "enroll", "--token", token, "--hostname", hostname)
+    if r.returncode != 0:
+        raise RuntimeError("enroll of %s failed: %r" % (hostname, r))
+    return agent_dir
+
+
+def agent_identity(agent_dir):
+    """host.json plus the parsed certificate and the raw PEM of host.pem and host.key."""
+    with open(os.path.join(agent_dir, "host.json")) as f:
+        ident = json.load(f)
+    with open(os.path.join(agent_dir, "host.pem"), "rb") as f:
+        ident["cert_pem"] = f.read()
+    with open(os.path.join(agent_dir, "host.key"), "rb") as f:
+        ident["key_pem"] = f.read()
+    ident["cert"] = x509.load_pem_x509_certificate(ident["cert_pem"])
+    return ident
+
+
+def read_pin(agent_dir):
+    with open(os.path.join(agent_dir, "pin.json")) as f:
+        return json.load(f)
+
+
+def set_pin_server(agent_dir, address):
+    """Points an agent at another server address, as if DNS or the CA behind it changed."""
+    path = os.path.join(agent_dir, "pin.json")
+    mode = os.stat(path).st_mode & 0o777
+    pin = read_pin(agent_dir)
+    pin["server"] = address
+    with open(path, "w") as f:
+        f.write(json.dumps(pin, indent=2) + "\n")
+    os.chmod(path, mode)
+
+
+def snapshot_dir(path):
+    """{name: (mode, bytes)} of every file in a folder, with the folder's own mode as '.';
+    None for a missing folder. Two snapshots are equal when nothing was written."""
+    if not os.path.exists(path):
+        return None
+    out = {".": (os.stat(path).st_mode & 0o7777, b"")}
+    for name in sorted(os.listdir(path)):
+        full = os.path.join(path, name)
+        if os.path.isdir(full):
+            out[name] = (os.stat(full).st_mode & 0o7777, None)
+            continue
+        with open(full, "rb") as f:
+            out[name] = (os.stat(full).st_mode & 0o7777, f.read())
+    return out
+
+
+def copy_agent_dir(src, dst):
+    """A clone of an agent folder, modes included (a cloned VM's disk)."""
+    shutil.copytree(src, dst)
+    os.chmod(dst, os.stat(src).st_mode & 0o7777)
+    return dst
+
+
+def renewal_state(deployment):
+    """What a refused renewal must leave alone: rows, revocations, failure marks."""
+    row = deployment.pg.psql(
+        "SELECT (SELECT count(*) FROM hosts), (SELECT count(*) FROM certificates),"
+        " (SELECT count(*) FROM certificates WHERE revoked_at IS NOT NULL),"
+        " (SELECT count(*) FROM tokens), (SELECT coalesce(sum(uses), 0) FROM tokens),"
+        " (SELECT count(*) FROM audit_log),"
+        " (SELECT count(*) FROM hosts WHERE certificate_failure_at IS NOT NULL)")
+    keys = ("hosts", "certificates", "revoked_certificates", "tokens", "token_uses",
+            "audit_log", "certificate_failures")
+    return dict(zip(keys, (int(v) for v in row.split("|"))))
+
+
+def mtls_channel(server, key_pem=None, cert_pem=None, root_pem=None):
+    """A TLS channel to `server` that presents `cert_pem` (with `key_pem`) as the client
+    certificate; without them, none. Trusts the server's CA unless root_pem is given."""
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=root_pem or server.deployment.ca_pem_bytes,
+        private_key=key_pem, certificate_chain=cert_pem)
+    ch = grpc.secure_channel(server.address, creds)
+    server._channels.append(ch)
+    return ch
+
+
+def renew_rpc(server, key_pem, cert_pem, csr_der):
+    """RenewCertificate over mutual TLS as the holder of cert_pem; raises grpc.RpcError."""
+    stub = host_pb2_grpc.HostServiceStub(mtls_channel(server, key_pem, cert_pem))
+    return stub.RenewCertificate(host_pb2.RenewCertificateRequest(csr=csr_der),
+                                 timeout=RPC_TIMEOUT)
+
+
+def key_pem_of(key):
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def cert_pem_of(cert):
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def not_valid_before(cert):
+    """notBefore as seconds since the epoch (UTC)."""
+    return cert.not_valid_before.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def not_valid_after(cert):
+    """notAfter as seconds since the epoch (UTC)."""
+    return cert.not_valid_after.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def parse_time(text):
+    """An RFC 3339 time in UTC, with or without fractions of a second, as epoch seconds."""
+    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]00:?00)", text)
+    if not m:
+        raise AssertionError("not an RFC 3339 UTC time: %r" % text)
+    whole = datetime.datetime.strptime(m.group(1) + "T" + m.group(2), "%Y-%m-%dT%H:%M:%S")
+    return whole.replace(tzinfo=datetime.timezone.utc).timestamp() + float(m.group(3) or 0)
+
+
+def ca_of_another_name(subject_like, key=None):
+    """A self-signed CA certificate with the same subject (and key identifier) as
+    `subject_like` but another key: what an impostor CA looks like."""
+    key = key or new_key()
+    now = datetime.datetime.utcnow()
+    ski = subject_like.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    cert = (x509.CertificateBuilder()
+            .subject_name(subject_like.subject).issuer_name(subject_like.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(ski, critical=False)
+            .sign(key, hashes.SHA256()))
+    return cert, key
+
+
+def copy_of_certificate_signed_by(template, issuer_cert, issuer_key, subject_key=None):
+    """A certificate with the template's subject, serial, validity and extensions, for
+    subject_key (default: a new key), signed by issuer_key: a forgery."""
+    subject_key = subject_key or new_key()
+    b = (x509.CertificateBuilder()
+         .subject_name(template.subject).issuer_name(issuer_cert.subject)
+         .public_key(subject_key.public_key()).serial_number(template.serial_number)
+         .not_valid_before(template.not_valid_before).not_valid_after(template.not_valid_after))
+    for ext in template.extensions:
+        if isinstance(ext.value, x509.SubjectKeyIdentifier):
+            b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(
+                subject_key.public_key()), critical=ext.critical)
+        else:
+            b = b.add_extension(ext.value, critical=ext.critical)
+    return b.sign(issuer_key, hashes.SHA256()), subject_key
+
+
+def agent_error_line(tc, r, exit_code, *phrases):
+    """The command failed with `exit_code` and one stderr line 'hostca-agent: ...' that
+    holds every phrase (case-insensitive); returns the line."""
+    tc.assertEqual(r.returncode, exit_code, r)
+    lines = r.stderr_lines()
+    tc.assertEqual(len(lines), 1, r.stderr)
+    tc.assertTrue(lines[0].startswith("hostca-agent: "), lines[0])
+    for phrase in phrases:
+        tc.assertIn(phrase.lower(), lines[0].lower())
+    return lines[0]

@@ -213,11 +213,12 @@ class PythonClientTest(unittest.TestCase):
                                   timeout=5)
         self.assertEqual(e.code(), grpc.StatusCode.UNAVAILABLE)
 
-    def test_renewal_answers_unimplemented_until_its_issue(self):
+    def test_renewal_without_a_client_certificate_is_unauthenticated(self):
         before = self.d.pg.counts()
         e = harness.rpc_error(self.host.RenewCertificate,
                               host_pb2.RenewCertificateRequest(csr=b"x"))
-        self.assertEqual(e.code(), grpc.StatusCode.UNIMPLEMENTED)
+        self.assertEqual(e.code(), grpc.StatusCode.UNAUTHENTICATED)
+        self.assertIn("client certificate", e.details())
         self.assertEqual(self.d.pg.counts(), before)
 
     def test_get_crl_returns_every_shard_signed_by_the_ca(self):

@@ -49,10 +49,9 @@ std::set<std::string> revoked_in_shard(const TestCa& ca, int shard) {
   pqxx::connection conn(ca.conninfo);
   pqxx::read_transaction tx(conn);
   std::set<std::string> out;
-  for (const auto& row :
-       tx.exec_params("SELECT serial_hex FROM certificates WHERE crl_shard = $1"
-                      " AND revoked_at IS NOT NULL",
-                      shard)) {
+  for (const auto& row : tx.exec_params("SELECT serial_hex FROM certificates WHERE crl_shard = $1"
+                                        " AND revoked_at IS NOT NULL",
+                                        shard)) {
     out.insert(row[0].as<std::string>());
   }
   return out;
@@ -144,8 +143,8 @@ TEST(CrlPublication, NumbersOfAShardStrictlyIncreaseOverManyPublications) {
     for (std::size_t i = 0; i < seen.size(); ++i) {
       EXPECT_EQ(seen[i], static_cast<std::int64_t>(i) + 1);
     }
-    EXPECT_EQ(query_value<std::int64_t>(ca.conninfo,
-                                        "SELECT crl_number FROM crl_shards WHERE shard = $1", shard),
+    EXPECT_EQ(query_value<std::int64_t>(
+                  ca.conninfo, "SELECT crl_number FROM crl_shards WHERE shard = $1", shard),
               seen.back());
   }
 }
@@ -202,8 +201,8 @@ TEST(CrlPublication, TwoServersPublishingOneShardAtOnceNeverShareANumberAndMissN
   std::set<std::int64_t> numbers;
   for (const auto& row : published) {
     EXPECT_EQ(row.shard, shard);
-    EXPECT_TRUE(numbers.insert(row.crl_number).second) << "CRL number " << row.crl_number
-                                                       << " published twice";
+    EXPECT_TRUE(numbers.insert(row.crl_number).second)
+        << "CRL number " << row.crl_number << " published twice";
     // It lists every revocation whose event names this CRL or an earlier one.
     std::set<std::string> expected;
     for (const auto& e : events) {
@@ -395,9 +394,9 @@ TEST(CrlPublication, ListenerHearsEachPublishedShardAfterItsCommit) {
   std::vector<std::pair<int, std::int64_t>> heard;
   ca.authority->on_crl_published([&](int shard) {
     // Called after the commit: a reader on another connection sees the CRL.
-    heard.emplace_back(shard, query_value<std::int64_t>(
-                                  ca.conninfo, "SELECT crl_number FROM crl_shards WHERE shard = $1",
-                                  shard));
+    heard.emplace_back(
+        shard, query_value<std::int64_t>(
+                   ca.conninfo, "SELECT crl_number FROM crl_shards WHERE shard = $1", shard));
   });
   ca.authority->revoke(ca.admin(), by_host(host.host_id));
   ASSERT_EQ(heard.size(), 1u);

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <future>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -110,15 +112,15 @@ TEST(Revoke, ByHostIdRevokesEveryStillValidCertificate) {
   const IssuedCertificate renewal_2 = ca.insert_renewal(a.host_id);
   const std::int64_t number_before = ca.authority->crls(a.crl_shard)[0].crl_number;
 
-  const auto revoked =
-      ca.authority->revoke(ca.admin(), by_host(a.host_id, kCessationOfOperation));
+  const auto revoked = ca.authority->revoke(ca.admin(), by_host(a.host_id, kCessationOfOperation));
 
   EXPECT_EQ(sorted(revoked), sorted({renewal_1.serial_hex, renewal_2.serial_hex}));
   const auto crl = current_crl(*ca.authority, a.crl_shard);
   // One publication for both.
   EXPECT_EQ(crl.row.crl_number, number_before + 1);
-  EXPECT_EQ(crl.entries, (std::map<std::string, int>{{renewal_1.serial_hex, kCessationOfOperation},
-                                                     {renewal_2.serial_hex, kCessationOfOperation}}));
+  EXPECT_EQ(crl.entries,
+            (std::map<std::string, int>{{renewal_1.serial_hex, kCessationOfOperation},
+                                        {renewal_2.serial_hex, kCessationOfOperation}}));
   EXPECT_EQ(query_value<bool>(ca.conninfo,
                               "SELECT revoked_at IS NULL FROM certificates WHERE serial_hex = $1",
                               a.serial_hex),
@@ -152,8 +154,7 @@ TEST_F(RevokeRefusal, AlreadyRevokedIsFailedPreconditionSayingWhenAndWhy) {
   ca_.clock.advance(std::chrono::hours(3));
   const std::string msg =
       refused(by_serial(a_.serial_hex, kCessationOfOperation), ErrorKind::kFailedPrecondition);
-  EXPECT_NE(msg.find("already revoked at " + format_rfc3339(revoked_at)), std::string::npos)
-      << msg;
+  EXPECT_NE(msg.find("already revoked at " + format_rfc3339(revoked_at)), std::string::npos) << msg;
   EXPECT_NE(msg.find("keyCompromise"), std::string::npos) << msg;
 }
 
@@ -201,8 +202,50 @@ TEST_F(RevokeRefusal, HostWithNothingLeftToRevokeIsFailedPrecondition) {
 
 TEST_F(RevokeRefusal, ServerTlsCertificateIsFailedPrecondition) {
   const std::string serial = ca_.server_certificate_serial();
-  const std::string msg = refused(by_serial(serial, kKeyCompromise), ErrorKind::kFailedPrecondition);
+  const std::string msg =
+      refused(by_serial(serial, kKeyCompromise), ErrorKind::kFailedPrecondition);
   EXPECT_NE(msg.find("server TLS certificate"), std::string::npos) << msg;
+}
+
+TEST(RevokeRace, SixAdminsRevokingOneCertificateAtOnceRevokeItOnce) {
+  constexpr int kThreads = 6;
+  TestCa ca(kThreads + 2);
+  const TestCa::Host a = ca.enrol("a.example");
+  const std::int64_t number_before = ca.authority->crls(a.crl_shard)[0].crl_number;
+  std::promise<void> go;
+  const std::shared_future<void> start = go.get_future().share();
+  std::vector<std::future<std::optional<ErrorKind>>> outcomes;
+  for (int i = 0; i < kThreads; ++i) {
+    outcomes.push_back(std::async(std::launch::async, [&, i]() -> std::optional<ErrorKind> {
+      start.wait();
+      try {
+        // Half by serial, half by host ID.
+        ca.authority->revoke(ca.admin(), i % 2 ? by_serial(a.serial_hex, kKeyCompromise)
+                                               : by_host(a.host_id, kKeyCompromise));
+        return std::nullopt;
+      } catch (const Error& e) {
+        return e.kind();
+      }
+    }));
+  }
+  go.set_value();
+  int ok = 0;
+  int failed_precondition = 0;
+  for (auto& f : outcomes) {
+    const auto kind = f.get();
+    if (!kind) {
+      ++ok;
+    } else if (*kind == ErrorKind::kFailedPrecondition) {
+      ++failed_precondition;
+    }
+  }
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(failed_precondition, kThreads - 1);
+  EXPECT_EQ(ca.authority->crls(a.crl_shard)[0].crl_number, number_before + 1);
+  EXPECT_EQ(ca.authority->revocation_events(0, 100).size(), 1u);
+  EXPECT_EQ(query_value<int>(ca.conninfo,
+                             "SELECT count(*) FROM audit_log WHERE action = 'certificate.revoke'"),
+            1);
 }
 
 // The revocation stream.
@@ -227,8 +270,8 @@ TEST(RevocationStream, ListsCommittedRevocationsInOrderWithTheirCrlNumberAndResu
                           int reason) {
     const auto crl = current_crl(*ca.authority, host.crl_shard);
     for (const auto& s : sorted(serials)) {
-      expected.push_back({s, host.host_id, reason, host.crl_shard, crl.row.crl_number,
-                          ca.clock.now()});
+      expected.push_back(
+          {s, host.host_id, reason, host.crl_shard, crl.row.crl_number, ca.clock.now()});
       // The CRL the event names lists the certificate.
       EXPECT_EQ(crl.entries.count(s), 1u) << s;
     }

@@ -69,8 +69,8 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     hit("find_host");
     return real_.find_host(host_id);
   }
-  std::vector<HostSummaryRow> list_hosts(const std::string& hostname_contains,
-                                         std::uint32_t limit, TimePoint now) override {
+  std::vector<HostSummaryRow> list_hosts(const std::string& hostname_contains, std::uint32_t limit,
+                                         TimePoint now) override {
     hit("list_hosts");
     return real_.list_hosts(hostname_contains, limit, now);
   }
@@ -83,10 +83,14 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     hit("rename_host");
     real_.rename_host(host_id, hostname, aliases);
   }
-  void set_auto_reissue_until(const std::string& host_id,
-                              std::optional<TimePoint> until) override {
+  void set_auto_reissue_until(const std::string& host_id, std::optional<TimePoint> until) override {
     hit("set_auto_reissue_until");
     real_.set_auto_reissue_until(host_id, until);
+  }
+  void set_certificate_failure(const std::string& host_id, std::optional<TimePoint> at,
+                               const std::string& detail) override {
+    hit("set_certificate_failure");
+    real_.set_certificate_failure(host_id, at, detail);
   }
 
   void insert_certificate(const CertificateRow& certificate) override {
@@ -224,8 +228,7 @@ std::vector<FaultInjectingStore::EntriesRead> FaultInjectingStore::committed_ent
 }
 
 void FaultInjectingStore::before(const std::string& method, int occurrence,
-                                 const std::string& audit_action,
-                                 std::vector<std::string>& calls) {
+                                 const std::string& audit_action, std::vector<std::string>& calls) {
   calls.push_back(method);
   std::lock_guard<std::mutex> lock(mu_);
   last_calls_ = calls;

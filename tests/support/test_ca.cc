@@ -58,8 +58,7 @@ AuthorityConfig TestCa::config() const {
   return config;
 }
 
-std::unique_ptr<Authority> TestCa::make_authority(store::Store& over,
-                                                  AuthorityConfig with) const {
+std::unique_ptr<Authority> TestCa::make_authority(store::Store& over, AuthorityConfig with) const {
   return std::make_unique<Authority>(over, issuer_, clock, std::move(with));
 }
 
@@ -139,8 +138,7 @@ ShardCrl parse_crl(const store::CrlShardRow& row) {
   if (row.der.empty()) {
     throw std::runtime_error("shard " + std::to_string(row.shard) + " has no CRL yet");
   }
-  ShardCrl out{row, Botan::X509_CRL(std::vector<std::uint8_t>(row.der.begin(), row.der.end())),
-               {}};
+  ShardCrl out{row, Botan::X509_CRL(std::vector<std::uint8_t>(row.der.begin(), row.der.end())), {}};
   for (const auto& e : out.crl.get_revoked()) {
     out.entries[Botan::hex_encode(e.serial_number(), false)] = static_cast<int>(e.reason_code());
   }
@@ -164,8 +162,8 @@ std::ostream& operator<<(std::ostream& os, const DatabaseState& s) {
   return os << "{ca " << s.ca << ", hosts " << s.hosts << ", certificates " << s.certificates
             << ", tokens " << s.tokens << " (uses " << s.token_uses << "), admin_keys "
             << s.admin_keys << ", audit_log " << s.audit_log << ", revoked "
-            << s.revoked_certificates << ", crl_numbers " << s.crl_numbers
-            << ", revocation_events " << s.revocation_events << ", md5 " << s.content_md5 << "}";
+            << s.revoked_certificates << ", crl_numbers " << s.crl_numbers << ", revocation_events "
+            << s.revocation_events << ", md5 " << s.content_md5 << "}";
 }
 
 DatabaseState database_state(const std::string& conninfo) {

@@ -56,6 +56,8 @@ std::string serial_of(const Botan::CRL_Entry& entry) {
 struct TbsTail {
   std::size_t version = 0;
   bool has_revoked_certificates = false;
+  // Serial (hex) -> whether the entry has a crlEntryExtensions field.
+  std::map<std::string, bool> entry_has_extensions;
   bool has_extensions = false;
   bool ends_there = false;
 };
@@ -72,6 +74,16 @@ TbsTail read_tbs(const Botan::X509_CRL& crl) {
   Botan::BER_Object next = tbs.get_next_object();
   if (next.is_a(Botan::SEQUENCE, Botan::CONSTRUCTED)) {
     tail.has_revoked_certificates = true;
+    Botan::BER_Decoder list(next);
+    while (list.more_items()) {
+      Botan::BER_Decoder entry = list.start_cons(Botan::SEQUENCE);
+      Botan::BigInt serial;
+      Botan::X509_Time revoked_at;
+      entry.decode(serial).decode(revoked_at);
+      tail.entry_has_extensions[Botan::hex_encode(Botan::BigInt::encode(serial), false)] =
+          entry.more_items();
+      entry.discard_remaining().end_cons();
+    }
     next = tbs.get_next_object();
   }
   if (next.is_a(0, Botan::ASN1_Tag(Botan::CONTEXT_SPECIFIC | Botan::CONSTRUCTED))) {
@@ -85,14 +97,9 @@ TbsTail read_tbs(const Botan::X509_CRL& crl) {
 // IssuingDistributionPoint ::= SEQUENCE { [0] { [0] { [6] url } }, [1] TRUE }.
 std::vector<std::uint8_t> expected_idp(const std::string& url) {
   const auto n = static_cast<std::uint8_t>(url.size());
-  std::vector<std::uint8_t> der = {0x30,
-                                   static_cast<std::uint8_t>(n + 9),
-                                   0xa0,
-                                   static_cast<std::uint8_t>(n + 4),
-                                   0xa0,
-                                   static_cast<std::uint8_t>(n + 2),
-                                   0x86,
-                                   n};
+  std::vector<std::uint8_t> der = {
+      0x30, static_cast<std::uint8_t>(n + 9), 0xa0, static_cast<std::uint8_t>(n + 4),
+      0xa0, static_cast<std::uint8_t>(n + 2), 0x86, n};
   der.insert(der.end(), url.begin(), url.end());
   der.insert(der.end(), {0x81, 0x01, 0xff});
   return der;
@@ -145,7 +152,8 @@ TEST_P(CrlBuilderTest, IsAV2CrlOfTheCaWithNumberTimesAndAuthorityKeyId) {
 }
 
 TEST_P(CrlBuilderTest, SignatureVerifiesWithTheCaKeyOnly) {
-  const Botan::X509_CRL crl = build(contents({{"0a1b2c3d4e5f", kNow, RevocationReason::kSuperseded}}));
+  const Botan::X509_CRL crl =
+      build(contents({{"0a1b2c3d4e5f", kNow, RevocationReason::kSuperseded}}));
   EXPECT_TRUE(crl.check_signature(*ca().subject_public_key()));
   const auto other = ecdsa_key("secp256r1");
   EXPECT_FALSE(crl.check_signature(*other));
@@ -179,7 +187,8 @@ TEST_P(CrlBuilderTest, CaScopeCrlSaysCaCertificatesOnlyWithoutADistributionPoint
   const auto& [der, critical] = raw.at(kIssuingDistributionPoint);
   EXPECT_TRUE(critical);
   // SEQUENCE { onlyContainsCACerts [2] TRUE }
-  EXPECT_EQ(der, (std::vector<std::uint8_t>{0x30, 0x03, 0x82, 0x01, 0xff})) << Botan::hex_encode(der);
+  EXPECT_EQ(der, (std::vector<std::uint8_t>{0x30, 0x03, 0x82, 0x01, 0xff}))
+      << Botan::hex_encode(der);
   EXPECT_TRUE(crl.check_signature(*ca().subject_public_key()));
 }
 
@@ -220,7 +229,13 @@ TEST_P(CrlBuilderTest, EntriesCarrySerialRevocationDateAndReasonExceptUnspecifie
   EXPECT_EQ(third.extensions().extensions_raw().count(kReasonCode), 0u);
   EXPECT_EQ(third.extensions().extensions_raw().size(), 0u);
 
-  EXPECT_TRUE(read_tbs(crl).has_revoked_certificates);
+  // In the DER: no crlEntryExtensions field at all for the unspecified one.
+  const TbsTail tail = read_tbs(crl);
+  EXPECT_TRUE(tail.has_revoked_certificates);
+  EXPECT_EQ(tail.entry_has_extensions,
+            (std::map<std::string, bool>{{"1f2e3d4c5b6a79880102030405060708", true},
+                                         {"80aa", true},
+                                         {"0123456789abcdef", false}}));
   EXPECT_TRUE(crl.check_signature(*ca().subject_public_key()));
 }
 
@@ -229,11 +244,9 @@ TEST_P(CrlBuilderTest, ListsIssuedCertificatesSoRelyingPartiesFindThem) {
   const CertificateIssuer issuer(profile, signer_);
   const auto issue = [&] {
     return issuer
-        .issue_host_certificate("0f1e2d3c-4b5a-4697-8877-665544332211",
-                                HostName::parse("host-1.example"), {},
-                                CertificateRequest::parse(csr_der(*ecdsa_key("secp256r1")),
-                                                          KeyPolicy()),
-                                3, kNow)
+        .issue_host_certificate(
+            "0f1e2d3c-4b5a-4697-8877-665544332211", HostName::parse("host-1.example"), {},
+            CertificateRequest::parse(csr_der(*ecdsa_key("secp256r1")), KeyPolicy()), 3, kNow)
         .certificate;
   };
   const auto revoked = issue();

@@ -1,0 +1,145 @@
+// The Authority's renewal side: a host renews with the certificate it has,
+// over mutual TLS, and reports certificate failures.
+#include <botan/data_src.h>
+#include <botan/x509cert.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/uuid.h"
+#include "domain/authority.h"
+#include "domain/host_name.h"
+#include "domain/records.h"
+
+namespace hostca {
+
+namespace {
+
+const char* kAskForReissue =
+    "ask an admin for a reissue token (hostca-admin reissue-token create) and run "
+    "'hostca-agent reissue'";
+
+// The presented certificate, if this CA issued it; the caller checks the
+// rest (time, revocation) against the clock and the database.
+Botan::X509_Certificate our_certificate(const std::string& pem, const Botan::X509_Certificate& ca) {
+  if (pem.empty()) {
+    throw unauthenticated(
+        "renewal needs the host's current certificate as the TLS client certificate "
+        "(hostca-agent renew presents it)");
+  }
+  std::optional<Botan::X509_Certificate> cert;
+  try {
+    Botan::DataSource_Memory source(pem);
+    cert.emplace(source);
+  } catch (const std::exception&) {
+    throw unauthenticated("the TLS client certificate could not be read");
+  }
+  bool signed_by_ca = false;
+  try {
+    std::unique_ptr<Botan::Public_Key> ca_key(ca.subject_public_key());
+    signed_by_ca = cert->issuer_dn() == ca.subject_dn() && cert->check_signature(*ca_key);
+  } catch (const std::exception&) {
+    signed_by_ca = false;
+  }
+  if (!signed_by_ca) {
+    throw unauthenticated(
+        "the TLS client certificate was not issued by this CA; a host renews with the "
+        "certificate this CA gave it");
+  }
+  return *cert;
+}
+
+TimePoint time_of(const Botan::X509_Time& t) {
+  return TimePoint(std::chrono::duration_cast<Duration>(t.to_std_timepoint().time_since_epoch()));
+}
+
+}  // namespace
+
+Renewal Authority::renew(const RenewalRequest& request) {
+  const Botan::X509_Certificate presented =
+      our_certificate(request.client_certificate_pem, issuer_->signer().ca_certificate());
+  const std::string host_id = [&] {
+    try {
+      return parse_uuid(presented.subject_dn().get_first_attribute("CN"), "host ID");
+    } catch (const Error&) {
+      throw unauthenticated("the TLS client certificate does not name a host of this CA");
+    }
+  }();
+  const std::string old_serial = serial_hex(Botan::BigInt(presented.serial_number()));
+  const CertificateRequest csr = CertificateRequest::parse(request.csr, config_.key_policy);
+  const Bytes key_hash = sha256(csr.spki());
+
+  std::optional<Renewal> result;
+  store_.transact([&](store::Tx& tx) {
+    const TimePoint now = clock_.now();
+    if (now < time_of(presented.not_before()) || now >= time_of(presented.not_after())) {
+      throw unauthenticated(
+          "the TLS client certificate " + old_serial + " expired at " +
+          format_rfc3339(time_of(presented.not_after())) +
+          " (or is not valid yet); an expired certificate cannot renew: " + kAskForReissue);
+    }
+    // Revocation is checked in the database now, never against a cached CRL.
+    const auto row = tx.find_certificate_for_update(old_serial);
+    if (!row || row->host_id != host_id) {
+      throw unauthenticated("the TLS client certificate " + old_serial +
+                            " is not one this CA has on record");
+    }
+    if (row->revoked_at) {
+      throw permission_denied(
+          "certificate " + old_serial + " was revoked at " + format_rfc3339(*row->revoked_at) +
+          " (" + to_string(revocation_reason_from_code(row->revocation_reason.value_or(0))) +
+          "); a revoked certificate cannot renew: " + kAskForReissue);
+    }
+    const auto host = tx.lock_host(host_id);
+    if (!host) throw unauthenticated("host " + host_id + " is not on record");
+    if (const auto holder = tx.find_host_with_key(key_hash, "")) {
+      throw invalid_argument(*holder == host_id
+                                 ? "the CSR's key is the key of an earlier certificate of this "
+                                   "host; a renewal needs a new key pair"
+                                 : "the CSR's key is already certified for host " + *holder +
+                                       "; every host needs its own key pair: make a new one");
+    }
+    const HostName hostname = HostName::parse(host->hostname);
+    const std::vector<HostName> aliases = parse_aliases(host->aliases, hostname);
+    IssuedCertificate issued =
+        issuer_->issue_host_certificate(host_id, hostname, aliases, csr, host->crl_shard, now);
+    tx.insert_certificate(certificate_record(issued, store::CertificateKind::kRenew, host_id,
+                                             host->crl_shard, key_hash, now));
+    if (host->certificate_failure_at) tx.set_certificate_failure(host_id, std::nullopt, "");
+    tx.append_audit(audit_record(now, "host:" + host_id, "certificate.renew", host_id, "ok",
+                                 {{"serial", issued.serial_hex},
+                                  {"previous_serial", old_serial},
+                                  {"not_after", format_rfc3339(issued.not_after)}}));
+    result = Renewal{host_id, std::move(issued)};
+  });
+  spdlog::info("renewed host {}: certificate {} follows {}", host_id,
+               result->certificate.serial_hex, old_serial);
+  return std::move(*result);
+}
+
+bool Authority::record_certificate_failure(const CertificateFailureReport& report) {
+  const std::string host_id = parse_uuid(report.host_id, "host ID");
+  const std::string pinned = checked_label(report.pinned_spki_sha256, "pinned_spki_sha256", 64);
+  const std::string presented =
+      checked_label(report.presented_spki_sha256, "presented_spki_sha256", 64);
+  const std::string server = checked_label(report.server, "server", 255);
+  const std::string detail =
+      "pinned CA key " + pinned + ", presented " + presented + " at " + server;
+  bool recorded = false;
+  store_.transact([&](store::Tx& tx) {
+    const TimePoint now = clock_.now();
+    recorded = tx.lock_host(host_id).has_value();
+    if (recorded) tx.set_certificate_failure(host_id, now, detail);
+    // Reported by an unauthenticated peer: audited as a report, whoever sent it.
+    tx.append_audit(audit_record(now, "peer:" + report.peer, "host.certificate_failure", host_id,
+                                 recorded ? "ok" : "refused",
+                                 {{"pinned_spki_sha256", pinned},
+                                  {"presented_spki_sha256", presented},
+                                  {"server", server},
+                                  {"known_host", recorded}}));
+  });
+  spdlog::warn("host {} reports a certificate failure: {}", host_id, detail);
+  return recorded;
+}
+
+}  // namespace hostca
