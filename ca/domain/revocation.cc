@@ -152,9 +152,9 @@ Reissue Authority::reissue(const ReissueRequest& request) {
       tx.count_token_use(row->token_id);
       tx.append_audit(audit_record(now, actor, "token.use", row->token_id, "ok",
                                    {{"uses", row->uses + 1}, {"max_uses", row->max_uses}}));
-    } else {
-      tx.set_auto_reissue_until(host_id, std::nullopt);
     }
+    // A window is for one reissue, however that reissue was authorised.
+    if (host->auto_reissue_until) tx.set_auto_reissue_until(host_id, std::nullopt);
     std::vector<std::string> serials;
     for (const auto& c : revoked) serials.push_back(c.serial_hex);
     tx.append_audit(audit_record(now, actor, "certificate.reissue", host_id, "ok",

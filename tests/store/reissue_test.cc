@@ -589,6 +589,17 @@ TEST_F(AutoReissue, WindowAllowsOneReissueWithoutAToken) {
   EXPECT_EQ(database_state(ca_.conninfo), before);
 }
 
+TEST_F(AutoReissue, AReissueWithATokenClosesAnOpenWindowToo) {
+  ca_.authority->allow_auto_reissue(ca_.admin(), host_.host_id, std::chrono::hours(12));
+  const std::string token = ca_.new_reissue_token(host_.host_id).token.reveal();
+  ca_.authority->reissue(ca_.reissue_request(host_.host_id, token));
+  EXPECT_EQ(ca_.authority->get_host(host_.host_id).summary.host.auto_reissue_until, std::nullopt);
+  const auto before = database_state(ca_.conninfo);
+  HOSTCA_EXPECT_ERROR(ca_.authority->reissue(ca_.reissue_request(host_.host_id, "")),
+                      ErrorKind::kUnauthenticated);
+  EXPECT_EQ(database_state(ca_.conninfo), before);
+}
+
 TEST_F(AutoReissue, WindowIsAtMost48Hours) {
   const auto before = database_state(ca_.conninfo);
   std::string msg = HOSTCA_EXPECT_ERROR(
