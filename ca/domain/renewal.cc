@@ -1,5 +1,8 @@
 // The Authority's renewal side: a host renews with the certificate it has,
 // over mutual TLS, and reports certificate failures.
+#include <algorithm>
+#include <tuple>
+
 #include <botan/data_src.h>
 #include <botan/x509cert.h>
 #include <spdlog/spdlog.h>
@@ -49,6 +52,15 @@ Botan::X509_Certificate our_certificate(const std::string& pem, const Botan::X50
   return *cert;
 }
 
+// Reports come from unauthenticated peers and end up in front of admins:
+// only a SHA-256 in lower-case hex gets through.
+std::string checked_fingerprint(const std::string& text, const std::string& what) {
+  if (text.size() != 64 || text.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    throw invalid_argument(what + " must be a SHA-256 in lower-case hex (64 characters)");
+  }
+  return text;
+}
+
 TimePoint time_of(const Botan::X509_Time& t) {
   return TimePoint(std::chrono::duration_cast<Duration>(t.to_std_timepoint().time_since_epoch()));
 }
@@ -92,6 +104,18 @@ Renewal Authority::renew(const RenewalRequest& request) {
     }
     const auto host = tx.lock_host(host_id);
     if (!host) throw unauthenticated("host " + host_id + " is not on record");
+    // Only the host's newest certificate renews: revoking it cuts the host
+    // off even while an older certificate of it has not expired yet.
+    const auto certificates = tx.list_host_certificates(host_id);
+    const auto newest = std::max_element(
+        certificates.begin(), certificates.end(), [](const auto& a, const auto& b) {
+          return std::tie(a.created_at, a.not_after) < std::tie(b.created_at, b.not_after);
+        });
+    if (newest != certificates.end() && newest->serial_hex != old_serial) {
+      throw permission_denied("certificate " + old_serial + " has been followed by " +
+                              newest->serial_hex +
+                              "; only the host's newest certificate can renew");
+    }
     if (const auto holder = tx.find_host_with_key(key_hash, "")) {
       throw invalid_argument(*holder == host_id
                                  ? "the CSR's key is the key of an earlier certificate of this "
@@ -119,9 +143,9 @@ Renewal Authority::renew(const RenewalRequest& request) {
 
 bool Authority::record_certificate_failure(const CertificateFailureReport& report) {
   const std::string host_id = parse_uuid(report.host_id, "host ID");
-  const std::string pinned = checked_label(report.pinned_spki_sha256, "pinned_spki_sha256", 64);
+  const std::string pinned = checked_fingerprint(report.pinned_spki_sha256, "pinned_spki_sha256");
   const std::string presented =
-      checked_label(report.presented_spki_sha256, "presented_spki_sha256", 64);
+      checked_fingerprint(report.presented_spki_sha256, "presented_spki_sha256");
   const std::string server = checked_label(report.server, "server", 255);
   const std::string detail =
       "pinned CA key " + pinned + ", presented " + presented + " at " + server;
