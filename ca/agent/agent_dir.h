@@ -6,6 +6,8 @@
 // interrupted replacement is finished or undone by the next command.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -95,7 +97,7 @@ class AgentDir {
   struct NewFile {
     std::string name;
     std::string content;
-    unsigned mode;
+    mode_t mode;
   };
   void replace_together(const std::vector<NewFile>& files) const;
   void commit(const std::vector<std::string>& group) const;

@@ -15,8 +15,9 @@ Botan::X509_Certificate pinned_ca_certificate(const AgentDir& dir, const Pin& pi
     Botan::DataSource_Memory source(pem);
     ca.emplace(source);
   } catch (const std::exception&) {
-    throw CertificateFailure("certificate failure: " + dir.file("ca.pem") +
-                             " is not a certificate; re-pin with 'hostca-agent get-ca'");
+    throw CertificateFailure(
+        "certificate failure: " + dir.file("ca.pem") +
+        " is not a certificate; re-pin with 'hostca-agent repin --fingerprint <sha256>'");
   }
   if (spki_fingerprint(*ca) != pin.spki_sha256) {
     throw CertificateFailure("certificate failure: " + dir.file("ca.pem") +

@@ -177,7 +177,11 @@ json host_json(const v1::HostInfo& h) {
          {"hostname", h.hostname()},
          {"aliases", std::vector<std::string>(h.aliases().begin(), h.aliases().end())},
          {"created_at", time_text(h.created_at())},
-         {"has_valid_certificate", h.has_valid_certificate()}};
+         {"has_valid_certificate", h.has_valid_certificate()},
+         // Empty unless the host's agent reported reaching a CA other than the one it pinned.
+         {"certificate_failure_at",
+          h.has_certificate_failure_at() ? time_text(h.certificate_failure_at()) : ""},
+         {"certificate_failure_detail", h.certificate_failure_detail()}};
   if (h.has_current_certificate())
     j["current_certificate"] = certificate_json(h.current_certificate());
   return j;
@@ -394,6 +398,10 @@ int main(int argc, char** argv) {
           if (h.has_current_certificate()) {
             std::cout << "  serial " << h.current_certificate().serial_hex() << "  not after "
                       << time_text(h.current_certificate().not_after());
+          }
+          if (h.has_certificate_failure_at()) {
+            std::cout << "  CERTIFICATE FAILURE reported " << time_text(h.certificate_failure_at())
+                      << ": " << h.certificate_failure_detail();
           }
           std::cout << "\n";
         }

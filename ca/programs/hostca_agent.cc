@@ -1,11 +1,17 @@
 // hostca-agent: what runs on a host. Fetches and pins the CA, enrols with an
-// authorization token, reissues with a reissue token, fetches the CRLs, and
-// keeps the host's key (made here, never sent) and certificate in its state
-// folder.
+// authorization token, renews over mutual TLS, reissues with a reissue token,
+// fetches the CRLs, re-pins and resets, and keeps the host's key (made here,
+// never sent) and certificate in its state folder. Before it talks to a
+// server it checks the CA that server presents against the pin.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
+#include <botan/data_src.h>
+#include <botan/hex.h>
+#include <botan/pkcs8.h>
 #include <botan/pkix_types.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -14,7 +20,10 @@
 #include "agent/crl_bundle.h"
 #include "agent/enrolment.h"
 #include "agent/host_crls.h"
+#include "agent/host_status.h"
+#include "agent/pin_check.h"
 #include "agent/pinned_ca.h"
+#include "agent/renewal.h"
 #include "client/channel.h"
 #include "common/bytes.h"
 #include "common/clock.h"
@@ -30,6 +39,7 @@ using hostca::agent::AgentDir;
 using hostca::agent::CertificateFailure;
 using hostca::agent::Identity;
 using hostca::agent::Pin;
+using hostca::agent::PresentedCa;
 namespace v1 = hostca::v1;
 
 constexpr int kExitFailure = 1;
@@ -58,24 +68,45 @@ hostca::client::Endpoint endpoint_for(const Pin& pin, const std::string& ca_pem)
   return e;
 }
 
-// The fingerprints of a CA certificate, computed here, not taken from the server.
-struct CaSeen {
-  Botan::X509_Certificate cert;
-  std::string sha256;
-  std::string spki;
-};
+std::string call_failed(const std::string& what, const grpc::Status& s) {
+  return what + ": " + hostca::client::describe(s);
+}
 
-CaSeen inspect_ca(const std::string& der) {
+// Every command that talks to a server first checks the CA it presents
+// against the pin: on a mismatch it reports the failure to that server (best
+// effort) and exits 3 with one line naming both fingerprints.
+PresentedCa check_pin(const AgentDir& dir, const Pin& pin, const std::string& server) {
+  hostca::agent::pinned_ca_certificate(dir, pin);  // ca.pem must hold the pinned key
   try {
-    Botan::X509_Certificate cert(std::vector<std::uint8_t>(der.begin(), der.end()));
-    return {cert, hostca::certificate_fingerprint(cert), hostca::spki_fingerprint(cert)};
-  } catch (const std::exception&) {
-    throw Failure{kExitCertificateFailure, "the server sent something that is not a certificate"};
+    return hostca::agent::check_server_against_pin(pin, server);
+  } catch (const hostca::agent::PinMismatch& mismatch) {
+    std::string host_id;
+    try {
+      if (const auto id = dir.identity()) host_id = id->host_id;
+    } catch (const std::exception&) {
+      // An unreadable host.json only means the report goes without a host ID.
+    }
+    throw Failure{kExitCertificateFailure,
+                  hostca::agent::certificate_failure_line(
+                      mismatch, hostca::agent::report_certificate_failure(mismatch, host_id))};
   }
 }
 
-std::string call_failed(const std::string& what, const grpc::Status& s) {
-  return what + ": " + hostca::client::describe(s);
+// The server's TLS certificate must chain to the CA it presented; `what`
+// says what was not done if it does not.
+void require_tls_chain(const std::string& server, const std::string& tls_name,
+                       const PresentedCa& ca, const std::string& what) {
+  try {
+    hostca::agent::check_tls_chains_to(server, tls_name, ca);
+  } catch (const CertificateFailure& e) {
+    throw Failure{kExitCertificateFailure, std::string(e.what()) + "; " + what};
+  }
+}
+
+bool is_sha256_hex(const std::string& text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+           return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+         });
 }
 
 int cmd_get_ca(const AgentDir& dir, const std::string& server, const std::string& fingerprint,
@@ -85,43 +116,73 @@ int cmd_get_ca(const AgentDir& dir, const std::string& server, const std::string
                   "give --fingerprint <sha256 from your admin>, or --trust-on-first-use if you "
                   "accept whatever CA answers"};
   }
-  auto stub = v1::HostService::NewStub(hostca::client::open_unverified_channel(server));
-  v1::GetCACertificateResponse res;
-  auto ctx = hostca::client::call_context(std::chrono::seconds(15));
-  const grpc::Status s = stub->GetCACertificate(ctx.get(), {}, &res);
-  if (!s.ok()) throw Failure{kExitFailure, call_failed("cannot fetch the CA certificate", s)};
-  const CaSeen ca = inspect_ca(res.certificate_der());
+  // With a CA pinned already, this is a conversation with a server like any other.
+  const auto old = dir.pin();
+  const PresentedCa ca =
+      old ? check_pin(dir, *old, server) : hostca::agent::fetch_presented_ca(server);
   if (!fingerprint.empty()) {
     const std::string want = normalize_fingerprint(fingerprint);
-    if (want != ca.sha256 && want != ca.spki) {
+    if (want != ca.sha256 && want != ca.spki_sha256) {
       throw Failure{kExitCertificateFailure,
                     "the CA at " + server + " has SHA-256 fingerprint " + ca.sha256 +
-                        " (public key " + ca.spki + "), not the " + want +
+                        " (public key " + ca.spki_sha256 + "), not the " + want +
                         " you gave: nothing was pinned; check the fingerprint with your admin"};
     }
   }
   // The server must hold a TLS certificate issued by this very CA.
-  Pin pin{server, tls_name, ca.sha256, ca.spki};
-  const std::string pem = ca.cert.PEM_encode();
-  auto verified = v1::HostService::NewStub(hostca::client::open_channel(endpoint_for(pin, pem)));
-  v1::GetCACertificateResponse again;
-  auto ctx2 = hostca::client::call_context(std::chrono::seconds(15));
-  const grpc::Status s2 = verified->GetCACertificate(ctx2.get(), {}, &again);
-  if (!s2.ok() || again.certificate_der() != res.certificate_der()) {
+  require_tls_chain(server, tls_name, ca, "nothing was pinned");
+  const Pin pin{server, tls_name, ca.sha256, ca.spki_sha256};
+  dir.save_pin(pin, ca.certificate.PEM_encode());
+  std::cout << "pinned CA " << ca.certificate.subject_dn().get_first_attribute("CN") << " from "
+            << server << "\n  SHA-256:      " << ca.sha256 << "\n  SPKI SHA-256: " << ca.spki_sha256
+            << "\n";
+  return 0;
+}
+
+int cmd_repin(const AgentDir& dir, const std::string& fingerprint, const std::string& new_server) {
+  const auto old = dir.pin();
+  if (!old) {
+    throw Failure{kExitFailure, "no CA is pinned in " + dir.path() +
+                                    " to re-pin: run 'hostca-agent get-ca --server <address> "
+                                    "--fingerprint <sha256>'"};
+  }
+  const std::string want = normalize_fingerprint(fingerprint);
+  if (!is_sha256_hex(want)) {
+    throw Failure{kExitFailure,
+                  "--fingerprint takes the SHA-256 of the new CA certificate or of its public key "
+                  "(64 hex digits), as your admin or security team gave it"};
+  }
+  const std::string server = new_server.empty() ? old->server : new_server;
+  const PresentedCa ca = hostca::agent::fetch_presented_ca(server);
+  if (want != ca.sha256 && want != ca.spki_sha256) {
     throw Failure{kExitCertificateFailure,
-                  "the server at " + server +
-                      " does not present a TLS certificate issued by the CA it sent; nothing was "
-                      "pinned" +
-                      (s2.ok() ? std::string() : " (" + hostca::client::describe(s2) + ")")};
+                  "the CA at " + server + " has SHA-256 fingerprint " + ca.sha256 +
+                      " (public key " + ca.spki_sha256 + "), not the " + want +
+                      " you gave: nothing was re-pinned; check the fingerprint with your "
+                      "security team"};
   }
-  if (const auto old = dir.pin(); old && old->spki_sha256 != ca.spki) {
-    throw Failure{kExitCertificateFailure, "a different CA (public key " + old->spki_sha256 +
-                                               ") is already pinned in " + dir.path() +
-                                               "; nothing was changed"};
+  require_tls_chain(server, old->tls_server_name, ca, "nothing was re-pinned");
+  const bool same_key = ca.spki_sha256 == old->spki_sha256;
+  dir.save_pin(Pin{server, old->tls_server_name, ca.sha256, ca.spki_sha256},
+               ca.certificate.PEM_encode());
+  std::cout << "re-pinned CA " << ca.certificate.subject_dn().get_first_attribute("CN") << " from "
+            << server << "\n  SHA-256:      " << ca.sha256 << "\n  SPKI SHA-256: " << ca.spki_sha256
+            << "\n  was:          " << old->spki_sha256
+            << (same_key ? " (the same public key)" : "") << "\n";
+  // CRLs of the previous CA say nothing under the new one.
+  if (!same_key && hostca::file_exists(dir.crl_path())) {
+    dir.remove("crl.pem");
+    std::cout << "  removed " << dir.crl_path() << " (CRLs of the previous CA)\n";
   }
-  dir.save_pin(pin, pem);
-  std::cout << "pinned CA " << ca.cert.subject_dn().get_first_attribute("CN") << " from " << server
-            << "\n  SHA-256:      " << ca.sha256 << "\n  SPKI SHA-256: " << ca.spki << "\n";
+  if (const auto id = dir.identity(); id && hostca::file_exists(dir.file("host.pem"))) {
+    const auto cert = hostca::agent::host_certificate(dir);
+    const std::unique_ptr<Botan::Public_Key> key(ca.certificate.subject_public_key());
+    if (!cert.check_signature(*key)) {
+      std::cout << "  this host's certificate " << id->serial_hex
+                << " was issued by the previous CA: " << hostca::agent::reissue_advice(id->host_id)
+                << "\n";
+    }
+  }
   return 0;
 }
 
@@ -169,6 +230,7 @@ int cmd_enroll(const AgentDir& dir, const std::string& token, const std::string&
     throw Failure{kExitFailure, "this host already has an identity (host ID " + id->host_id +
                                     "); renew it, reissue it, or 'hostca-agent reset' first"};
   }
+  check_pin(dir, pin, pin.server);
   std::vector<std::string> names{hostname};
   names.insert(names.end(), aliases.begin(), aliases.end());
   const auto made = hostca::agent::make_key_and_request(key_type, hostname, names);
@@ -209,6 +271,7 @@ int cmd_reissue(const AgentDir& dir, const ReissueOptions& o) {
                                     ": give --host-id (your admin can look it up)"};
   }
   host_id = hostca::parse_uuid(host_id, "--host-id");
+  check_pin(dir, pin, pin.server);
   // Without --hostname the CA keeps the name it has; host.json or, on a
   // reinstalled host, the new certificate says what that name is.
   std::string hostname = o.hostname;
@@ -263,6 +326,7 @@ std::string revocation_text(const std::optional<hostca::agent::RevokedEntry>& r)
 
 int cmd_fetch_crl(const AgentDir& dir, const std::string& out) {
   const Pin pin = dir.require_pin();
+  check_pin(dir, pin, pin.server);
   const auto received = hostca::agent::fetch_pinned_crls(dir, pin);
   const std::string bundle = hostca::agent::crl_bundle_pem(received);
   if (out.empty()) {
@@ -291,45 +355,117 @@ int cmd_fetch_crl(const AgentDir& dir, const std::string& out) {
   return 0;
 }
 
-// Whether the current certificate is revoked according to crl.pem, for status.
-void add_revocation_status(const AgentDir& dir, const std::optional<Pin>& pin, nlohmann::json& j) {
+struct RenewOptions {
+  bool if_due = false;
+  double renew_at = hostca::agent::kDefaultRenewAt;
+  std::string key_type;  // empty: the type of the current key
+};
+
+std::unique_ptr<Botan::Private_Key> current_key(const AgentDir& dir) {
+  const std::string pem = dir.private_key_pem();
   try {
-    if (!pin) throw hostca::failed_precondition("no CA is pinned to check " + dir.crl_path());
-    const auto crls = hostca::agent::crls_on_file(dir, *pin);
-    const auto revoked = hostca::agent::find_revocation(crls, hostca::agent::host_certificate(dir));
-    j["revoked"] = revoked.has_value();
-    if (revoked) {
-      j["revoked_at"] = revoked->revoked_at;
-      j["revocation_reason"] = revoked->reason;
-    }
+    Botan::DataSource_Memory source(pem);
+    return Botan::PKCS8::load_key(source);
   } catch (const std::exception& e) {
-    j["crl_error"] = e.what();
+    throw Failure{kExitFailure, "the host key " + dir.file("host.key") + " cannot be read (" +
+                                    e.what() + "); reissue this host's certificate with a new key"};
   }
 }
 
-int cmd_status(const AgentDir& dir, bool as_json) {
-  const auto pin = dir.pin();
+int cmd_renew(const AgentDir& dir, const RenewOptions& o, hostca::TimePoint now) {
+  const Pin pin = dir.require_pin();
   const auto id = dir.identity();
-  nlohmann::json j{{"dir", dir.path()}, {"pinned", pin.has_value()}, {"enrolled", id.has_value()}};
-  if (pin) {
-    j["server"] = pin->server;
-    j["ca_sha256"] = pin->sha256_fingerprint;
-    j["ca_spki_sha256"] = pin->spki_sha256;
+  if (!id) {
+    throw Failure{kExitFailure, "this host has no identity in " + dir.path() +
+                                    " to renew: enrol it first ('hostca-agent enroll --token "
+                                    "<token> --hostname <name>')"};
   }
-  if (id) {
-    j["host_id"] = id->host_id;
-    j["hostname"] = id->hostname;
-    j["serial_hex"] = id->serial_hex;
-    j["not_after"] = id->not_after;
-    if (hostca::file_exists(dir.crl_path())) add_revocation_status(dir, pin, j);
+  const auto cert = hostca::agent::host_certificate(dir);
+  const auto key = current_key(dir);
+  if (cert.subject_public_key_info() != key->subject_public_key()) {
+    throw Failure{kExitFailure, dir.file("host.key") + " is not the key of " +
+                                    dir.file("host.pem") + ": " +
+                                    hostca::agent::reissue_advice(id->host_id)};
   }
-  if (as_json) {
-    std::cout << j.dump() << "\n";
-  } else {
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      std::cout << it.key() << ": " << (it->is_string() ? it->get<std::string>() : it->dump())
-                << "\n";
+  const auto schedule = hostca::agent::schedule_of(cert, o.renew_at);
+  const std::string serial = Botan::hex_encode(cert.serial_number(), false);
+  if (schedule.expired(now)) {
+    throw Failure{kExitFailure, "this host's certificate " + serial + " expired at " +
+                                    hostca::format_rfc3339(schedule.not_after) +
+                                    "; an expired certificate cannot renew: " +
+                                    hostca::agent::reissue_advice(id->host_id)};
+  }
+  if (schedule.not_yet_valid(now)) {
+    throw Failure{kExitFailure, "this host's certificate " + serial + " is not valid before " +
+                                    hostca::format_rfc3339(schedule.not_before) +
+                                    "; is this host's clock right?"};
+  }
+  if (o.if_due && !schedule.is_due(now)) {
+    std::cout << "not due: renews after " << hostca::format_rfc3339(schedule.due())
+              << " (certificate " << serial << " is valid until "
+              << hostca::format_rfc3339(schedule.not_after) << ")\n";
+    return 0;
+  }
+  check_pin(dir, pin, pin.server);
+  const std::string key_type = o.key_type.empty() ? hostca::agent::key_type_of(*key) : o.key_type;
+  const auto names = cert.subject_alt_name().get_attribute("DNS");
+  const auto made = hostca::agent::make_key_and_request(
+      key_type, id->hostname.empty() ? id->host_id : id->hostname, names);
+  const auto res = hostca::agent::request_renewal(dir, pin, *id, made.csr_der);
+  // Nothing is kept unless the certificate is the pinned CA's, for the new
+  // key and this host ID; the new files replace the old ones together.
+  const auto renewed = hostca::agent::check_issued(res, pin, *made.key, id->host_id);
+  const Identity kept =
+      hostca::agent::keep_identity(dir, *made.key, renewed, id->host_id, id->hostname);
+  std::cout << "renewed: serial " << kept.serial_hex << ", not after " << kept.not_after
+            << ", host ID " << kept.host_id << " (the previous certificate " << serial
+            << " stays valid until " << hostca::format_rfc3339(schedule.not_after) << ")\n";
+  return 0;
+}
+
+int cmd_status(const AgentDir& dir, double renew_at, bool as_json, hostca::TimePoint now) {
+  const auto status = hostca::agent::host_status(dir, renew_at, now);
+  std::cout << (as_json ? hostca::agent::status_json(status) : hostca::agent::status_text(status));
+  return 0;
+}
+
+std::string lowered(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+int cmd_reset(const AgentDir& dir, bool all, bool yes) {
+  const auto files = dir.identity_files(all);
+  if (files.empty()) {
+    std::cout << "nothing to remove in " << dir.path() << "\n";
+    return 0;
+  }
+  if (!yes) {
+    if (::isatty(STDIN_FILENO) == 0) {
+      throw Failure{kExitFailure,
+                    "reset removes this host's identity and needs confirmation: pass --yes (there "
+                    "is no terminal to ask on); nothing was removed"};
     }
+    std::string who = "this host";
+    try {
+      if (const auto id = dir.identity(); id && !id->host_id.empty()) who = "host " + id->host_id;
+    } catch (const std::exception&) {
+      // A damaged host.json is one more reason to reset; ask all the same.
+    }
+    std::cerr << "Remove the identity of " << who << " from " << dir.path()
+              << (all ? " (and the pinned CA)" : "") << "? [y/N] " << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    answer = lowered(trimmed(answer));
+    while (!answer.empty() && answer.front() == ' ') answer.erase(answer.begin());
+    if (answer != "y" && answer != "yes") {
+      throw Failure{kExitFailure, "reset cancelled; nothing was removed"};
+    }
+  }
+  for (const auto& name : files) {
+    dir.remove(name);
+    std::cout << "removed " << dir.file(name) << "\n";
   }
   return 0;
 }
@@ -363,6 +499,21 @@ int main(int argc, char** argv) {
   enroll->add_option("--key-type", key_type, "ecdsa-p256, ecdsa-p384, ed25519 or rsa-3072")
       ->capture_default_str();
 
+  auto* renew = app.add_subcommand(
+      "renew", "Get a fresh certificate for a new key, authenticated by the current certificate");
+  RenewOptions rn;
+  renew->add_flag("--if-due", rn.if_due,
+                  "Renew only once --renew-at of the certificate's lifetime has passed (for a "
+                  "daily timer); exits 0 either way");
+  renew
+      ->add_option("--renew-at", rn.renew_at,
+                   "Fraction of the lifetime after which --if-due renews")
+      ->envname("HOSTCA_RENEW_AT")
+      ->capture_default_str();
+  renew->add_option("--key-type", rn.key_type,
+                    "ecdsa-p256, ecdsa-p384, ed25519, rsa-3072 or rsa-4096 (default: the type of "
+                    "the current key)");
+
   auto* reissue = app.add_subcommand(
       "reissue",
       "Get a new certificate with a new key after revocation, expiry, reinstall or rename");
@@ -392,7 +543,32 @@ int main(int argc, char** argv) {
       "status",
       "Show the pinned CA, this host's identity and, with crl.pem, whether it is revoked");
   bool as_json = false;
+  double status_renew_at = hostca::agent::kDefaultRenewAt;
   status->add_flag("--json", as_json, "Print JSON");
+  status
+      ->add_option("--renew-at", status_renew_at,
+                   "Fraction of the lifetime after which the certificate renews")
+      ->envname("HOSTCA_RENEW_AT")
+      ->capture_default_str();
+
+  auto* repin = app.add_subcommand(
+      "repin",
+      "Pin a new CA after a certificate failure, once your security team has confirmed the "
+      "change; keeps this host's identity");
+  std::string repin_fingerprint, repin_server;
+  repin
+      ->add_option("--fingerprint", repin_fingerprint,
+                   "SHA-256 of the new CA certificate or its public key, from your admin")
+      ->required();
+  repin->add_option("--server", repin_server,
+                    "Server to fetch the new CA from (default: the pinned server)");
+
+  auto* reset = app.add_subcommand(
+      "reset",
+      "Remove this host's identity (key, certificate, host ID, CRLs), e.g. before a VM is cloned");
+  bool reset_all = false, reset_yes = false;
+  reset->add_flag("--all", reset_all, "Remove the pinned CA as well");
+  reset->add_flag("--yes", reset_yes, "Do not ask for confirmation");
 
   try {
     app.parse(argc, argv);
@@ -404,6 +580,17 @@ int main(int argc, char** argv) {
   }
   try {
     const AgentDir dir(dir_path);
+    // One command at a time changes the folder; status only reads it.
+    const auto lock = dir.try_lock();
+    if (lock) {
+      dir.finish_interrupted_writes();
+    } else if (!status->parsed()) {
+      throw Failure{kExitFailure, "another hostca-agent command is working in " + dir.path() +
+                                      "; try again when it has finished"};
+    }
+    // An exposed key stops everything but its removal.
+    if (!reset->parsed()) dir.refuse_exposed_key();
+    const hostca::TimePoint now = hostca::SystemClock().now();
     if (get_ca->parsed()) return cmd_get_ca(dir, server, fingerprint, tofu, tls_name);
     if (enroll->parsed()) {
       return cmd_enroll(dir, read_token(token, token_file), hostname, aliases, key_type);
@@ -413,7 +600,10 @@ int main(int argc, char** argv) {
       return cmd_reissue(dir, ro);
     }
     if (fetch_crl->parsed()) return cmd_fetch_crl(dir, crl_out);
-    if (status->parsed()) return cmd_status(dir, as_json);
+    if (status->parsed()) return cmd_status(dir, status_renew_at, as_json, now);
+    if (renew->parsed()) return cmd_renew(dir, rn, now);
+    if (repin->parsed()) return cmd_repin(dir, repin_fingerprint, repin_server);
+    if (reset->parsed()) return cmd_reset(dir, reset_all, reset_yes);
   } catch (const Failure& f) {
     std::cerr << "hostca-agent: " << f.line << "\n";
     return f.exit_code;

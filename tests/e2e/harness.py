@@ -914,11 +914,11 @@ def mtls_channel(server, key_pem=None, cert_pem=None, root_pem=None):
     return ch
 
 
-def renew_rpc(server, key_pem, cert_pem, csr_der):
+def renew_rpc(server, key_pem, cert_pem, csr_der, timeout=RPC_TIMEOUT):
     """RenewCertificate over mutual TLS as the holder of cert_pem; raises grpc.RpcError."""
     stub = host_pb2_grpc.HostServiceStub(mtls_channel(server, key_pem, cert_pem))
     return stub.RenewCertificate(host_pb2.RenewCertificateRequest(csr=csr_der),
-                                 timeout=RPC_TIMEOUT)
+                                 timeout=timeout)
 
 
 def key_pem_of(key):
