@@ -60,6 +60,18 @@ Duration TokenDefaults::checked_validity(const std::optional<Duration>& requeste
   return valid_for;
 }
 
+void require_new_key(store::Tx& tx, const Bytes& key_hash, const std::string& host_id,
+                     const std::string& operation) {
+  const auto holder = tx.find_host_with_key(key_hash, "");
+  if (!holder) return;
+  if (*holder == host_id) {
+    throw invalid_argument("the CSR's key is the key of an earlier certificate of this host; " +
+                           operation + " needs a new key pair");
+  }
+  throw invalid_argument("the CSR's key is already certified for host " + *holder +
+                         "; every host needs its own key pair: make a new one");
+}
+
 TokenState token_state(const TokenRow& token, TimePoint now) {
   if (token.deleted_at) return TokenState::kDeleted;
   if (now >= token.expires_at) return TokenState::kExpired;
@@ -131,10 +143,7 @@ Enrollment Authority::enroll(const EnrollmentRequest& request) {
     if (row->kind != store::TokenKind::kAuthorization) {
       throw unauthenticated("unknown authorization token");
     }
-    if (const auto holder = tx.find_host_with_key(sha256(csr.spki()), "")) {
-      throw invalid_argument("the CSR's key is already certified for host " + *holder +
-                             "; every host needs its own key pair: make a new one");
-    }
+    require_new_key(tx, sha256(csr.spki()), "", "an enrolment");
     tx.lock_hostname(hostname.str());
     if (const auto holder = tx.find_host_with_valid_certificate(hostname.str(), now)) {
       throw already_exists("host name " + hostname.str() +

@@ -215,6 +215,12 @@ class Authority {
   std::function<void(int)> crl_listener_;
 };
 
+// Refuses a key that any certificate already names: one key, one host, one
+// certificate. `operation` ("a reissue") words the refusal for the host's own
+// earlier key.
+void require_new_key(store::Tx& tx, const Bytes& key_hash, const std::string& host_id,
+                     const std::string& operation);
+
 // Throws the error that tells the holder of `token` why it cannot be used.
 void require_usable(const std::optional<store::TokenRow>& token, TimePoint now, SecretKind kind);
 

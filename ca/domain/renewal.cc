@@ -116,13 +116,7 @@ Renewal Authority::renew(const RenewalRequest& request) {
                               newest->serial_hex +
                               "; only the host's newest certificate can renew");
     }
-    if (const auto holder = tx.find_host_with_key(key_hash, "")) {
-      throw invalid_argument(*holder == host_id
-                                 ? "the CSR's key is the key of an earlier certificate of this "
-                                   "host; a renewal needs a new key pair"
-                                 : "the CSR's key is already certified for host " + *holder +
-                                       "; every host needs its own key pair: make a new one");
-    }
+    require_new_key(tx, key_hash, host_id, "a renewal");
     const HostName hostname = HostName::parse(host->hostname);
     const std::vector<HostName> aliases = parse_aliases(host->aliases, hostname);
     IssuedCertificate issued =

@@ -111,13 +111,7 @@ Reissue Authority::reissue(const ReissueRequest& request) {
                             " may not reissue without one; ask an admin for a reissue token "
                             "(hostca-admin reissue-token create) or an auto-reissue window");
     }
-    if (const auto holder = tx.find_host_with_key(key_hash, "")) {
-      throw invalid_argument(*holder == host_id
-                                 ? "the CSR's key is the key of an earlier certificate of this "
-                                   "host; a reissue needs a new key pair"
-                                 : "the CSR's key is already certified for host " + *holder +
-                                       "; every host needs its own key pair: make a new one");
-    }
+    require_new_key(tx, key_hash, host_id, "a reissue");
 
     const std::vector<store::CertificateRow> revoked =
         tx.revoke_host_certificates(host_id, now, static_cast<int>(RevocationReason::kSuperseded));
