@@ -13,7 +13,7 @@ PACKAGES=(
   postgresql-15 openssl ca-certificates
   # test: GoogleTest, and the independent checkers and client
   libgtest-dev libgmock-dev python3 python3-grpcio python3-protobuf
-  python3-cryptography gnutls-bin nginx-light systemd
+  python3-cryptography gnutls-bin nginx-light systemd python3-yaml yamllint
 )
 
 missing=()
