@@ -14,6 +14,8 @@ PACKAGES=(
   # test: GoogleTest, and the independent checkers and client
   libgtest-dev libgmock-dev python3 python3-grpcio python3-protobuf
   python3-cryptography gnutls-bin nginx-light systemd python3-yaml yamllint
+  # fuzz: clang with libFuzzer and the sanitizer runtimes (deploy/fuzz.sh)
+  clang libclang-rt-14-dev
 )
 
 missing=()
