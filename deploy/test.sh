@@ -8,3 +8,6 @@ deploy/install-deps.sh
 deploy/build.sh
 # Each ring is a CTest label: ctest --test-dir build -L unit|store|e2e
 ctest --test-dir build --output-on-failure --timeout 900 </dev/null
+# Hostile input: every libFuzzer target for 30 s from its seed corpus, built
+# with clang, ASan and UBSan into build-fuzz/ (about 6 minutes in all).
+deploy/fuzz.sh 30
