@@ -1,17 +1,82 @@
 #include "domain/certificate_request.h"
 
+#include <botan/ber_dec.h>
+#include <botan/data_src.h>
+#include <botan/pem.h>
 #include <botan/pkcs10.h>
 #include <botan/x509_key.h>
+
+#include <optional>
+#include <string>
 
 #include "common/error.h"
 
 namespace hostca {
+
+namespace {
+
+// The algorithm of the request's SubjectPublicKeyInfo, read without loading
+// the key; nullopt if the request is not even shaped like PKCS#10 (Botan's
+// parser then says why). Accepts DER or PEM, as Botan's does.
+std::optional<Botan::AlgorithmIdentifier> key_algorithm(const Bytes& der_or_pem) {
+  try {
+    Botan::DataSource_Memory source(der_or_pem.data(), der_or_pem.size());
+    std::vector<std::uint8_t> der;
+    if (Botan::PEM_Code::matches(source)) {
+      std::string label;
+      const auto decoded = Botan::PEM_Code::decode(source, label);
+      der.assign(decoded.begin(), decoded.end());
+    } else {
+      der.assign(der_or_pem.begin(), der_or_pem.end());
+    }
+    Botan::BER_Decoder outer(der);
+    Botan::BER_Decoder request = outer.start_cons(Botan::SEQUENCE);
+    Botan::BER_Decoder info = request.start_cons(Botan::SEQUENCE);
+    info.get_next_object();  // version
+    info.get_next_object();  // subject
+    Botan::AlgorithmIdentifier algorithm;
+    info.start_cons(Botan::SEQUENCE).decode(algorithm);
+    return algorithm;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// Only the key types the policy knows get as far as Botan's key loaders, and
+// elliptic curves only by name: Botan 2 keeps every curve given by explicit
+// parameters in a process-wide registry for good, so each distinct one a
+// client sends would cost the server memory until it restarts.
+void refuse_unknown_key_algorithm(const Botan::AlgorithmIdentifier& algorithm,
+                                  const KeyPolicy& policy) {
+  static const Botan::OID kRsa("1.2.840.113549.1.1.1");
+  static const Botan::OID kEcPublicKey("1.2.840.10045.2.1");
+  static const Botan::OID kEd25519("1.3.101.112");
+  const Botan::OID& oid = algorithm.get_oid();
+  if (oid == kEcPublicKey) {
+    const auto& params = algorithm.get_parameters();
+    if (params.empty() || params[0] != Botan::OBJECT_ID) {
+      throw invalid_argument(
+          "the CSR's key gives its elliptic curve by explicit parameters; name the curve "
+          "instead (accepted keys: " +
+          policy.accepted() + ")");
+    }
+    return;
+  }
+  if (oid == kRsa || oid == kEd25519) return;
+  throw invalid_argument("the CSR's key type " + oid.to_formatted_string() +
+                         " is not accepted; accepted keys: " + policy.accepted());
+}
+
+}  // namespace
 
 CertificateRequest CertificateRequest::parse(const Bytes& der_or_pem, const KeyPolicy& policy) {
   if (der_or_pem.empty()) throw invalid_argument("the CSR is empty: send a PKCS#10 request");
   if (der_or_pem.size() > kMaxCsrBytes) {
     throw invalid_argument("the CSR is " + std::to_string(der_or_pem.size()) + " bytes; at most " +
                            std::to_string(kMaxCsrBytes) + " are accepted");
+  }
+  if (const auto algorithm = key_algorithm(der_or_pem)) {
+    refuse_unknown_key_algorithm(*algorithm, policy);
   }
   std::unique_ptr<Botan::PKCS10_Request> req;
   try {
