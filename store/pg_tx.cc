@@ -106,6 +106,23 @@ const Statement kInsertCertificate{
     " crl_shard, spki_sha256)"
     " VALUES ($1, NULLIF($2, '')::uuid, $3, " TS(4) ", " TS(5) ", $6, " TS(
         7) ", NULLIF($8, -1), NULLIF($9, ''::bytea))"};
+// Audit rows travel as one JSON array, so any number of them is one
+// parameter; `details` is the row's JSON object, `at` microseconds.
+#define AUDIT_FROM_JSON(n)                                                        \
+  "INSERT INTO audit_log (at, actor, action, subject, outcome, details)"          \
+  " SELECT 'epoch'::timestamptz + (a->>'at')::bigint * interval '1 microsecond'," \
+  " a->>'actor', a->>'action', a->>'subject', a->>'outcome', a->'details'"        \
+  " FROM jsonb_array_elements($" #n "::jsonb) WITH ORDINALITY AS x(a, i) ORDER BY i"
+const Statement kRecordEnrolment{
+    "record_enrolment",
+    "WITH h AS (INSERT INTO hosts (host_id, hostname, aliases, created_at, crl_shard)"
+    " VALUES ($1::uuid, $2, $3::jsonb, " TS(4) ", $5)),"
+    " c AS (INSERT INTO certificates (serial_hex, host_id, kind, not_before, not_after, der,"
+    " created_at, crl_shard, spki_sha256) VALUES ($6, $1::uuid, $7, " TS(8) ", " TS(9) ", $10, " TS(
+        11) ", $5, NULLIF($12, ''::bytea))),"
+    " u AS (UPDATE tokens SET uses = uses + 1 WHERE token_id = $13::uuid RETURNING 1),"
+    " a AS (" AUDIT_FROM_JSON(14) ")"
+    " SELECT count(*) FROM u"};
 const Statement kListHostCertificates{"list_host_certificates",
                                       "SELECT " CERT_COLUMNS
                                       " FROM certificates c WHERE c.host_id = $1::uuid"
@@ -201,6 +218,7 @@ const Statement* const kAll[] = {
     &kSetCertificateFailure,
     &kListHosts,
     &kInsertCertificate,
+    &kRecordEnrolment,
     &kListHostCertificates,
     &kFindHostWithKey,
     &kFindCertificateForUpdate,
@@ -416,6 +434,35 @@ void PgTx::insert_certificate(const CertificateRow& c) {
   run(w_, kInsertCertificate, c.serial_hex, c.host_id.value_or(""), to_string(c.kind),
       to_unix_micros(c.not_before), to_unix_micros(c.not_after), bin(c.der),
       to_unix_micros(c.created_at), c.crl_shard.value_or(-1), bin(c.spki_sha256));
+}
+
+namespace {
+std::string audit_json_array(const std::vector<AuditRow>& rows) {
+  std::string out = "[";
+  for (const auto& a : rows) {
+    if (out.size() > 1) out += ',';
+    out += "{\"at\":" + std::to_string(to_unix_micros(a.at)) +
+           ",\"actor\":" + nlohmann::json(a.actor).dump() +
+           ",\"action\":" + nlohmann::json(a.action).dump() +
+           ",\"subject\":" + nlohmann::json(a.subject).dump() +
+           ",\"outcome\":" + nlohmann::json(a.outcome).dump() +
+           ",\"details\":" + (a.details_json.empty() ? std::string("{}") : a.details_json) + "}";
+  }
+  return out + "]";
+}
+}  // namespace
+
+void PgTx::record_enrolment(const HostRow& h, const CertificateRow& c, const std::string& token_id,
+                            const std::vector<AuditRow>& audit) {
+  if (c.host_id != h.host_id || c.crl_shard != h.crl_shard) {
+    throw internal_error("an enrolment's certificate must belong to its new host and shard");
+  }
+  const auto r =
+      run(w_, kRecordEnrolment, h.host_id, h.hostname, aliases_json(h.aliases),
+          to_unix_micros(h.created_at), h.crl_shard, c.serial_hex, to_string(c.kind),
+          to_unix_micros(c.not_before), to_unix_micros(c.not_after), bin(c.der),
+          to_unix_micros(c.created_at), bin(c.spki_sha256), token_id, audit_json_array(audit));
+  if (r[0][0].as<int>() != 1) throw internal_error("token " + token_id + " vanished while used");
 }
 
 std::vector<CertificateRow> PgTx::list_host_certificates(const std::string& host_id) {

@@ -40,6 +40,8 @@ class PgTx final : public Tx {
   void set_certificate_failure(const std::string& host_id, std::optional<TimePoint> at,
                                const std::string& detail) override;
 
+  void record_enrolment(const HostRow& host, const CertificateRow& certificate,
+                        const std::string& token_id, const std::vector<AuditRow>& audit) override;
   void insert_certificate(const CertificateRow& certificate) override;
   std::vector<CertificateRow> list_host_certificates(const std::string& host_id) override;
   std::optional<std::string> find_host_with_key(const Bytes& spki_sha256,

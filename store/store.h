@@ -51,6 +51,13 @@ class Tx {
   virtual void set_certificate_failure(const std::string& host_id, std::optional<TimePoint> at,
                                        const std::string& detail) = 0;
 
+  // An enrolment's writes in one statement, so one round trip: the new
+  // host, its first certificate, one use of the token (which
+  // find_token_for_update locked) and the audit rows.
+  virtual void record_enrolment(const HostRow& host, const CertificateRow& certificate,
+                                const std::string& token_id,
+                                const std::vector<AuditRow>& audit) = 0;
+
   // Certificates.
   virtual void insert_certificate(const CertificateRow& certificate) = 0;
   virtual std::vector<CertificateRow> list_host_certificates(const std::string& host_id) = 0;

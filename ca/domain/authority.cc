@@ -160,20 +160,18 @@ Enrollment Authority::enroll(const EnrollmentRequest& request) {
     for (const auto& a : aliases) host.aliases.push_back(a.str());
     host.created_at = now;
     host.crl_shard = shard;
-    tx.insert_host(host);
-
-    tx.insert_certificate(certificate_record(issued, store::CertificateKind::kEnroll, host_id,
-                                             shard, sha256(csr.spki()), now));
-
-    tx.count_token_use(row->token_id);
     const std::string actor = "token:" + row->token_id;
-    tx.append_audit(audit_record(now, actor, "token.use", row->token_id, "ok",
-                                 {{"uses", row->uses + 1}, {"max_uses", row->max_uses}}));
-    tx.append_audit(audit_record(now, actor, "certificate.issue", host_id, "ok",
-                                 {{"serial", issued.serial_hex},
-                                  {"hostname", hostname.str()},
-                                  {"kind", "enroll"},
-                                  {"not_after", format_rfc3339(issued.not_after)}}));
+    tx.record_enrolment(host,
+                        certificate_record(issued, store::CertificateKind::kEnroll, host_id, shard,
+                                           sha256(csr.spki()), now),
+                        row->token_id,
+                        {audit_record(now, actor, "token.use", row->token_id, "ok",
+                                      {{"uses", row->uses + 1}, {"max_uses", row->max_uses}}),
+                         audit_record(now, actor, "certificate.issue", host_id, "ok",
+                                      {{"serial", issued.serial_hex},
+                                       {"hostname", hostname.str()},
+                                       {"kind", "enroll"},
+                                       {"not_after", format_rfc3339(issued.not_after)}})});
     result = Enrollment{host_id, std::move(issued)};
   });
   spdlog::info("issued certificate {} to new host {} ({})", result->certificate.serial_hex,

@@ -93,6 +93,11 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     real_.set_certificate_failure(host_id, at, detail);
   }
 
+  void record_enrolment(const HostRow& host, const CertificateRow& certificate,
+                        const std::string& token_id, const std::vector<AuditRow>& audit) override {
+    hit("record_enrolment");
+    real_.record_enrolment(host, certificate, token_id, audit);
+  }
   void insert_certificate(const CertificateRow& certificate) override {
     hit("insert_certificate");
     real_.insert_certificate(certificate);
