@@ -176,6 +176,10 @@ int main(int argc, char** argv) {
   serve->add_flag("--insecure-plaintext", serve_options.insecure_plaintext,
                   "Serve gRPC without TLS: development only");
   serve->add_option("--pool-size", pool_size, "Database connections")->capture_default_str();
+  serve
+      ->add_option("--http-threads", serve_options.http_threads,
+                   "HTTP workers: concurrent keep-alive connections served")
+      ->capture_default_str();
   serve->add_option("--validity", validity, "Validity of host certificates")->capture_default_str();
   serve->add_option("--crl-base-url", serve_options.profile.crl_base_url,
                     "Base of CRL distribution point URLs (default: http://<http-listen>/crl)");

@@ -44,7 +44,7 @@ CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
   split_host_port(options_.grpc_listen, "gRPC listen address");
 
   // The HTTP port is bound first so that a derived CRL URL names the real port.
-  http_ = std::make_unique<HttpEndpoint>(http_host, http_port);
+  http_ = std::make_unique<HttpEndpoint>(http_host, http_port, options_.http_threads);
   CertificateProfile profile = options_.profile;
   if (profile.crl_base_url.empty()) {
     profile.crl_base_url = "http://" + http_host + ":" + std::to_string(http_->port()) + "/crl";

@@ -37,6 +37,7 @@ struct ServeOptions {
   // How often this server looks for shards due for republication.
   std::chrono::milliseconds crl_check_interval{30000};
   int max_message_bytes = 64 * 1024;
+  int http_threads = 64;  // concurrent HTTP (keep-alive) connections served
 };
 
 class CaServer {

@@ -60,10 +60,10 @@ void CrlCache::refresh(std::optional<int> shard) {
     slot = std::move(crl);
     changed = true;
   }
-  if (changed) rebuild_bundle();
+  if (changed) bundle_stale_ = true;
 }
 
-void CrlCache::rebuild_bundle() {
+void CrlCache::rebuild_bundle() const {
   auto bundle = std::make_shared<CachedBundle>();
   std::string numbers;
   if (ca_scope_) {
@@ -77,6 +77,7 @@ void CrlCache::rebuild_bundle() {
   }
   bundle->etag = "\"all-" + std::to_string(std::hash<std::string>{}(numbers)) + "\"";
   bundle_ = std::move(bundle);
+  bundle_stale_ = false;
 }
 
 std::shared_ptr<const CachedCrl> CrlCache::shard(int shard) const {
@@ -92,6 +93,7 @@ std::shared_ptr<const CachedCrl> CrlCache::ca_scope() const {
 
 std::shared_ptr<const CachedBundle> CrlCache::bundle() const {
   std::lock_guard<std::mutex> lock(mu_);
+  if (bundle_stale_) rebuild_bundle();
   return bundle_;
 }
 

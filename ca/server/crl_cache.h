@@ -42,13 +42,17 @@ class CrlCache {
   std::shared_ptr<const CachedBundle> bundle() const;
 
  private:
-  void rebuild_bundle();  // with mu_ held
+  // With mu_ held. The bundle holds every CRL, so it is rebuilt only when
+  // asked for after a change: a publication costs the size of its own
+  // shard, never that of every revocation on record.
+  void rebuild_bundle() const;
 
   Authority& authority_;
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<const CachedCrl>> shards_;
   std::shared_ptr<const CachedCrl> ca_scope_;
-  std::shared_ptr<const CachedBundle> bundle_;
+  mutable std::shared_ptr<const CachedBundle> bundle_;
+  mutable bool bundle_stale_ = false;
 };
 
 // "Mon, 23 Nov 2026 18:00:00 GMT".

@@ -31,8 +31,19 @@ void send_cacheable(const httplib::Request& req, httplib::Response& res, const s
 
 }  // namespace
 
-HttpEndpoint::HttpEndpoint(const std::string& host, int port)
+HttpEndpoint::HttpEndpoint(const std::string& host, int port, int threads)
     : server_(std::make_unique<httplib::Server>()) {
+  if (threads < 1 || threads > 4096) {
+    throw invalid_argument("HTTP threads must be between 1 and 4096");
+  }
+  // cpp-httplib serves a keep-alive connection on one worker until it
+  // closes; its default pool (8 on two cores) left the ninth relying party
+  // waiting seconds for a worker.
+  const auto workers = static_cast<std::size_t>(threads);
+  server_->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+  // Small answers (a 304, a short CRL) must not wait for Nagle's algorithm
+  // and the peer's delayed ACK: that added 40 ms to every full GET.
+  server_->set_tcp_nodelay(true);
   server_->set_read_timeout(std::chrono::seconds(10));
   server_->set_keep_alive_max_count(1000);
   port_ =

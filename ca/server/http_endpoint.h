@@ -19,8 +19,9 @@ namespace hostca {
 class HttpEndpoint {
  public:
   // Binds at once (port 0 picks a free port), so the port is known before
-  // the rest of the server is built; serve() starts answering.
-  HttpEndpoint(const std::string& host, int port);
+  // the rest of the server is built; serve() starts answering. Each
+  // keep-alive connection holds one of `threads` workers while it is open.
+  HttpEndpoint(const std::string& host, int port, int threads = 64);
   ~HttpEndpoint();
   HttpEndpoint(const HttpEndpoint&) = delete;
   HttpEndpoint& operator=(const HttpEndpoint&) = delete;
