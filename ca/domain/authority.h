@@ -191,7 +191,7 @@ class Authority {
                                                            std::uint32_t limit);
   std::int64_t revocation_stream_head();
   // Called after the commit of every CRL this authority publishes.
-  void on_crl_published(std::function<void(int shard)> listener) {
+  void on_crl_published(std::function<void(const PublishedCrl&)> listener) {
     crl_listener_ = std::move(listener);
   }
 
@@ -212,7 +212,7 @@ class Authority {
   AuthorityConfig config_;
   CaCertificateView ca_view_;
   std::unique_ptr<CrlPublisher> crl_publisher_;
-  std::function<void(int)> crl_listener_;
+  std::function<void(const PublishedCrl&)> crl_listener_;
 };
 
 // Refuses a key that any certificate already names: one key, one host, one

@@ -35,6 +35,10 @@ struct CrlContents {
   std::vector<CrlEntry> entries;
 };
 
+// Appends one revokedCertificates entry (RFC 5280 5.1.2.6): serial,
+// revocation date and, unless unspecified, the reasonCode entry extension.
+void append_revoked_certificate(std::vector<std::uint8_t>& out, const CrlEntry& entry);
+
 class CrlBuilder {
  public:
   explicit CrlBuilder(std::shared_ptr<const Signer> signer);

@@ -47,9 +47,11 @@ PublishedCrl CrlPublisher::publish(store::Tx& tx, int shard, TimePoint now) cons
   } else {
     contents.distribution_point_url = profile_.crl_url(shard);
   }
+  bool any_expired = false;
   for (const auto& e : tx.list_crl_entries(shard)) {
     contents.entries.push_back(
         CrlEntry{e.serial_hex, e.revoked_at, revocation_reason_from_code(e.reason)});
+    any_expired = any_expired || e.not_after < contents.this_update;
   }
   store::CrlShardRow next;
   next.shard = shard;
@@ -59,10 +61,15 @@ PublishedCrl CrlPublisher::publish(store::Tx& tx, int shard, TimePoint now) cons
   next.der = builder_.build(contents);
   tx.save_crl(next);
   // Entries that expired before this CRL's thisUpdate have now appeared on
-  // a CRL issued past their expiry: later CRLs leave them out.
-  tx.retire_expired_crl_entries(shard, contents.this_update);
-  return PublishedCrl{shard, next.crl_number, next.this_update, next.next_update,
-                      contents.entries.size()};
+  // a CRL issued past their expiry: later CRLs leave them out. (Most
+  // publications have none, and skip the statement.)
+  if (any_expired) tx.retire_expired_crl_entries(shard, contents.this_update);
+  return PublishedCrl{shard,
+                      next.crl_number,
+                      next.this_update,
+                      next.next_update,
+                      contents.entries.size(),
+                      std::move(next.der)};
 }
 
 }  // namespace hostca

@@ -27,6 +27,7 @@ struct PublishedCrl {
   TimePoint this_update;
   TimePoint next_update;
   std::size_t entries = 0;
+  Bytes der;  // the signed CRL, so a cache can take it without reading it back
 };
 
 class CrlPublisher {

@@ -72,7 +72,7 @@ std::vector<PublishedCrl> Authority::publish_revocations(
 
 void Authority::notify_published(const std::vector<PublishedCrl>& published) const {
   if (!crl_listener_) return;
-  for (const auto& p : published) crl_listener_(p.shard);
+  for (const auto& p : published) crl_listener_(p);
 }
 
 Reissue Authority::reissue(const ReissueRequest& request) {

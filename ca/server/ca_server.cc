@@ -57,7 +57,15 @@ CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
   // CRLs: publish what is due (a new CA has none yet), load them, keep them
   // fresh from our own publications and from every other server's NOTIFY.
   crl_cache_ = std::make_unique<CrlCache>(*authority_);
-  authority_->on_crl_published([this](int shard) { crl_cache_->refresh(shard); });
+  authority_->on_crl_published([this](const PublishedCrl& crl) {
+    store::CrlShardRow row;
+    row.shard = crl.shard;
+    row.crl_number = crl.crl_number;
+    row.this_update = crl.this_update;
+    row.next_update = crl.next_update;
+    row.der = crl.der;
+    crl_cache_->offer(row);
+  });
   authority_->republish_due_crls();
   crl_cache_->refresh(std::nullopt);
   listener_ = std::make_unique<store::PgListener>(
@@ -68,7 +76,14 @@ CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
           return;
         }
         try {
-          crl_cache_->refresh(std::stoi(payload));
+          // "shard:crl_number": our own publications are already cached.
+          const auto colon = payload.find(':');
+          const int shard = std::stoi(payload.substr(0, colon));
+          if (colon != std::string::npos &&
+              crl_cache_->holds(shard, std::stoll(payload.substr(colon + 1)))) {
+            return;
+          }
+          crl_cache_->refresh(shard);
         } catch (const std::exception& e) {
           spdlog::warn("cannot refresh CRL shard {}: {}", payload, e.what());
         }

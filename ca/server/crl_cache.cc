@@ -39,28 +39,43 @@ void CrlCache::refresh(std::optional<int> shard) {
   }
   std::lock_guard<std::mutex> lock(mu_);
   bool changed = false;
-  for (const auto& row : rows) {
-    if (row.der.empty() || row.shard < store::kCaCrlScope ||
-        row.shard >= static_cast<int>(shards_.size())) {
-      continue;
-    }
-    auto& slot =
-        row.shard == store::kCaCrlScope ? ca_scope_ : shards_[static_cast<std::size_t>(row.shard)];
-    if (slot && slot->crl_number >= row.crl_number) continue;
-    auto crl = std::make_shared<CachedCrl>();
-    crl->shard = row.shard;
-    crl->crl_number = row.crl_number;
-    crl->this_update = row.this_update;
-    crl->next_update = row.next_update;
-    crl->der.assign(row.der.begin(), row.der.end());
-    crl->etag = "\"" +
-                (row.shard == store::kCaCrlScope ? std::string("ca") : std::to_string(row.shard)) +
-                "-" + std::to_string(row.crl_number) + "\"";
-    crl->last_modified = http_date(row.this_update);
-    slot = std::move(crl);
-    changed = true;
-  }
+  for (const auto& row : rows) changed = store_locked(row) || changed;
   if (changed) bundle_stale_ = true;
+}
+
+void CrlCache::offer(const store::CrlShardRow& crl) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (store_locked(crl)) bundle_stale_ = true;
+}
+
+bool CrlCache::holds(int shard, std::int64_t crl_number) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shard == store::kCaCrlScope) return ca_scope_ && ca_scope_->crl_number >= crl_number;
+  if (shard < 0 || shard >= static_cast<int>(shards_.size())) return false;
+  const auto& slot = shards_[static_cast<std::size_t>(shard)];
+  return slot && slot->crl_number >= crl_number;
+}
+
+bool CrlCache::store_locked(const store::CrlShardRow& row) {
+  if (row.der.empty() || row.shard < store::kCaCrlScope ||
+      row.shard >= static_cast<int>(shards_.size())) {
+    return false;
+  }
+  auto& slot =
+      row.shard == store::kCaCrlScope ? ca_scope_ : shards_[static_cast<std::size_t>(row.shard)];
+  if (slot && slot->crl_number >= row.crl_number) return false;
+  auto crl = std::make_shared<CachedCrl>();
+  crl->shard = row.shard;
+  crl->crl_number = row.crl_number;
+  crl->this_update = row.this_update;
+  crl->next_update = row.next_update;
+  crl->der.assign(row.der.begin(), row.der.end());
+  crl->etag = "\"" +
+              (row.shard == store::kCaCrlScope ? std::string("ca") : std::to_string(row.shard)) +
+              "-" + std::to_string(row.crl_number) + "\"";
+  crl->last_modified = http_date(row.this_update);
+  slot = std::move(crl);
+  return true;
 }
 
 void CrlCache::rebuild_bundle() const {

@@ -35,6 +35,11 @@ class CrlCache {
 
   // Reloads one shard, or all; never moves a shard back to an older CRL.
   void refresh(std::optional<int> shard);
+  // Takes a CRL this server has just published, without reading it back.
+  void offer(const store::CrlShardRow& crl);
+  // Whether the cache holds this CRL of the shard (kCaCrlScope: the CA
+  // scope) or a newer one.
+  bool holds(int shard, std::int64_t crl_number) const;
 
   std::shared_ptr<const CachedCrl> shard(int shard) const;
   // The CRL covering CA certificates only.
@@ -46,6 +51,8 @@ class CrlCache {
   // asked for after a change: a publication costs the size of its own
   // shard, never that of every revocation on record.
   void rebuild_bundle() const;
+  // With mu_ held; true if the row replaced what the slot held.
+  bool store_locked(const store::CrlShardRow& row);
 
   Authority& authority_;
   mutable std::mutex mu_;

@@ -5,6 +5,8 @@
 // and a shard's publication reading that shard only.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <future>
 #include <map>
 #include <set>
@@ -359,6 +361,33 @@ TEST_F(ScheduledRepublication, ExpiredEntryLeavesAfterOneCrlIssuedPastItsExpiry)
             2);
 }
 
+// The retiring statement runs only when an entry has expired; where it
+// runs and fails, that shard's publication is not there at all.
+TEST_F(ScheduledRepublication, RetiresOnlyWhenAnEntryExpiredAndAFailureThereChangesNothing) {
+  const TestCa::Host a = ca_.enrol("a.example");
+  authority_->revoke(ca_.admin(), by_host(a.host_id, 1));
+  const auto calls = recorder_.last_calls();
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), "list_crl_entries"), 1);
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), "retire_expired_crl_entries"), 0);
+
+  ca_.clock.set(a.certificate.not_after + std::chrono::seconds(1));
+  const std::int64_t number = current_crl(*authority_, a.crl_shard).row.crl_number;
+  recorder_.fail_at("retire_expired_crl_entries");
+  HOSTCA_EXPECT_ERROR(authority_->republish_due_crls(), ErrorKind::kInternal);
+  EXPECT_TRUE(recorder_.fault_fired());
+  EXPECT_EQ(current_crl(*authority_, a.crl_shard).row.crl_number, number);
+
+  // Without the fault the publication goes through: it lists the expired
+  // entry once more, and the next one leaves it out.
+  while (current_crl(*authority_, a.crl_shard).row.crl_number == number) {
+    ASSERT_GT(authority_->republish_due_crls(), 0);
+  }
+  EXPECT_EQ(current_crl(*authority_, a.crl_shard).entries.count(a.serial_hex), 1u);
+  ca_.clock.advance(std::chrono::hours(13));
+  ASSERT_GT(authority_->republish_due_crls(), 0);
+  EXPECT_EQ(current_crl(*authority_, a.crl_shard).entries.count(a.serial_hex), 0u);
+}
+
 TEST(CrlPublication, PublishingAShardReadsOnlyThatShardsEntries) {
   TestCa ca;
   std::vector<TestCa::Host> hosts;
@@ -392,11 +421,19 @@ TEST(CrlPublication, ListenerHearsEachPublishedShardAfterItsCommit) {
   TestCa ca;
   const TestCa::Host host = ca.enrol("a.example");
   std::vector<std::pair<int, std::int64_t>> heard;
-  ca.authority->on_crl_published([&](int shard) {
-    // Called after the commit: a reader on another connection sees the CRL.
+  ca.authority->on_crl_published([&](const PublishedCrl& crl) {
+    // Called after the commit: a reader on another connection sees the CRL,
+    // the very one the listener is handed.
     heard.emplace_back(
-        shard, query_value<std::int64_t>(
-                   ca.conninfo, "SELECT crl_number FROM crl_shards WHERE shard = $1", shard));
+        crl.shard,
+        query_value<std::int64_t>(ca.conninfo, "SELECT crl_number FROM crl_shards WHERE shard = $1",
+                                  crl.shard));
+    EXPECT_EQ(crl.crl_number, heard.back().second);
+    EXPECT_EQ(
+        to_hex(crl.der),
+        query_value<std::string>(
+            ca.conninfo, "SELECT encode(der, 'hex') FROM crl_shards WHERE shard = $1", crl.shard));
+    EXPECT_FALSE(crl.der.empty());
   });
   ca.authority->revoke(ca.admin(), by_host(host.host_id));
   ASSERT_EQ(heard.size(), 1u);

@@ -260,17 +260,12 @@ TEST_F(ReissueFault, FailureAtAnyStepLeavesEverythingAsItWas) {
   const auto before = database_state(ca_.conninfo);
   const auto crls_before = ca_.authority->crls(std::nullopt);
   const auto events_before = ca_.authority->revocation_events(0, 1000);
-  const std::vector<std::string> steps = {"find_token_for_update",
-                                          "lock_host",
-                                          "revoke_host_certificates",
-                                          "rename_host",
-                                          "lock_crl_shard",
-                                          "list_crl_entries",
-                                          "save_crl",
-                                          "retire_expired_crl_entries",
-                                          "append_revocation_event",
-                                          "insert_certificate",
-                                          "count_token_use"};
+  const std::vector<std::string> steps = {
+      "find_token_for_update", "lock_host", "revoke_host_certificates", "rename_host",
+      "lock_crl_shard", "list_crl_entries", "save_crl",
+      // retire_expired_crl_entries runs only when an entry
+      // expired: CrlPublication tests fail it there.
+      "append_revocation_event", "insert_certificate", "count_token_use"};
   for (const auto& step : steps) {
     SCOPED_TRACE(step);
     faulty_.fail_at(step);
