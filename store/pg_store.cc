@@ -37,6 +37,7 @@ void PgStore::transact(const std::function<void(Tx&)>& work) {
       pqxx::work w(*lease);
       PgTx tx(w);
       work(tx);
+      tx.flush();
       w.commit();
       return;
     } catch (const pqxx::transaction_rollback& e) {

@@ -149,8 +149,12 @@ const Statement kCreateCrlShards{
     "INSERT INTO crl_shards (shard, crl_number, this_update, next_update, der)"
     " SELECT s, 0, 'epoch', 'epoch', '' FROM generate_series(-1, $1 - 1) AS s"
     " ON CONFLICT (shard) DO NOTHING"};
+// The current DER stays behind: the next CRL is built from the entries,
+// and reading the old one back cost a TOAST fetch per publication.
 const Statement kLockCrlShard{"lock_crl_shard",
-                              "SELECT " CRL_COLUMNS " FROM crl_shards WHERE shard = $1 FOR UPDATE"};
+                              "SELECT shard, crl_number, " US("this_update") ", " US(
+                                  "next_update") ", ''::bytea FROM crl_shards"
+                                                 " WHERE shard = $1 FOR UPDATE"};
 const Statement kLockDueCrlShard{
     "lock_due_crl_shard", "SELECT shard FROM crl_shards WHERE next_update <= " TS(
                               1) " ORDER BY next_update, shard LIMIT 1 FOR UPDATE SKIP LOCKED"};
@@ -191,9 +195,7 @@ const Statement kFindAdminKey{"find_admin_key",
                               "SELECT key_id::text, name, key_hash, " US(
                                   "created_at") ", created_by FROM admin_keys WHERE key_hash = $1"};
 
-const Statement kAppendAudit{"append_audit",
-                             "INSERT INTO audit_log (at, actor, action, subject, outcome, details)"
-                             " VALUES (" TS(1) ", $2, $3, $4, $5, $6::jsonb)"};
+const Statement kAppendAudits{"append_audits", AUDIT_FROM_JSON(1)};
 const Statement kListAudit{"list_audit",
                            "SELECT sequence, " US("at")
                            ", actor, action, subject, outcome, details::text FROM audit_log"
@@ -236,7 +238,7 @@ const Statement* const kAll[] = {
     &kRevocationStreamHead,
     &kInsertAdminKey,
     &kFindAdminKey,
-    &kAppendAudit,
+    &kAppendAudits,
     &kListAudit,
 };
 
@@ -624,12 +626,20 @@ std::optional<AdminKeyRow> PgTx::find_admin_key(const Bytes& key_hash) {
   return k;
 }
 
-void PgTx::append_audit(const AuditRow& a) {
-  run(w_, kAppendAudit, to_unix_micros(a.at), a.actor, a.action, a.subject, a.outcome,
-      a.details_json.empty() ? std::string("{}") : a.details_json);
+void PgTx::append_audit(const AuditRow& a) { pending_audit_.push_back(a); }
+
+void PgTx::flush() {
+  if (pending_audit_.empty()) return;
+  const auto r = run(w_, kAppendAudits, audit_json_array(pending_audit_));
+  if (r.affected_rows() != pending_audit_.size()) {
+    throw internal_error("the audit log took " + std::to_string(r.affected_rows()) + " of " +
+                         std::to_string(pending_audit_.size()) + " rows");
+  }
+  pending_audit_.clear();
 }
 
 std::vector<AuditRow> PgTx::list_audit(std::int64_t after_sequence, std::uint32_t limit) {
+  flush();  // this unit of work's own rows first
   std::vector<AuditRow> out;
   for (const auto& row : run(w_, kListAudit, after_sequence, static_cast<long long>(limit))) {
     AuditRow a;

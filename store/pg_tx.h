@@ -67,11 +67,18 @@ class PgTx final : public Tx {
   void insert_admin_key(const AdminKeyRow& key) override;
   std::optional<AdminKeyRow> find_admin_key(const Bytes& key_hash) override;
 
+  // Audit rows wait in the unit of work and go to the database in one
+  // statement at flush(): a reissue appends four, and each round trip costs
+  // more than the insert.
   void append_audit(const AuditRow& row) override;
   std::vector<AuditRow> list_audit(std::int64_t after_sequence, std::uint32_t limit) override;
 
+  // Writes what waits (the audit rows); PgStore calls it before COMMIT.
+  void flush();
+
  private:
   pqxx::work& w_;
+  std::vector<AuditRow> pending_audit_;
 };
 
 }  // namespace hostca::store

@@ -75,6 +75,7 @@ class Tx {
   // CRL shards. lock_crl_shard orders publication of one shard across
   // servers until the end of the unit of work.
   virtual void create_crl_shards(int count) = 0;
+  // The row comes back without its DER (empty).
   virtual CrlShardRow lock_crl_shard(int shard) = 0;
   // The first shard due (next_update at or before `due`) that no other
   // server is publishing, locked; none if every due shard is taken.
