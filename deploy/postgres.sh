@@ -7,6 +7,7 @@
 #   deploy/postgres.sh stop DIR
 #
 # --fast turns off fsync for throwaway test clusters; never use it for a CA.
+# HOSTCA_PG_SETTINGS adds server settings ("-c shared_buffers=2GB ...").
 set -euo pipefail
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -36,6 +37,7 @@ case "$cmd" in
         { echo "postgres.sh: initdb failed, see $dir/initdb.log" >&2; exit 1; }
     fi
     opts="-c listen_addresses='' -c unix_socket_directories='$dir' -p $port"
+    opts="$opts ${HOSTCA_PG_SETTINGS:-}"
     if [ "$fast" = "--fast" ]; then opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"; fi
     if ! as_owner "$PGBIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
       as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -o "$opts" -w -t 60 start >/dev/null ||
