@@ -16,6 +16,8 @@ PACKAGES=(
   python3-cryptography gnutls-bin nginx-light systemd python3-yaml yamllint
   # fuzz: clang with libFuzzer and the sanitizer runtimes (deploy/fuzz.sh)
   clang libclang-rt-14-dev
+  # benchmark: Google Benchmark, and the botan CLI for the crypto bound (bench/run.sh)
+  libbenchmark-dev botan
 )
 
 missing=()

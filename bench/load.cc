@@ -1,0 +1,258 @@
+#include "load.h"
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <botan/auto_rng.h>
+#include <botan/ec_group.h>
+#include <botan/ecdsa.h>
+#include <botan/pkcs10.h>
+#include <botan/x509self.h>
+
+#include "hostca/v1/admin.grpc.pb.h"
+
+namespace hostca::bench {
+
+namespace v1 = hostca::v1;
+
+namespace {
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  auto rank = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.999999);
+  rank = std::clamp<std::size_t>(rank, 1, sorted.size());
+  return sorted[rank - 1];
+}
+}  // namespace
+
+void summarise(Stats& s, std::vector<double> latencies_ms) {
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  s.attempted = latencies_ms.size();
+  s.p50 = percentile(latencies_ms, 50);
+  s.p90 = percentile(latencies_ms, 90);
+  s.p99 = percentile(latencies_ms, 99);
+  s.max = latencies_ms.empty() ? 0 : latencies_ms.back();
+  s.throughput = s.seconds > 0 ? static_cast<double>(s.ok) / s.seconds : 0;
+}
+
+Json to_json(const Stats& s) {
+  return Json{{"scenario", s.scenario},
+              {"clients", s.clients},
+              {"attempted", s.attempted},
+              {"ok", s.ok},
+              {"errors", s.errors},
+              {"seconds", s.seconds},
+              {"throughput_per_s", s.throughput},
+              {"latency_ms", {{"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}, {"max", s.max}}},
+              {"extra", s.extra}};
+}
+
+void print_table(const std::vector<Stats>& results) {
+  std::cout << std::left << std::setw(24) << "scenario" << std::right << std::setw(8) << "clients"
+            << std::setw(10) << "ok" << std::setw(8) << "errors" << std::setw(9) << "seconds"
+            << std::setw(11) << "per_s" << std::setw(9) << "p50_ms" << std::setw(9) << "p90_ms"
+            << std::setw(9) << "p99_ms" << std::setw(9) << "max_ms"
+            << "\n";
+  for (const auto& s : results) {
+    std::uint64_t errors = 0;
+    for (const auto& e : s.errors) errors += e.second;
+    std::cout << std::left << std::setw(24) << s.scenario << std::right << std::setw(8) << s.clients
+              << std::setw(10) << s.ok << std::setw(8) << errors << std::fixed
+              << std::setprecision(2) << std::setw(9) << s.seconds << std::setprecision(0)
+              << std::setw(11) << s.throughput << std::setprecision(2) << std::setw(9) << s.p50
+              << std::setw(9) << s.p90 << std::setw(9) << s.p99 << std::setw(9) << s.max << "\n";
+  }
+  std::cout.flush();
+}
+
+Stats run_closed_loop(const std::string& scenario, int clients, std::size_t count,
+                      double max_seconds,
+                      const std::function<CallOutcome(std::size_t, int)>& call) {
+  const auto n = static_cast<std::size_t>(clients);
+  std::atomic<std::size_t> next{0};
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  std::vector<std::vector<double>> latencies(n);
+  std::vector<std::map<std::string, std::uint64_t>> errors(n);
+  std::vector<std::uint64_t> oks(n, 0);
+  SteadyClock::time_point deadline{};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      const auto idx = static_cast<std::size_t>(c);
+      latencies[idx].reserve(count / n + 16);
+      ++ready;
+      while (!go.load()) std::this_thread::yield();
+      for (std::size_t i = next++; i < count && SteadyClock::now() < deadline; i = next++) {
+        const auto t0 = SteadyClock::now();
+        const CallOutcome outcome = call(i, c);
+        const auto t1 = SteadyClock::now();
+        latencies[idx].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        if (outcome.empty()) {
+          ++oks[idx];
+        } else {
+          ++errors[idx][outcome];
+        }
+      }
+    });
+  }
+  while (ready.load() < clients) std::this_thread::yield();
+  const auto start = SteadyClock::now();
+  deadline = start + std::chrono::duration_cast<SteadyClock::duration>(
+                         std::chrono::duration<double>(max_seconds));
+  go = true;
+  for (auto& t : threads) t.join();
+  Stats s;
+  s.scenario = scenario;
+  s.clients = clients;
+  s.seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  std::vector<double> all;
+  for (std::size_t c = 0; c < n; ++c) {
+    all.insert(all.end(), latencies[c].begin(), latencies[c].end());
+    s.ok += oks[c];
+    for (const auto& [what, k] : errors[c]) s.errors[what] += k;
+  }
+  summarise(s, std::move(all));
+  return s;
+}
+
+std::vector<std::shared_ptr<grpc::Channel>> open_channels(const std::string& address,
+                                                          const std::string& ca_pem, int count) {
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = ca_pem;
+  for (int i = 0; i < count; ++i) {
+    grpc::ChannelArguments args;
+    // A subchannel pool per channel, so each channel is its own connection.
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    args.SetInt("hostca.bench.channel", i);
+    auto channel = grpc::CreateCustomChannel(address, grpc::SslCredentials(tls), args);
+    if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
+      throw std::runtime_error("cannot connect to " + address);
+    }
+    channels.push_back(std::move(channel));
+  }
+  return channels;
+}
+
+std::pair<std::string, int> split_loopback(const std::string& address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("expected host:port, got " + address);
+  const std::string host = address.substr(0, colon);
+  if (host != "127.0.0.1" && host != "localhost" && host != "[::1]") {
+    throw std::runtime_error("hostca-bench only loads loopback servers, not " + host);
+  }
+  return {host, std::stoi(address.substr(colon + 1))};
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  std::string text = s.str();
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
+}
+
+std::string status_name(const grpc::Status& status) {
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
+  const auto code = static_cast<std::size_t>(status.error_code());
+  return code < std::size(kNames) ? kNames[code] : std::to_string(code);
+}
+
+std::vector<HostInput> make_host_inputs(const std::string& prefix, std::size_t n) {
+  std::vector<HostInput> out(n);
+  const unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> threads;
+  std::atomic<std::size_t> next{0};
+  for (unsigned w = 0; w < workers; ++w) {
+    threads.emplace_back([&] {
+      Botan::AutoSeeded_RNG rng;
+      const Botan::EC_Group group("secp256r1");
+      for (std::size_t i = next++; i < n; i = next++) {
+        const Botan::ECDSA_PrivateKey key(rng, group);
+        Botan::X509_Cert_Options options;
+        out[i].hostname = prefix + "-" + std::to_string(i) + ".bench.example";
+        options.common_name = out[i].hostname;
+        const auto der = Botan::X509::create_cert_req(options, key, "SHA-256", rng).BER_encode();
+        out[i].csr_der.assign(der.begin(), der.end());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return out;
+}
+
+Admin::Admin(std::shared_ptr<grpc::Channel> channel, std::string key)
+    : channel_(std::move(channel)), key_(std::move(key)) {}
+
+void Admin::authorise(grpc::ClientContext& ctx) const {
+  ctx.AddMetadata("authorization", "Bearer " + key_);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+}
+
+std::string Admin::create_authorization_token(std::uint32_t uses, const std::string& name) const {
+  auto stub = v1::AdminService::NewStub(channel_);
+  grpc::ClientContext ctx;
+  authorise(ctx);
+  v1::CreateAuthorizationTokenRequest req;
+  req.set_name(name);
+  req.set_max_uses(uses);
+  req.mutable_valid_for()->set_seconds(3600);
+  req.set_reason("hostca-bench");
+  v1::CreateTokenResponse res;
+  const grpc::Status st = stub->CreateAuthorizationToken(&ctx, req, &res);
+  if (!st.ok()) throw std::runtime_error("CreateAuthorizationToken: " + st.error_message());
+  return res.token();
+}
+
+std::string Admin::create_reissue_token(const std::string& host_id) const {
+  auto stub = v1::AdminService::NewStub(channel_);
+  grpc::ClientContext ctx;
+  authorise(ctx);
+  v1::CreateReissueTokenRequest req;
+  req.set_host_id(host_id);
+  req.mutable_valid_for()->set_seconds(3600);
+  req.set_reason("hostca-bench");
+  v1::CreateTokenResponse res;
+  const grpc::Status st = stub->CreateReissueToken(&ctx, req, &res);
+  if (!st.ok()) throw std::runtime_error("CreateReissueToken: " + st.error_message());
+  return res.token();
+}
+
+std::vector<std::string> Admin::revoke_host(const std::string& host_id) const {
+  auto stub = v1::AdminService::NewStub(channel_);
+  grpc::ClientContext ctx;
+  authorise(ctx);
+  v1::RevokeCertificateRequest req;
+  req.set_host_id(host_id);
+  req.set_reason(1);  // keyCompromise
+  v1::RevokeCertificateResponse res;
+  const grpc::Status st = stub->RevokeCertificate(&ctx, req, &res);
+  if (!st.ok()) throw std::runtime_error("RevokeCertificate: " + st.error_message());
+  return {res.revoked_serials_hex().begin(), res.revoked_serials_hex().end()};
+}
+
+}  // namespace hostca::bench

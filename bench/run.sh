@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# The benchmark, one command: starts a private, durable PostgreSQL 15
+# (fsync and synchronous_commit on; checked), initialises an ECDSA P-256 CA,
+# serves it from two hostca-server processes on loopback, and runs
+# hostca-bench: enrolment at 1, 16 and 64 clients; reissue at 1, 16 and 64
+# clients with 1,000 and then 1,000,000 revoked certificates on record;
+# CRL GETs (200 and 304); revocation visibility from one server to a
+# subscriber on the other; optionally a soak with the server's RSS at the
+# start and the end. Prints a table per phase and writes all results as JSON.
+# Everything it starts it stops, and its temporary folder goes on exit.
+#
+#   bench/run.sh [--build-dir DIR] [--json FILE] [--count N] [--reissue-count N]
+#                [--revoked-small N] [--revoked-large N] [--crl-shards N]
+#                [--pool-size N] [--shared-buffers SIZE] [--crl-seconds S] [--crl-clients C]
+#                [--visibility-count N] [--soak-seconds S] [--phases "enrol reissue crl visibility soak"]
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+build_dir=$root/build
+json_out=$PWD/bench-results.json
+count=4000
+reissue_count=2000
+revoked_small=1000
+revoked_large=1000000
+crl_shards=4096
+pool_size=16
+shared_buffers=2GB
+crl_seconds=5
+crl_clients=16
+visibility_count=200
+soak_seconds=0
+phases="enrol reissue crl visibility"
+usage="usage: $0 [--build-dir DIR] [--json FILE] [--count N] [--reissue-count N] [--revoked-small N] [--revoked-large N] [--crl-shards N] [--pool-size N] [--shared-buffers SIZE] [--crl-seconds S] [--crl-clients C] [--visibility-count N] [--soak-seconds S] [--phases LIST]"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build-dir) build_dir=$(realpath "$2"); shift 2 ;;
+    --json) json_out=$(realpath -m "$2"); shift 2 ;;
+    --count) count=$2; shift 2 ;;
+    --reissue-count) reissue_count=$2; shift 2 ;;
+    --revoked-small) revoked_small=$2; shift 2 ;;
+    --revoked-large) revoked_large=$2; shift 2 ;;
+    --crl-shards) crl_shards=$2; shift 2 ;;
+    --pool-size) pool_size=$2; shift 2 ;;
+    --shared-buffers) shared_buffers=$2; shift 2 ;;
+    --crl-seconds) crl_seconds=$2; shift 2 ;;
+    --crl-clients) crl_clients=$2; shift 2 ;;
+    --visibility-count) visibility_count=$2; shift 2 ;;
+    --soak-seconds) soak_seconds=$2; shift 2 ;;
+    --phases) phases=$2; shift 2 ;;
+    -h|--help) echo "$usage"; exit 0 ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+done
+[ "$soak_seconds" -gt 0 ] && case " $phases " in *" soak "*) ;; *) phases="$phases soak" ;; esac
+server_bin=$build_dir/ca/hostca-server
+bench_bin=$build_dir/bench/hostca-bench
+for b in "$server_bin" "$bench_bin"; do
+  [ -x "$b" ] || { echo "run.sh: $b missing; build first: deploy/build.sh" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/hostca-bench-XXXXXX)
+chmod 0711 "$work"  # the postgres user must be able to walk into it
+pids=()
+cleanup() {
+  set +e
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  bash "$root/deploy/postgres.sh" stop "$work/pg" >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "== machine"
+echo "nproc: $(nproc)"
+free -g | head -2
+grep -m1 'model name' /proc/cpuinfo || true
+if ! command -v botan >/dev/null; then
+  echo "(botan-2 CLI not installed: apt-get install botan for the crypto bound)"
+else
+  echo "== crypto bound (botan speed --msec=1000 ECDSA, P-256 lines)"
+  botan speed --msec=1000 ECDSA >"$work/botan.txt" 2>&1 || true
+  grep -E 'secp256r1' "$work/botan.txt" || cat "$work/botan.txt"
+fi
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# Durable: no --fast, so fsync and synchronous_commit keep their defaults (on).
+# shared_buffers as a server with memory to spare would set it (a quarter
+# of RAM is the usual advice; 2 GB holds the 1,000,000-revocation tables).
+conninfo=$(HOSTCA_PG_SETTINGS="-c shared_buffers=$shared_buffers" \
+  bash "$root/deploy/postgres.sh" start "$work/pg" "$port" | tail -n1)
+psql_() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- psql "$conninfo" "$@"; else psql "$conninfo" "$@"; fi
+}
+sync=$(psql_ -tAc 'SHOW synchronous_commit')
+echo "== postgres: shared_buffers=$(psql_ -tAc 'SHOW shared_buffers')"
+fsync=$(psql_ -tAc 'SHOW fsync')
+echo "== postgres: synchronous_commit=$sync fsync=$fsync"
+[ "$sync" = on ] && [ "$fsync" = on ] || { echo "run.sh: PostgreSQL is not durable" >&2; exit 1; }
+
+head -c 24 /dev/urandom | base64 >"$work/passphrase"
+chmod 600 "$work/passphrase"
+"$server_bin" init --database "$conninfo" --passphrase-file "$work/passphrase" \
+  --tls-dir "$work/tls" --key-algorithm ecdsa-p256 --crl-shards "$crl_shards" \
+  >"$work/init.out" 2>"$work/init.err" || { cat "$work/init.err" >&2; exit 1; }
+grep -oE 'hca_admin_[A-Za-z0-9_-]{43}' "$work/init.out" | head -n1 >"$work/admin.key"
+chmod 600 "$work/admin.key"
+[ -s "$work/admin.key" ] || { echo "run.sh: init printed no admin key" >&2; exit 1; }
+
+# start_server NAME: serves on kernel-chosen loopback ports; sets NAME_grpc, NAME_http, NAME_pid.
+start_server() {
+  local name=$1
+  "$server_bin" serve --database "$conninfo" --passphrase-file "$work/passphrase" \
+    --tls-dir "$work/tls" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
+    --pool-size "$pool_size" --ready-file "$work/$name.ready" >"$work/$name.log" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 600); do
+    [ -s "$work/$name.ready" ] && break
+    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$work/$name.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  [ -s "$work/$name.ready" ] || { echo "run.sh: server $name not ready in 60 s" >&2; exit 1; }
+  printf -v "${name}_grpc" '%s' "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["grpc_port"])' "$work/$name.ready")"
+  printf -v "${name}_http" '%s' "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["http_port"])' "$work/$name.ready")"
+  printf -v "${name}_pid" '%s' "$pid"
+}
+start_server a
+start_server b
+echo "== servers: a gRPC $a_grpc HTTP $a_http (pid $a_pid), b gRPC $b_grpc (pid $b_pid); pool $pool_size; $crl_shards CRL shards"
+
+bench() {  # bench JSON_NAME hostca-bench-args...
+  local out=$1; shift
+  "$bench_bin" --server "127.0.0.1:$a_grpc" --ca-file "$work/tls/ca.pem" \
+    --admin-key-file "$work/admin.key" --http "127.0.0.1:$a_http" "$@" --json "$work/$out.json"
+}
+seed() {
+  echo "== seeding revoked certificates on record up to $1"
+  local t0=$SECONDS
+  psql_ -q -v target="$1" -f "$here/seed_revoked.sql" | sed 's/^/   /'
+  echo "   (seeded in $((SECONDS - t0)) s)"
+}
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+echo "== server a RSS at start: $(rss_kib "$a_pid") KiB"
+for phase in $phases; do
+  case "$phase" in
+    enrol)
+      echo "== enrolment (count $count per level)"
+      bench enrol --scenario enrol --clients 1 16 64 --count "$count" --max-seconds 120
+      bench enrol-shared --scenario enrol-shared-token --clients 64 --count "$count" --max-seconds 120 ;;
+    reissue)
+      seed "$revoked_small"
+      echo "== reissue with $revoked_small revoked on record (count $reissue_count per level)"
+      bench reissue-small --scenario reissue --clients 1 16 64 --reissue-count "$reissue_count" \
+        --max-seconds 120 --label "revoked_on_record=$revoked_small"
+      seed "$revoked_large"
+      echo "== reissue with $revoked_large revoked on record"
+      bench reissue-large --scenario reissue --clients 1 16 64 --reissue-count "$reissue_count" \
+        --max-seconds 120 --label "revoked_on_record=$revoked_large" ;;
+    crl)
+      echo "== CRL fetch over HTTP ($crl_clients connections, $crl_seconds s each)"
+      bench crl --scenario crl --crl-clients "$crl_clients" --crl-seconds "$crl_seconds" ;;
+    visibility)
+      echo "== revocation visibility: revoke on a, subscriber on b"
+      bench visibility --scenario visibility --watch-server "127.0.0.1:$b_grpc" \
+        --visibility-count "$visibility_count" ;;
+    soak)
+      [ "$soak_seconds" -gt 0 ] || { echo "run.sh: soak needs --soak-seconds" >&2; exit 2; }
+      n=$((soak_seconds * 2000))  # more CSRs than a 5-minute run at this machine's rate uses
+      echo "== soak: enrolment at 64 clients for up to $soak_seconds s ($n CSRs prepared first)"
+      "$bench_bin" --server "127.0.0.1:$a_grpc" --ca-file "$work/tls/ca.pem" \
+        --admin-key-file "$work/admin.key" --scenario enrol --clients 64 --count "$n" \
+        --max-seconds "$soak_seconds" --json "$work/soak.json" &
+      bpid=$!
+      # The soak's timed part starts once its CSRs are made: sample RSS every 10 s meanwhile.
+      : >"$work/rss.txt"
+      while kill -0 "$bpid" 2>/dev/null; do
+        echo "$SECONDS $(rss_kib "$a_pid")" >>"$work/rss.txt"; sleep 10
+      done
+      wait "$bpid"
+      echo "   RSS samples (seconds, KiB):"; sed 's/^/   /' "$work/rss.txt" | tr '\n' ' '; echo ;;
+    hold)
+      # For profiling: keep everything up (at most an hour) and say how to reach it.
+      echo "== holding: hostca-bench --server 127.0.0.1:$a_grpc --http 127.0.0.1:$a_http --watch-server 127.0.0.1:$b_grpc --ca-file $work/tls/ca.pem --admin-key-file $work/admin.key"
+      echo "   server a pid $a_pid, b pid $b_pid; psql: $conninfo; Ctrl-C or kill $$ to stop"
+      sleep 3600 & wait $! ;;  # in the background, so that a TERM runs the cleanup at once
+    *) echo "run.sh: unknown phase $phase" >&2; exit 2 ;;
+  esac
+done
+echo "== server a RSS at end: $(rss_kib "$a_pid") KiB"
+
+python3 - "$work" "$json_out" "$sync" "$crl_shards" "$pool_size" <<'PY'
+import glob, json, os, sys
+work, out, sync, shards, pool = sys.argv[1:6]
+data = {"results": []}
+for f in sorted(glob.glob(os.path.join(work, "*.json"))):
+    data["results"] += json.load(open(f)).get("results", [])
+mem = open("/proc/meminfo").readline().split()[1]
+data["machine"] = {"nproc": os.cpu_count(), "mem_total_kib": int(mem)}
+data["postgres"] = {"synchronous_commit": sync}
+data["server"] = {"crl_shards": int(shards), "pool_size": int(pool)}
+b = os.path.join(work, "botan.txt")
+if os.path.exists(b):
+    data["botan_speed_ecdsa_p256"] = [l for l in open(b).read().splitlines() if "secp256r1" in l]
+r = os.path.join(work, "rss.txt")
+if os.path.exists(r):
+    data["soak_rss_kib"] = [[int(x) for x in l.split()] for l in open(r) if l.strip()]
+json.dump(data, open(out, "w"), indent=2)
+PY
+echo "== results written to $json_out"
