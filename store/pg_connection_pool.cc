@@ -70,4 +70,9 @@ std::size_t PgConnectionPool::in_use() const {
   return open_ - idle_.size();
 }
 
+std::size_t PgConnectionPool::open() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return open_;
+}
+
 }  // namespace hostca::store

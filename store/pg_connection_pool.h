@@ -48,6 +48,7 @@ class PgConnectionPool {
 
   std::size_t size() const { return size_; }
   std::size_t in_use() const;
+  std::size_t open() const;  // idle plus leased
 
  private:
   void release(std::unique_ptr<pqxx::connection> conn, bool broken);

@@ -187,6 +187,10 @@ const Statement kListRevocationEvents{
     ", shard, crl_number FROM revocation_events WHERE sequence > $1 AND sequence < " SETTLED_HEAD
     " ORDER BY sequence LIMIT $2"};
 const Statement kRevocationStreamHead{"revocation_stream_head", "SELECT " SETTLED_HEAD " - 1"};
+const Statement kCountCertificatesExpiring{
+    "count_certificates_expiring",
+    "SELECT count(*) FROM certificates WHERE host_id IS NOT NULL AND revoked_at IS NULL"
+    " AND not_after > " TS(1) " AND not_after <= " TS(2)};
 
 const Statement kInsertAdminKey{"insert_admin_key",
                                 "INSERT INTO admin_keys (key_id, name, key_hash, created_at,"
@@ -236,6 +240,7 @@ const Statement* const kAll[] = {
     &kAppendRevocationEvent,
     &kListRevocationEvents,
     &kRevocationStreamHead,
+    &kCountCertificatesExpiring,
     &kInsertAdminKey,
     &kFindAdminKey,
     &kAppendAudits,
@@ -607,6 +612,11 @@ std::vector<RevocationEventRow> PgTx::list_revocation_events(std::int64_t after_
 
 std::int64_t PgTx::revocation_stream_head() {
   return run(w_, kRevocationStreamHead)[0][0].as<std::int64_t>();
+}
+
+std::int64_t PgTx::count_certificates_expiring(TimePoint from, TimePoint to) {
+  return run(w_, kCountCertificatesExpiring, to_unix_micros(from), to_unix_micros(to))[0][0]
+      .as<std::int64_t>();
 }
 
 void PgTx::insert_admin_key(const AdminKeyRow& k) {

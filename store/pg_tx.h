@@ -63,6 +63,7 @@ class PgTx final : public Tx {
   std::vector<RevocationEventRow> list_revocation_events(std::int64_t after_sequence,
                                                          std::uint32_t limit) override;
   std::int64_t revocation_stream_head() override;
+  std::int64_t count_certificates_expiring(TimePoint from, TimePoint to) override;
 
   void insert_admin_key(const AdminKeyRow& key) override;
   std::optional<AdminKeyRow> find_admin_key(const Bytes& key_hash) override;

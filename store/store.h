@@ -96,6 +96,9 @@ class Tx {
   // A position before every event not yet settled: "from now".
   virtual std::int64_t revocation_stream_head() = 0;
 
+  // Unrevoked host certificates whose notAfter is in (from, to].
+  virtual std::int64_t count_certificates_expiring(TimePoint from, TimePoint to) = 0;
+
   // Admin keys.
   virtual void insert_admin_key(const AdminKeyRow& key) = 0;
   virtual std::optional<AdminKeyRow> find_admin_key(const Bytes& key_hash) = 0;

@@ -174,9 +174,19 @@ Enrollment Authority::enroll(const EnrollmentRequest& request) {
                                        {"not_after", format_rfc3339(issued.not_after)}})});
     result = Enrollment{host_id, std::move(issued)};
   });
+  notify_committed(OperationOutcome{store::CertificateKind::kEnroll, 0, true});
   spdlog::info("issued certificate {} to new host {} ({})", result->certificate.serial_hex,
                result->host_id, hostname.str());
   return std::move(*result);
+}
+
+std::int64_t Authority::certificates_expiring_within(Duration within) {
+  std::int64_t count = 0;
+  store_.transact([&](store::Tx& tx) {
+    const TimePoint now = clock_.now();
+    count = tx.count_certificates_expiring(now, now + within);
+  });
+  return count;
 }
 
 Actor Authority::authenticate_admin(const std::string& authorization_header,

@@ -137,6 +137,14 @@ struct CreatedAdminKey {
   std::string key_id;
 };
 
+// What one committed business operation did, for whoever counts them (the
+// server's metrics).
+struct OperationOutcome {
+  std::optional<store::CertificateKind> issued;  // the kind of certificate issued, if any
+  std::size_t revoked = 0;                       // certificates revoked
+  bool token_used = false;                       // an authorization or reissue token was used
+};
+
 class Authority {
  public:
   Authority(store::Store& store, std::shared_ptr<const CertificateIssuer> issuer,
@@ -195,6 +203,14 @@ class Authority {
     crl_listener_ = std::move(listener);
   }
 
+  // Called after the commit of every enrolment, renewal, reissue and
+  // revocation.
+  void on_committed(std::function<void(const OperationOutcome&)> listener) {
+    outcome_listener_ = std::move(listener);
+  }
+  // Unrevoked host certificates whose notAfter falls within `within` from now.
+  std::int64_t certificates_expiring_within(Duration within);
+
   int crl_shards() const { return config_.crl_shards; }
   const Clock& clock() const { return clock_; }
 
@@ -208,11 +224,15 @@ class Authority {
                                                 const std::vector<store::CertificateRow>& revoked,
                                                 const std::string& actor, TimePoint now);
   void notify_published(const std::vector<PublishedCrl>& published) const;
+  void notify_committed(const OperationOutcome& outcome) const {
+    if (outcome_listener_) outcome_listener_(outcome);
+  }
 
   AuthorityConfig config_;
   CaCertificateView ca_view_;
   std::unique_ptr<CrlPublisher> crl_publisher_;
   std::function<void(const PublishedCrl&)> crl_listener_;
+  std::function<void(const OperationOutcome&)> outcome_listener_;
 };
 
 // Refuses a key that any certificate already names: one key, one host, one

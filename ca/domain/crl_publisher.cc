@@ -32,6 +32,7 @@ PublishedCrl CrlPublisher::publish(store::Tx& tx, int shard, TimePoint now) cons
     throw invalid_argument("CRL shard " + std::to_string(shard) + " does not exist; shards are 0-" +
                            std::to_string(shard_count_ - 1));
   }
+  const auto started = std::chrono::steady_clock::now();
   // The lock comes first: the entries read after it include every
   // revocation committed before this publication.
   const store::CrlShardRow previous = tx.lock_crl_shard(shard);
@@ -69,7 +70,8 @@ PublishedCrl CrlPublisher::publish(store::Tx& tx, int shard, TimePoint now) cons
                       next.this_update,
                       next.next_update,
                       contents.entries.size(),
-                      std::move(next.der)};
+                      std::move(next.der),
+                      std::chrono::steady_clock::now() - started};
 }
 
 }  // namespace hostca

@@ -130,6 +130,7 @@ Renewal Authority::renew(const RenewalRequest& request) {
                                   {"not_after", format_rfc3339(issued.not_after)}}));
     result = Renewal{host_id, std::move(issued)};
   });
+  notify_committed(OperationOutcome{store::CertificateKind::kRenew, 0, false});
   spdlog::info("renewed host {}: certificate {} follows {}", host_id,
                result->certificate.serial_hex, old_serial);
   return std::move(*result);

@@ -161,6 +161,8 @@ Reissue Authority::reissue(const ReissueRequest& request) {
     result = Reissue{host_id, std::move(issued), std::move(serials)};
   });
   notify_published(published);
+  notify_committed(OperationOutcome{store::CertificateKind::kReissue,
+                                    result->revoked_serials.size(), token.has_value()});
   spdlog::info("reissued certificate {} to host {}, revoking {}", result->certificate.serial_hex,
                host_id, result->revoked_serials.size());
   return std::move(*result);
@@ -265,6 +267,7 @@ std::vector<std::string> Authority::revoke(const Actor& actor, const RevocationR
     for (const auto& c : revoked) serials.push_back(c.serial_hex);
   });
   notify_published(published);
+  notify_committed(OperationOutcome{std::nullopt, serials.size(), false});
   return serials;
 }
 

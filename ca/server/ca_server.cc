@@ -57,7 +57,11 @@ CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
   // CRLs: publish what is due (a new CA has none yet), load them, keep them
   // fresh from our own publications and from every other server's NOTIFY.
   crl_cache_ = std::make_unique<CrlCache>(*authority_);
+  observability_ = std::make_unique<Observability>(*store_, *authority_);
+  authority_->on_committed(
+      [this](const OperationOutcome& outcome) { observability_->committed(outcome); });
   authority_->on_crl_published([this](const PublishedCrl& crl) {
+    observability_->crl_published(crl);
     store::CrlShardRow row;
     row.shard = crl.shard;
     row.crl_number = crl.crl_number;
@@ -98,7 +102,7 @@ CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
         }
       });
   scheduler_ = std::thread([this] { run_crl_schedule(); });
-  http_->serve(authority_->ca_certificate(), *crl_cache_);
+  http_->serve(authority_->ca_certificate(), *crl_cache_, *observability_);
 
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (options_.insecure_plaintext) {
@@ -119,6 +123,11 @@ CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.grpc_listen, creds, &grpc_port_);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(observability_->call_interceptor());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   services_.push_back(std::make_unique<service::HostServiceImpl>(*authority_));
   services_.push_back(std::make_unique<service::AdminServiceImpl>(*authority_));
   auto revocation = std::make_unique<service::RevocationServiceImpl>(*authority_, revocations_);

@@ -16,6 +16,7 @@
 #include "domain/authority.h"
 #include "server/crl_cache.h"
 #include "server/http_endpoint.h"
+#include "server/observability.h"
 #include "store/pg_listener.h"
 #include "store/pg_store.h"
 
@@ -64,6 +65,7 @@ class CaServer {
   std::unique_ptr<store::PgStore> store_;
   std::unique_ptr<Authority> authority_;
   std::unique_ptr<CrlCache> crl_cache_;
+  std::unique_ptr<Observability> observability_;
   ChangeSignal revocations_;
   std::unique_ptr<store::PgListener> listener_;
   std::unique_ptr<HttpEndpoint> http_;

@@ -55,7 +55,8 @@ HttpEndpoint::HttpEndpoint(const std::string& host, int port, int threads)
 
 HttpEndpoint::~HttpEndpoint() { stop(); }
 
-void HttpEndpoint::serve(const CaCertificateView& ca, const CrlCache& crls) {
+void HttpEndpoint::serve(const CaCertificateView& ca, const CrlCache& crls,
+                         Observability& observability) {
   const std::string der(ca.der.begin(), ca.der.end());
   const std::string etag = "\"" + ca.sha256_fingerprint.substr(0, 32) + "\"";
   const std::string cache_ca = "public, max-age=3600";
@@ -102,6 +103,21 @@ void HttpEndpoint::serve(const CaCertificateView& ca, const CrlCache& crls) {
   });
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
+  });
+  Observability* obs = &observability;
+  server_->Get("/readyz", [obs](const httplib::Request&, httplib::Response& res) {
+    const std::string reason = obs->not_ready_reason();
+    res.set_header("Cache-Control", "no-store");
+    if (!reason.empty()) {
+      res.status = 503;
+      res.set_content("not ready: " + reason + "\n", "text/plain");
+      return;
+    }
+    res.set_content("ready\n", "text/plain");
+  });
+  server_->Get("/metrics", [obs](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(obs->render_metrics(), "text/plain; version=0.0.4; charset=utf-8");
   });
   thread_ = std::thread([this] { server_->listen_after_bind(); });
 }

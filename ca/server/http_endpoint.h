@@ -1,6 +1,7 @@
 // The plain HTTP port: what a party that trusts nothing yet may fetch (the
 // CA certificate and its fingerprints), the CRLs relying parties fetch
-// (/crl/<n>.crl, /crl/all.pem), and the health check.
+// (/crl/<n>.crl, /crl/all.pem), the health and readiness checks and the
+// Prometheus metrics.
 #pragma once
 
 #include <memory>
@@ -9,6 +10,7 @@
 
 #include "domain/authority.h"
 #include "server/crl_cache.h"
+#include "server/observability.h"
 
 namespace httplib {
 class Server;
@@ -26,9 +28,9 @@ class HttpEndpoint {
   HttpEndpoint(const HttpEndpoint&) = delete;
   HttpEndpoint& operator=(const HttpEndpoint&) = delete;
 
-  // Registers the routes and serves on a thread of its own. `crls` must
-  // outlive the endpoint.
-  void serve(const CaCertificateView& ca, const CrlCache& crls);
+  // Registers the routes and serves on a thread of its own. `crls` and
+  // `observability` must outlive the endpoint.
+  void serve(const CaCertificateView& ca, const CrlCache& crls, Observability& observability);
   int port() const { return port_; }
   void stop();
 

@@ -171,6 +171,10 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     hit("revocation_stream_head");
     return real_.revocation_stream_head();
   }
+  std::int64_t count_certificates_expiring(TimePoint from, TimePoint to) override {
+    hit("count_certificates_expiring");
+    return real_.count_certificates_expiring(from, to);
+  }
 
   void insert_admin_key(const AdminKeyRow& key) override {
     hit("insert_admin_key");
