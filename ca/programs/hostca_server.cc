@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include <grpc/support/log.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -13,6 +14,7 @@
 #include "domain/authority.h"
 #include "domain/bootstrap.h"
 #include "server/ca_server.h"
+#include "server/json_log.h"
 #include "server/passphrase.h"
 #include "store/migrator.h"
 #include "store/pg_store.h"
@@ -127,6 +129,17 @@ int cmd_admin_key(const DatabaseFlags& db, const std::string& name) {
   return 0;
 }
 
+// Every line on stderr one JSON object, gRPC's own messages included.
+void use_json_logs() {
+  spdlog::default_logger()->set_formatter(make_json_log_formatter());
+  gpr_set_log_function([](gpr_log_func_args* args) {
+    const auto level = args->severity == GPR_LOG_SEVERITY_ERROR  ? spdlog::level::err
+                       : args->severity == GPR_LOG_SEVERITY_INFO ? spdlog::level::info
+                                                                 : spdlog::level::debug;
+    spdlog::log(level, "grpc {}:{}: {}", args->file, args->line, args->message);
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -184,6 +197,10 @@ int main(int argc, char** argv) {
   serve->add_option("--crl-base-url", serve_options.profile.crl_base_url,
                     "Base of CRL distribution point URLs (default: http://<http-listen>/crl)");
   serve->add_option("--ready-file", ready_file, "Write the bound ports here as JSON when ready");
+  std::string log_format = "text";
+  serve->add_option("--log-format", log_format, "text, or json: one JSON object per line")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   std::string crl_validity = "24h", crl_republish_before = "12h", crl_check_interval = "30s";
   serve->add_option("--crl-validity", crl_validity, "nextUpdate - thisUpdate of every CRL")
       ->capture_default_str();
@@ -217,6 +234,7 @@ int main(int argc, char** argv) {
                       ca_validity);
     }
     if (serve->parsed()) {
+      if (log_format == "json") use_json_logs();
       serve_options.database =
           store::PgStoreOptions{db.conninfo, static_cast<std::size_t>(pool_size)};
       serve_options.profile.validity = parse_duration(validity);

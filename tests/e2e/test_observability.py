@@ -1,6 +1,7 @@
 """Observability on the HTTP port: /readyz follows the database, /metrics is
 Prometheus text whose counters move by exactly what the calls did."""
 
+import json
 import math
 import os
 import re
@@ -202,6 +203,30 @@ class ObservabilityTest(unittest.TestCase):
                    if name == "hostca_grpc_calls_total"}
         known = ("/hostca.v1.", "/grpc.")
         self.assertTrue(all(m == "other" or m.startswith(known) for m in methods), methods)
+
+    def test_e_json_logs_are_one_object_per_line(self):
+        server = self.d.start_server(["--log-format", "json"])
+        token = "hca_auth_" + secrets.token_urlsafe(32)[:43]
+        e = harness.rpc_error(
+            server.host_stub().RequestCertificate,
+            host_pb2.RequestCertificateRequest(csr=harness.make_csr(harness.new_key(), "j.example"),
+                                               hostname="j.example", authorization_token=token))
+        self.assertEqual(e.code(), grpc.StatusCode.UNAUTHENTICATED)
+        self.assertEqual(server.stop(), 0)
+        log = server.log()
+        lines = [json.loads(line) for line in log.splitlines()]
+        self.assertTrue(lines)
+        for line in lines:
+            self.assertIsInstance(line, dict)
+            self.assertTrue({"time", "level", "logger", "msg"} <= set(line), line)
+            self.assertRegex(line["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        calls = [line for line in lines if line.get("rpc") == "RequestCertificate"]
+        self.assertEqual(len(calls), 1, log)
+        self.assertEqual(calls[0]["status"], "UNAUTHENTICATED")
+        self.assertIsInstance(calls[0]["duration_ms"], float)
+        self.assertIn("peer", calls[0])
+        self.assertTrue(any("serving gRPC" in line["msg"] for line in lines), log)
+        self.assertNotIn(token[len("hca_auth_"):], log)
 
     def test_z_not_ready_once_the_database_stops(self):
         self.d.pg.stop()
