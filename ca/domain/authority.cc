@@ -108,6 +108,7 @@ Authority::Authority(store::Store& store, std::shared_ptr<const CertificateIssue
                      const Clock& clock, AuthorityConfig config)
     : store_(store), issuer_(std::move(issuer)), clock_(clock), config_(std::move(config)) {
   if (!issuer_) throw internal_error("the authority needs a certificate issuer");
+  attempts_ = std::make_unique<TokenAttemptLimiter>(config_.token_attempts, clock_);
   config_.key_policy.validate();
   config_.tokens.validate();
   if (config_.crl_shards < 1) throw invalid_argument("crl shards must be at least 1");
@@ -125,55 +126,113 @@ Authority::Authority(store::Store& store, std::shared_ptr<const CertificateIssue
   ca_view_.spki_sha256 = spki_fingerprint(cert);
 }
 
+void Authority::refuse_if_over_budget(const std::vector<AttemptKey>& keys, SecretKind kind) {
+  const auto key = attempts_->over_budget(keys);
+  if (!key) return;
+  const auto wait =
+      std::chrono::duration_cast<std::chrono::seconds>(attempts_->retry_after(*key)).count();
+  throw resource_exhausted(
+      std::string("too many failed ") + describe(kind) + " attempts from this " +
+      (key->kind == AttemptKey::Kind::kPeer ? "address" : "token prefix") + "; try again in " +
+      std::to_string(std::max<long long>(1, wait)) + " s with a valid one");
+}
+
+void Authority::count_failed_attempt(const std::vector<AttemptKey>& keys, SecretKind kind) {
+  attempts_->failed(keys);
+  // No key was over its budget before this failure (else the attempt was
+  // refused unread): one over it now was put there by this one.
+  const auto key = attempts_->over_budget(keys);
+  if (!key) return;
+  const auto& policy = attempts_->policy();
+  spdlog::warn(
+      "{} failed {} attempts within {} s from {} {}: refusing more", policy.budget, describe(kind),
+      std::chrono::duration_cast<std::chrono::seconds>(policy.window).count(), to_string(key->kind),
+      key->kind == AttemptKey::Kind::kPeer ? key->value : "(not logged)");
+  try {
+    store_.transact([&](store::Tx& tx) {
+      // The peer's address, never any part of a token.
+      tx.append_audit(audit_record(
+          clock_.now(), "peer:" + keys.front().value, "token.rate_limited", describe(kind),
+          "refused",
+          {{"limited_by", to_string(key->kind)},
+           {"failures", policy.budget},
+           {"window_seconds",
+            std::chrono::duration_cast<std::chrono::seconds>(policy.window).count()}}));
+    });
+  } catch (const std::exception& e) {
+    spdlog::error("cannot audit a token rate limit: {}", e.what());
+  }
+}
+
+SecretToken Authority::parse_token(const std::string& text, SecretKind kind,
+                                   const std::vector<AttemptKey>& keys) {
+  try {
+    return SecretToken::parse(text, kind);
+  } catch (const Error&) {
+    count_failed_attempt(keys, kind);
+    throw;
+  }
+}
+
 Enrollment Authority::enroll(const EnrollmentRequest& request) {
+  const auto attempt = attempt_keys(request.peer, request.authorization_token);
+  refuse_if_over_budget(attempt, SecretKind::kAuthorizationToken);
   // Everything that needs no database is checked first.
   const HostName hostname = HostName::parse(request.hostname);
   const std::vector<HostName> aliases = parse_aliases(request.aliases, hostname);
   const CertificateRequest csr = CertificateRequest::parse(request.csr, config_.key_policy);
   const SecretToken token =
-      SecretToken::parse(request.authorization_token, SecretKind::kAuthorizationToken);
+      parse_token(request.authorization_token, SecretKind::kAuthorizationToken, attempt);
   const std::string host_id = new_uuid();
   const int shard = crl_shard_of(host_id, config_.crl_shards);
 
   std::optional<Enrollment> result;
-  store_.transact([&](store::Tx& tx) {
-    const TimePoint now = clock_.now();
-    const auto row = tx.find_token_for_update(token.hash());
-    require_usable(row, now, SecretKind::kAuthorizationToken);
-    if (row->kind != store::TokenKind::kAuthorization) {
-      throw unauthenticated("unknown authorization token");
-    }
-    require_new_key(tx, sha256(csr.spki()), "", "an enrolment");
-    tx.lock_hostname(hostname.str());
-    if (const auto holder = tx.find_host_with_valid_certificate(hostname.str(), now)) {
-      throw already_exists("host name " + hostname.str() +
-                           " already has a valid certificate (host " + *holder +
-                           "); to replace it, ask an admin for a reissue token and run "
-                           "'hostca-agent reissue'");
-    }
-    IssuedCertificate issued =
-        issuer_->issue_host_certificate(host_id, hostname, aliases, csr, shard, now);
+  bool token_refused = false;
+  try {
+    store_.transact([&](store::Tx& tx) {
+      const TimePoint now = clock_.now();
+      const auto row = tx.find_token_for_update(token.hash());
+      token_refused = true;
+      require_usable(row, now, SecretKind::kAuthorizationToken);
+      if (row->kind != store::TokenKind::kAuthorization) {
+        throw unauthenticated("unknown authorization token");
+      }
+      token_refused = false;
+      require_new_key(tx, sha256(csr.spki()), "", "an enrolment");
+      tx.lock_hostname(hostname.str());
+      if (const auto holder = tx.find_host_with_valid_certificate(hostname.str(), now)) {
+        throw already_exists("host name " + hostname.str() +
+                             " already has a valid certificate (host " + *holder +
+                             "); to replace it, ask an admin for a reissue token and run "
+                             "'hostca-agent reissue'");
+      }
+      IssuedCertificate issued =
+          issuer_->issue_host_certificate(host_id, hostname, aliases, csr, shard, now);
 
-    store::HostRow host;
-    host.host_id = host_id;
-    host.hostname = hostname.str();
-    for (const auto& a : aliases) host.aliases.push_back(a.str());
-    host.created_at = now;
-    host.crl_shard = shard;
-    const std::string actor = "token:" + row->token_id;
-    tx.record_enrolment(host,
-                        certificate_record(issued, store::CertificateKind::kEnroll, host_id, shard,
-                                           sha256(csr.spki()), now),
-                        row->token_id,
-                        {audit_record(now, actor, "token.use", row->token_id, "ok",
-                                      {{"uses", row->uses + 1}, {"max_uses", row->max_uses}}),
-                         audit_record(now, actor, "certificate.issue", host_id, "ok",
-                                      {{"serial", issued.serial_hex},
-                                       {"hostname", hostname.str()},
-                                       {"kind", "enroll"},
-                                       {"not_after", format_rfc3339(issued.not_after)}})});
-    result = Enrollment{host_id, std::move(issued)};
-  });
+      store::HostRow host;
+      host.host_id = host_id;
+      host.hostname = hostname.str();
+      for (const auto& a : aliases) host.aliases.push_back(a.str());
+      host.created_at = now;
+      host.crl_shard = shard;
+      const std::string actor = "token:" + row->token_id;
+      tx.record_enrolment(host,
+                          certificate_record(issued, store::CertificateKind::kEnroll, host_id,
+                                             shard, sha256(csr.spki()), now),
+                          row->token_id,
+                          {audit_record(now, actor, "token.use", row->token_id, "ok",
+                                        {{"uses", row->uses + 1}, {"max_uses", row->max_uses}}),
+                           audit_record(now, actor, "certificate.issue", host_id, "ok",
+                                        {{"serial", issued.serial_hex},
+                                         {"hostname", hostname.str()},
+                                         {"kind", "enroll"},
+                                         {"not_after", format_rfc3339(issued.not_after)}})});
+      result = Enrollment{host_id, std::move(issued)};
+    });
+  } catch (const Error&) {
+    if (token_refused) count_failed_attempt(attempt, SecretKind::kAuthorizationToken);
+    throw;
+  }
   notify_committed(OperationOutcome{store::CertificateKind::kEnroll, 0, true});
   spdlog::info("issued certificate {} to new host {} ({})", result->certificate.serial_hex,
                result->host_id, hostname.str());

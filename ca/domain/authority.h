@@ -16,6 +16,7 @@
 #include "domain/key_policy.h"
 #include "domain/revocation_reason.h"
 #include "domain/secret_token.h"
+#include "domain/token_attempts.h"
 #include "store/store.h"
 
 namespace hostca {
@@ -42,6 +43,8 @@ struct AuthorityConfig {
   CrlPolicy crl;
   // The longest window an admin may open for a reissue without a token.
   Duration max_auto_reissue_window = std::chrono::hours(48);
+  // Failed authorization and reissue token attempts per peer and prefix.
+  TokenAttemptPolicy token_attempts;
 };
 
 struct CaCertificateView {
@@ -56,6 +59,7 @@ struct EnrollmentRequest {
   std::string hostname;
   std::vector<std::string> aliases;
   std::string authorization_token;
+  std::string peer;  // the caller's address, for the token attempt limits
 };
 
 struct Enrollment {
@@ -86,6 +90,7 @@ struct ReissueRequest {
   std::string reissue_token;         // empty: only inside an auto-reissue window
   std::string hostname;              // empty keeps the host's name
   std::vector<std::string> aliases;  // replace the aliases when given, or on a rename
+  std::string peer;                  // the caller's address, for the token attempt limits
 };
 
 struct Reissue {
@@ -228,7 +233,17 @@ class Authority {
     if (outcome_listener_) outcome_listener_(outcome);
   }
 
+  // Refuses (RESOURCE_EXHAUSTED) an attempt whose peer or token prefix is
+  // past its budget of failures; audits the refusal once per lockout.
+  void refuse_if_over_budget(const std::vector<AttemptKey>& keys, SecretKind kind);
+  // Counts a failed token attempt; audits the one that uses up a budget.
+  void count_failed_attempt(const std::vector<AttemptKey>& keys, SecretKind kind);
+  // SecretToken::parse, counting a malformed token as a failed attempt.
+  SecretToken parse_token(const std::string& text, SecretKind kind,
+                          const std::vector<AttemptKey>& keys);
+
   AuthorityConfig config_;
+  std::unique_ptr<TokenAttemptLimiter> attempts_;
   CaCertificateView ca_view_;
   std::unique_ptr<CrlPublisher> crl_publisher_;
   std::function<void(const PublishedCrl&)> crl_listener_;

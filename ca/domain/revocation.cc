@@ -82,84 +82,94 @@ Reissue Authority::reissue(const ReissueRequest& request) {
   const Bytes key_hash = sha256(csr.spki());
   std::optional<HostName> new_name;
   if (!request.hostname.empty()) new_name = HostName::parse(request.hostname);
+  const auto attempt = attempt_keys(request.peer, request.reissue_token);
   std::optional<SecretToken> token;
   if (!request.reissue_token.empty()) {
-    token = SecretToken::parse(request.reissue_token, SecretKind::kReissueToken);
+    refuse_if_over_budget(attempt, SecretKind::kReissueToken);
+    token = parse_token(request.reissue_token, SecretKind::kReissueToken, attempt);
   }
 
   std::optional<Reissue> result;
   std::vector<PublishedCrl> published;
-  store_.transact([&](store::Tx& tx) {
-    const TimePoint now = clock_.now();
-    published.clear();
-    std::optional<store::TokenRow> row;
-    if (token) {
-      row = tx.find_token_for_update(token->hash());
-      require_usable(row, now, SecretKind::kReissueToken);
-      if (row->kind != store::TokenKind::kReissue) throw unauthenticated("unknown reissue token");
-      if (row->host_id != host_id) {
-        throw permission_denied("this reissue token was made for another host, not " + host_id +
-                                "; ask an admin for a token for this host");
+  bool token_refused = false;
+  try {
+    store_.transact([&](store::Tx& tx) {
+      const TimePoint now = clock_.now();
+      published.clear();
+      std::optional<store::TokenRow> row;
+      if (token) {
+        row = tx.find_token_for_update(token->hash());
+        token_refused = true;
+        require_usable(row, now, SecretKind::kReissueToken);
+        if (row->kind != store::TokenKind::kReissue) throw unauthenticated("unknown reissue token");
+        if (row->host_id != host_id) {
+          throw permission_denied("this reissue token was made for another host, not " + host_id +
+                                  "; ask an admin for a token for this host");
+        }
+        token_refused = false;
       }
-    }
-    const auto host = tx.lock_host(host_id);
-    if (!host) {
-      throw not_found("no host has the ID " + host_id + " (hostca-admin host list shows them)");
-    }
-    if (!token && !(host->auto_reissue_until && now < *host->auto_reissue_until)) {
-      throw unauthenticated("no reissue token was given and host " + host_id +
-                            " may not reissue without one; ask an admin for a reissue token "
-                            "(hostca-admin reissue-token create) or an auto-reissue window");
-    }
-    require_new_key(tx, key_hash, host_id, "a reissue");
-
-    const std::vector<store::CertificateRow> revoked =
-        tx.revoke_host_certificates(host_id, now, static_cast<int>(RevocationReason::kSuperseded));
-
-    HostName hostname = new_name.value_or(HostName::parse(host->hostname));
-    std::vector<std::string> alias_texts = host->aliases;
-    if (new_name || !request.aliases.empty()) alias_texts = request.aliases;
-    const std::vector<HostName> aliases = parse_aliases(alias_texts, hostname);
-    const bool renamed = hostname.str() != host->hostname || alias_texts != host->aliases;
-    if (hostname.str() != host->hostname) {
-      tx.lock_hostname(hostname.str());
-      if (const auto other = tx.find_host_with_valid_certificate(hostname.str(), now)) {
-        throw already_exists("host name " + hostname.str() +
-                             " already has a valid certificate (host " + *other + ")");
+      const auto host = tx.lock_host(host_id);
+      if (!host) {
+        throw not_found("no host has the ID " + host_id + " (hostca-admin host list shows them)");
       }
-    }
-    if (renamed) {
-      std::vector<std::string> names;
-      for (const auto& a : aliases) names.push_back(a.str());
-      tx.rename_host(host_id, hostname.str(), names);
-    }
+      if (!token && !(host->auto_reissue_until && now < *host->auto_reissue_until)) {
+        throw unauthenticated("no reissue token was given and host " + host_id +
+                              " may not reissue without one; ask an admin for a reissue token "
+                              "(hostca-admin reissue-token create) or an auto-reissue window");
+      }
+      require_new_key(tx, key_hash, host_id, "a reissue");
 
-    const std::string actor = token ? "token:" + row->token_id : "host:" + host_id;
-    if (!revoked.empty()) published = publish_revocations(tx, revoked, actor, now);
+      const std::vector<store::CertificateRow> revoked = tx.revoke_host_certificates(
+          host_id, now, static_cast<int>(RevocationReason::kSuperseded));
 
-    IssuedCertificate issued =
-        issuer_->issue_host_certificate(host_id, hostname, aliases, csr, host->crl_shard, now);
-    tx.insert_certificate(certificate_record(issued, store::CertificateKind::kReissue, host_id,
-                                             host->crl_shard, key_hash, now));
-    if (host->certificate_failure_at) tx.set_certificate_failure(host_id, std::nullopt, "");
-    if (token) {
-      tx.count_token_use(row->token_id);
-      tx.append_audit(audit_record(now, actor, "token.use", row->token_id, "ok",
-                                   {{"uses", row->uses + 1}, {"max_uses", row->max_uses}}));
-    }
-    // A window is for one reissue, however that reissue was authorised.
-    if (host->auto_reissue_until) tx.set_auto_reissue_until(host_id, std::nullopt);
-    std::vector<std::string> serials;
-    for (const auto& c : revoked) serials.push_back(c.serial_hex);
-    tx.append_audit(audit_record(now, actor, "certificate.reissue", host_id, "ok",
-                                 {{"serial", issued.serial_hex},
-                                  {"hostname", hostname.str()},
-                                  {"renamed", renamed},
-                                  {"revoked", serials},
-                                  {"auto_reissue", !token},
-                                  {"not_after", format_rfc3339(issued.not_after)}}));
-    result = Reissue{host_id, std::move(issued), std::move(serials)};
-  });
+      HostName hostname = new_name.value_or(HostName::parse(host->hostname));
+      std::vector<std::string> alias_texts = host->aliases;
+      if (new_name || !request.aliases.empty()) alias_texts = request.aliases;
+      const std::vector<HostName> aliases = parse_aliases(alias_texts, hostname);
+      const bool renamed = hostname.str() != host->hostname || alias_texts != host->aliases;
+      if (hostname.str() != host->hostname) {
+        tx.lock_hostname(hostname.str());
+        if (const auto other = tx.find_host_with_valid_certificate(hostname.str(), now)) {
+          throw already_exists("host name " + hostname.str() +
+                               " already has a valid certificate (host " + *other + ")");
+        }
+      }
+      if (renamed) {
+        std::vector<std::string> names;
+        for (const auto& a : aliases) names.push_back(a.str());
+        tx.rename_host(host_id, hostname.str(), names);
+      }
+
+      const std::string actor = token ? "token:" + row->token_id : "host:" + host_id;
+      if (!revoked.empty()) published = publish_revocations(tx, revoked, actor, now);
+
+      IssuedCertificate issued =
+          issuer_->issue_host_certificate(host_id, hostname, aliases, csr, host->crl_shard, now);
+      tx.insert_certificate(certificate_record(issued, store::CertificateKind::kReissue, host_id,
+                                               host->crl_shard, key_hash, now));
+      if (host->certificate_failure_at) tx.set_certificate_failure(host_id, std::nullopt, "");
+      if (token) {
+        tx.count_token_use(row->token_id);
+        tx.append_audit(audit_record(now, actor, "token.use", row->token_id, "ok",
+                                     {{"uses", row->uses + 1}, {"max_uses", row->max_uses}}));
+      }
+      // A window is for one reissue, however that reissue was authorised.
+      if (host->auto_reissue_until) tx.set_auto_reissue_until(host_id, std::nullopt);
+      std::vector<std::string> serials;
+      for (const auto& c : revoked) serials.push_back(c.serial_hex);
+      tx.append_audit(audit_record(now, actor, "certificate.reissue", host_id, "ok",
+                                   {{"serial", issued.serial_hex},
+                                    {"hostname", hostname.str()},
+                                    {"renamed", renamed},
+                                    {"revoked", serials},
+                                    {"auto_reissue", !token},
+                                    {"not_after", format_rfc3339(issued.not_after)}}));
+      result = Reissue{host_id, std::move(issued), std::move(serials)};
+    });
+  } catch (const Error&) {
+    if (token_refused) count_failed_attempt(attempt, SecretKind::kReissueToken);
+    throw;
+  }
   notify_published(published);
   notify_committed(OperationOutcome{store::CertificateKind::kReissue,
                                     result->revoked_serials.size(), token.has_value()});

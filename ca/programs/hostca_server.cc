@@ -212,6 +212,16 @@ int main(int argc, char** argv) {
       ->add_option("--crl-check-interval", crl_check_interval,
                    "How often to look for shards due for republication")
       ->capture_default_str();
+  std::string token_failure_window = "60s";
+  serve
+      ->add_option("--token-failure-budget", serve_options.authority.token_attempts.budget,
+                   "Failed token attempts per peer address (and per token prefix) per window; "
+                   "past it, RESOURCE_EXHAUSTED")
+      ->capture_default_str();
+  serve
+      ->add_option("--token-failure-window", token_failure_window,
+                   "The window the failed token attempts are counted over")
+      ->capture_default_str();
   serve_options.profile.crl_base_url.clear();
 
   auto* migrate = app.add_subcommand("migrate", "Apply schema migrations");
@@ -240,6 +250,7 @@ int main(int argc, char** argv) {
       serve_options.profile.validity = parse_duration(validity);
       serve_options.authority.crl.validity = parse_duration(crl_validity);
       serve_options.authority.crl.republish_before = parse_duration(crl_republish_before);
+      serve_options.authority.token_attempts.window = parse_duration(token_failure_window);
       serve_options.crl_check_interval =
           std::chrono::duration_cast<std::chrono::milliseconds>(parse_duration(crl_check_interval));
       if (serve_options.crl_check_interval < std::chrono::seconds(1)) {

@@ -16,7 +16,9 @@ grpc::Status HostServiceImpl::RequestCertificate(grpc::ServerContext* context,
                                                  const v1::RequestCertificateRequest* request,
                                                  v1::CertificateResponse* response) {
   return handle("RequestCertificate", context, [&] {
-    const Enrollment e = authority_.enroll(from_proto(*request));
+    EnrollmentRequest enrolment = from_proto(*request);
+    enrolment.peer = context->peer();
+    const Enrollment e = authority_.enroll(enrolment);
     to_proto(e, authority_.ca_certificate(), response);
   });
 }
@@ -57,7 +59,9 @@ grpc::Status HostServiceImpl::ReissueCertificate(grpc::ServerContext* context,
                                                  const v1::ReissueCertificateRequest* request,
                                                  v1::CertificateResponse* response) {
   return handle("ReissueCertificate", context, [&] {
-    to_proto(authority_.reissue(from_proto(*request)), authority_.ca_certificate(), response);
+    ReissueRequest reissue = from_proto(*request);
+    reissue.peer = context->peer();
+    to_proto(authority_.reissue(reissue), authority_.ca_certificate(), response);
   });
 }
 
