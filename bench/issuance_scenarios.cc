@@ -13,26 +13,6 @@ namespace v1 = hostca::v1;
 
 namespace {
 
-std::chrono::system_clock::time_point call_deadline() {
-  return std::chrono::system_clock::now() + std::chrono::seconds(30);
-}
-
-CallOutcome enrol_one(v1::HostService::Stub& stub, const HostInput& input, const std::string& token,
-                      std::string* host_id) {
-  v1::RequestCertificateRequest req;
-  req.set_csr(input.csr_der);
-  req.set_hostname(input.hostname);
-  req.set_authorization_token(token);
-  v1::CertificateResponse res;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(call_deadline());
-  const grpc::Status st = stub.RequestCertificate(&ctx, req, &res);
-  if (!st.ok()) return status_name(st);
-  if (res.certificate_der().empty() || res.host_id().empty()) return "EMPTY_ANSWER";
-  if (host_id) *host_id = res.host_id();
-  return {};
-}
-
 std::vector<std::unique_ptr<v1::HostService::Stub>> host_stubs(const Target& target, int clients) {
   std::vector<std::unique_ptr<v1::HostService::Stub>> stubs;
   for (int c = 0; c < clients; ++c) {
@@ -57,12 +37,12 @@ Stats run_enrolment(const Target& target, const std::string& prefix, int clients
   const double prep_seconds =
       std::chrono::duration<double>(SteadyClock::now() - prep_start).count();
   auto stubs = host_stubs(target, clients);
-  Stats s = run_closed_loop(mode == TokenMode::kShared ? "enrol-shared-token" : "enrol", clients,
-                            count, max_seconds, [&](std::size_t i, int c) {
-                              const auto ci = static_cast<std::size_t>(c);
-                              return enrol_one(*stubs[ci], inputs[i], tokens[ci % tokens.size()],
-                                               nullptr);
-                            });
+  Stats s =
+      run_closed_loop(mode == TokenMode::kShared ? "enrol-shared-token" : "enrol", clients, count,
+                      max_seconds, [&](std::size_t i, int c) {
+                        const auto ci = static_cast<std::size_t>(c);
+                        return enrol(*stubs[ci], inputs[i], tokens[ci % tokens.size()], nullptr);
+                      });
   s.extra = Json{{"prepared", count},
                  {"prepare_seconds", prep_seconds},
                  {"channels", target.channels.size()},
@@ -83,7 +63,7 @@ Stats run_reissue(const Target& target, const std::string& prefix, int clients, 
   std::vector<std::string> reissue_tokens(count);
   auto stubs = host_stubs(target, 16);
   const Stats enrolled = run_closed_loop("prepare", 16, count, 600, [&](std::size_t i, int c) {
-    CallOutcome out = enrol_one(*stubs[static_cast<std::size_t>(c)], first[i], token, &host_ids[i]);
+    CallOutcome out = enrol(*stubs[static_cast<std::size_t>(c)], first[i], token, &host_ids[i]);
     if (out.empty()) reissue_tokens[i] = target.admin->create_reissue_token(host_ids[i]);
     return out;
   });

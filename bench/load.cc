@@ -15,7 +15,9 @@
 #include <botan/pkcs10.h>
 #include <botan/x509self.h>
 
+#include "client/channel.h"
 #include "hostca/v1/admin.grpc.pb.h"
+#include "hostca/v1/host.grpc.pb.h"
 
 namespace hostca::bench {
 
@@ -161,25 +163,7 @@ std::string read_text(const std::string& path) {
 }
 
 std::string status_name(const grpc::Status& status) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  const auto code = static_cast<std::size_t>(status.error_code());
-  return code < std::size(kNames) ? kNames[code] : std::to_string(code);
+  return client::status_code_name(status.error_code());
 }
 
 std::vector<HostInput> make_host_inputs(const std::string& prefix, std::size_t n) {
@@ -205,12 +189,32 @@ std::vector<HostInput> make_host_inputs(const std::string& prefix, std::size_t n
   return out;
 }
 
+CallOutcome enrol(v1::HostService::Stub& stub, const HostInput& input, const std::string& token,
+                  std::string* host_id) {
+  v1::RequestCertificateRequest req;
+  req.set_csr(input.csr_der);
+  req.set_hostname(input.hostname);
+  req.set_authorization_token(token);
+  v1::CertificateResponse res;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(call_deadline());
+  const grpc::Status st = stub.RequestCertificate(&ctx, req, &res);
+  if (!st.ok()) return status_name(st);
+  if (res.certificate_der().empty() || res.host_id().empty()) return "EMPTY_ANSWER";
+  if (host_id) *host_id = res.host_id();
+  return {};
+}
+
+std::chrono::system_clock::time_point call_deadline() {
+  return std::chrono::system_clock::now() + std::chrono::seconds(30);
+}
+
 Admin::Admin(std::shared_ptr<grpc::Channel> channel, std::string key)
     : channel_(std::move(channel)), key_(std::move(key)) {}
 
 void Admin::authorise(grpc::ClientContext& ctx) const {
   ctx.AddMetadata("authorization", "Bearer " + key_);
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  ctx.set_deadline(call_deadline());
 }
 
 std::string Admin::create_authorization_token(std::uint32_t uses, const std::string& name) const {

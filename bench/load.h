@@ -14,6 +14,8 @@
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
+#include "hostca/v1/host.grpc.pb.h"
+
 namespace hostca::bench {
 
 using SteadyClock = std::chrono::steady_clock;
@@ -65,6 +67,14 @@ struct HostInput {
 };
 // n distinct ECDSA P-256 keys and DER CSRs, made on all cores.
 std::vector<HostInput> make_host_inputs(const std::string& prefix, std::size_t n);
+
+// A deadline 30 s from now, for every call the benchmark makes.
+std::chrono::system_clock::time_point call_deadline();
+
+// One RequestCertificate with `input` and `token`; the new host's ID goes
+// to `host_id` when given.
+CallOutcome enrol(hostca::v1::HostService::Stub& stub, const HostInput& input,
+                  const std::string& token, std::string* host_id);
 
 // Admin calls (authenticated with the admin key).
 class Admin {

@@ -134,16 +134,11 @@ Stats run_revocation_visibility(const Target& revoking,
   auto stub = v1::HostService::NewStub(revoking.channels[0]);
   std::vector<std::string> host_ids;
   for (const auto& input : inputs) {
-    v1::RequestCertificateRequest req;
-    req.set_csr(input.csr_der);
-    req.set_hostname(input.hostname);
-    req.set_authorization_token(token);
-    v1::CertificateResponse res;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    const grpc::Status st = stub->RequestCertificate(&ctx, req, &res);
-    if (!st.ok()) throw std::runtime_error("visibility: enrolment failed: " + st.error_message());
-    host_ids.push_back(res.host_id());
+    std::string host_id;
+    if (const CallOutcome out = enrol(*stub, input, token, &host_id); !out.empty()) {
+      throw std::runtime_error("visibility: an enrolment beforehand failed: " + out);
+    }
+    host_ids.push_back(host_id);
   }
 
   Subscriber subscriber(watching);

@@ -45,7 +45,7 @@ std::unique_ptr<grpc::ClientContext> call_context(std::chrono::seconds timeout) 
   return context;
 }
 
-std::string describe(const grpc::Status& status) {
+std::string status_code_name(grpc::StatusCode status_code) {
   static const char* names[] = {"OK",
                                 "CANCELLED",
                                 "UNKNOWN",
@@ -63,8 +63,12 @@ std::string describe(const grpc::Status& status) {
                                 "UNAVAILABLE",
                                 "DATA_LOSS",
                                 "UNAUTHENTICATED"};
-  const int code = static_cast<int>(status.error_code());
-  const std::string name = code >= 0 && code <= 16 ? names[code] : "UNKNOWN";
+  const int code = static_cast<int>(status_code);
+  return code >= 0 && code <= 16 ? names[code] : "UNKNOWN";
+}
+
+std::string describe(const grpc::Status& status) {
+  const std::string name = status_code_name(status.error_code());
   std::string message = status.error_message();
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
     message +=

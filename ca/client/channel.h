@@ -27,6 +27,8 @@ std::shared_ptr<grpc::Channel> open_unverified_channel(const std::string& addres
 
 std::unique_ptr<grpc::ClientContext> call_context(std::chrono::seconds timeout);
 
+// "UNAUTHENTICATED", "UNAVAILABLE", ...: the status code's name.
+std::string status_code_name(grpc::StatusCode code);
 // "UNAUTHENTICATED: unknown admin key" and the like, for one-line errors.
 std::string describe(const grpc::Status& status);
 
