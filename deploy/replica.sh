@@ -213,12 +213,13 @@ cmd_start() {
   local primary="" standby=""
   for node in "${nodes[@]}"; do
     retired "$node" && continue
+    wait_for $wait_seconds "$node to accept connections" node_sql "$node" postgres "SELECT 1"
     case "$(role "$node")" in
       primary) primary=$node ;;
       standby) standby=$node ;;
     esac
   done
-  [ -n "$primary" ] || die "no primary is running"
+  [ -n "$primary" ] || die "no primary is running (pg1: $(role pg1), pg2: $(role pg2)); see $dir/pg*/postgres.log"
   if [ -n "$standby" ]; then
     set_synchronous "$primary" "$standby"
     wait_for $wait_seconds "$standby to stream synchronously from $primary" streaming "$primary" "$standby"
