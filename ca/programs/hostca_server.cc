@@ -14,6 +14,7 @@
 #include "domain/authority.h"
 #include "domain/bootstrap.h"
 #include "server/ca_server.h"
+#include "server/config_file.h"
 #include "server/json_log.h"
 #include "server/passphrase.h"
 #include "store/migrator.h"
@@ -67,9 +68,11 @@ int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file,
   return 0;
 }
 
-int cmd_serve(ServeOptions options, const std::string& passphrase_file, const std::string& tls_dir,
-              const std::string& ready_file) {
-  options.passphrase = read_passphrase(passphrase_file);
+int cmd_serve(ServeConfig config) {
+  ServeOptions options = std::move(config.options);
+  options.passphrase = read_passphrase(config.passphrase_file);
+  const std::string& tls_dir = config.tls_dir;
+  const std::string& ready_file = config.ready_file;
   // Refuse a database that is not ready with the command that fixes it,
   // rather than with an SQL error on the first query.
   const int schema = store::Migrator(options.database.conninfo).current_version();
@@ -129,6 +132,72 @@ int cmd_admin_key(const DatabaseFlags& db, const std::string& name) {
   return 0;
 }
 
+// serve's flags: one per setting of the config file, plus --config. Only the
+// flags given on the command line override the file and the environment.
+struct ServeFlags {
+  std::string config_file;
+  std::vector<std::string> values = std::vector<std::string>(serve_settings().size());
+  std::vector<CLI::Option*> options;
+
+  void add(CLI::App* serve, bool has_config) {
+    serve->add_option("--config", config_file,
+                      "TOML file of settings (see deploy/hostca.toml.example); flags override "
+                      "it, and so do HOSTCA_<SECTION>_<KEY> variables, e.g. "
+                      "HOSTCA_DATABASE_POOL_SIZE");
+    const ServeConfig defaults;
+    const auto& settings = serve_settings();
+    for (std::size_t i = 0; i < settings.size(); ++i) {
+      const ServeSetting& s = settings[i];
+      const std::string help = s.help + " [" + s.key + "]";
+      CLI::Option* o = nullptr;
+      if (s.kind == ServeSetting::Kind::kBoolean) {
+        o = serve->add_flag("--" + s.flag, help);
+      } else {
+        o = serve->add_option("--" + s.flag, values[i], help);
+        if (!s.get(defaults).empty()) o->default_str(s.get(defaults));
+        o->type_name(s.kind == ServeSetting::Kind::kInteger    ? "INT"
+                     : s.kind == ServeSetting::Kind::kDuration ? "DURATION"
+                                                               : "TEXT");
+      }
+      // --database keeps its old name in the environment, and is needed
+      // unless a config file may give it.
+      if (s.key == "database.conninfo") {
+        o->envname("HOSTCA_DATABASE");
+        if (!has_config) o->required();
+      }
+      options.push_back(o);
+    }
+  }
+
+  ServeConfig load() const {
+    std::optional<ConfigFile> file;
+    if (!config_file.empty())
+      file = ConfigFile{config_file, read_file(config_file, "the config file")};
+    std::vector<FlagValue> given;
+    const auto& settings = serve_settings();
+    for (std::size_t i = 0; i < settings.size(); ++i) {
+      if (options[i]->count() == 0) continue;
+      given.push_back(
+          {settings[i].key, settings[i].kind == ServeSetting::Kind::kBoolean ? "true" : values[i]});
+    }
+    ServeConfig c = load_serve_config(file, process_environment(), given);
+    if (c.options.database.conninfo.empty()) {
+      throw invalid_argument(
+          "database.conninfo: not set: give it in the config file, with "
+          "--database, $HOSTCA_DATABASE or $HOSTCA_DATABASE_CONNINFO");
+    }
+    return c;
+  }
+};
+
+bool has_config_flag(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a(argv[i]);
+    if (a == "--config" || a.rfind("--config=", 0) == 0) return true;
+  }
+  return false;
+}
+
 // Every line on stderr one JSON object, gRPC's own messages included.
 void use_json_logs() {
   spdlog::default_logger()->set_formatter(make_json_log_formatter());
@@ -173,56 +242,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   auto* serve = app.add_subcommand("serve", "Serve gRPC over TLS and the HTTP endpoint");
-  db.add(serve);
-  ServeOptions serve_options;
-  std::string serve_passphrase_file, serve_tls_dir = "./tls", validity = "365d", ready_file;
-  int pool_size = 8;
-  serve->add_option("--passphrase-file", serve_passphrase_file,
-                    "File holding the CA passphrase (else $HOSTCA_PASSPHRASE)");
-  serve->add_option("--listen", serve_options.grpc_listen, "gRPC address")->capture_default_str();
-  serve->add_option("--http-listen", serve_options.http_listen, "HTTP address")
-      ->capture_default_str();
-  serve->add_option("--tls-dir", serve_tls_dir, "Folder holding server.pem and server.key")
-      ->capture_default_str();
-  serve->add_option("--tls-cert", serve_options.tls_cert_file, "TLS certificate (PEM)");
-  serve->add_option("--tls-key", serve_options.tls_key_file, "TLS private key (PEM)");
-  serve->add_flag("--insecure-plaintext", serve_options.insecure_plaintext,
-                  "Serve gRPC without TLS: development only");
-  serve->add_option("--pool-size", pool_size, "Database connections")->capture_default_str();
-  serve
-      ->add_option("--http-threads", serve_options.http_threads,
-                   "HTTP workers: concurrent keep-alive connections served")
-      ->capture_default_str();
-  serve->add_option("--validity", validity, "Validity of host certificates")->capture_default_str();
-  serve->add_option("--crl-base-url", serve_options.profile.crl_base_url,
-                    "Base of CRL distribution point URLs (default: http://<http-listen>/crl)");
-  serve->add_option("--ready-file", ready_file, "Write the bound ports here as JSON when ready");
-  std::string log_format = "text";
-  serve->add_option("--log-format", log_format, "text, or json: one JSON object per line")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
-  std::string crl_validity = "24h", crl_republish_before = "12h", crl_check_interval = "30s";
-  serve->add_option("--crl-validity", crl_validity, "nextUpdate - thisUpdate of every CRL")
-      ->capture_default_str();
-  serve
-      ->add_option("--crl-republish-before", crl_republish_before,
-                   "Republish a shard once its nextUpdate is this close")
-      ->capture_default_str();
-  serve
-      ->add_option("--crl-check-interval", crl_check_interval,
-                   "How often to look for shards due for republication")
-      ->capture_default_str();
-  std::string token_failure_window = "60s";
-  serve
-      ->add_option("--token-failure-budget", serve_options.authority.token_attempts.budget,
-                   "Failed token attempts per peer address (and per token prefix) per window; "
-                   "past it, RESOURCE_EXHAUSTED")
-      ->capture_default_str();
-  serve
-      ->add_option("--token-failure-window", token_failure_window,
-                   "The window the failed token attempts are counted over")
-      ->capture_default_str();
-  serve_options.profile.crl_base_url.clear();
+  ServeFlags serve_flags;
+  serve_flags.add(serve, has_config_flag(argc, argv));
+
+  auto* config = app.add_subcommand("config", "Work with serve's configuration file");
+  config->require_subcommand(1);
+  auto* config_check = config->add_subcommand(
+      "check", "Validate a config file without starting anything (no database connection)");
+  std::string check_file;
+  config_check->add_option("file", check_file, "The TOML file")->required();
 
   auto* migrate = app.add_subcommand("migrate", "Apply schema migrations");
   db.add(migrate);
@@ -244,19 +272,15 @@ int main(int argc, char** argv) {
                       ca_validity);
     }
     if (serve->parsed()) {
-      if (log_format == "json") use_json_logs();
-      serve_options.database =
-          store::PgStoreOptions{db.conninfo, static_cast<std::size_t>(pool_size)};
-      serve_options.profile.validity = parse_duration(validity);
-      serve_options.authority.crl.validity = parse_duration(crl_validity);
-      serve_options.authority.crl.republish_before = parse_duration(crl_republish_before);
-      serve_options.authority.token_attempts.window = parse_duration(token_failure_window);
-      serve_options.crl_check_interval =
-          std::chrono::duration_cast<std::chrono::milliseconds>(parse_duration(crl_check_interval));
-      if (serve_options.crl_check_interval < std::chrono::seconds(1)) {
-        throw invalid_argument("--crl-check-interval must be at least 1s");
-      }
-      return cmd_serve(serve_options, serve_passphrase_file, serve_tls_dir, ready_file);
+      ServeConfig c = serve_flags.load();
+      if (c.log_format == "json") use_json_logs();
+      return cmd_serve(std::move(c));
+    }
+    if (config_check->parsed()) {
+      load_serve_config(ConfigFile{check_file, read_file(check_file, "the config file")},
+                        [](const std::string&) { return std::nullopt; }, {});
+      std::cout << check_file << ": ok\n";
+      return 0;
     }
     if (migrate->parsed()) {
       const auto applied = store::Migrator(db.conninfo).apply();

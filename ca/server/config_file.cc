@@ -1,0 +1,323 @@
+#include "server/config_file.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <limits>
+#include <map>
+
+#include "common/error.h"
+
+namespace hostca {
+
+namespace {
+
+using Kind = ServeSetting::Kind;
+
+template <typename T>
+using Field = T& (*)(ServeConfig&);
+
+template <typename T>
+const T& read(Field<T> field, const ServeConfig& c) {
+  // The accessors only pick a member; reading through them changes nothing.
+  return field(const_cast<ServeConfig&>(c));
+}
+
+ServeSetting text(std::string key, std::string flag, std::string help, Field<std::string> field,
+                  std::vector<std::string> choices = {}, bool may_be_empty = true) {
+  ServeSetting s{std::move(key), std::move(flag), Kind::kText, std::move(help), {}, {}};
+  s.set = [field, choices, may_be_empty](ServeConfig& c, const std::string& value) {
+    if (!may_be_empty && value.empty()) throw invalid_argument("must not be empty");
+    if (!choices.empty() && std::find(choices.begin(), choices.end(), value) == choices.end()) {
+      std::string list;
+      for (const auto& choice : choices) list += (list.empty() ? "" : ", ") + choice;
+      throw invalid_argument("'" + value + "' is not one of " + list);
+    }
+    field(c) = value;
+  };
+  s.get = [field](const ServeConfig& c) { return read(field, c); };
+  return s;
+}
+
+template <typename T>
+ServeSetting integer(std::string key, std::string flag, std::string help, Field<T> field,
+                     long long min, long long max) {
+  ServeSetting s{std::move(key), std::move(flag), Kind::kInteger, std::move(help), {}, {}};
+  s.set = [field, min, max](ServeConfig& c, const std::string& value) {
+    long long n = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (value.empty() || ec != std::errc() || end != value.data() + value.size()) {
+      throw invalid_argument("'" + value + "' is not a whole number");
+    }
+    if (n < min || n > max) {
+      throw invalid_argument(value + " is out of range (" + std::to_string(min) + " to " +
+                             std::to_string(max) + ")");
+    }
+    field(c) = static_cast<T>(n);
+  };
+  s.get = [field](const ServeConfig& c) { return std::to_string(read(field, c)); };
+  return s;
+}
+
+ServeSetting boolean(std::string key, std::string flag, std::string help, Field<bool> field) {
+  ServeSetting s{std::move(key), std::move(flag), Kind::kBoolean, std::move(help), {}, {}};
+  s.set = [field](ServeConfig& c, const std::string& value) {
+    if (value == "true" || value == "1") {
+      field(c) = true;
+    } else if (value == "false" || value == "0") {
+      field(c) = false;
+    } else {
+      throw invalid_argument("'" + value + "' is not true or false");
+    }
+  };
+  s.get = [field](const ServeConfig& c) { return std::string(read(field, c) ? "true" : "false"); };
+  return s;
+}
+
+template <typename D>
+ServeSetting duration(std::string key, std::string flag, std::string help, Field<D> field,
+                      Duration min = std::chrono::seconds(1)) {
+  ServeSetting s{std::move(key), std::move(flag), Kind::kDuration, std::move(help), {}, {}};
+  s.set = [field, min](ServeConfig& c, const std::string& value) {
+    Duration d{};
+    try {
+      d = parse_duration(value);
+    } catch (const Error&) {
+      throw invalid_argument("'" + value + "' is not a duration (use 30s, 15m, 24h, 7d)");
+    }
+    if (d < min) throw invalid_argument("'" + value + "' is shorter than " + format_duration(min));
+    field(c) = std::chrono::duration_cast<D>(d);
+  };
+  s.get = [field](const ServeConfig& c) {
+    return format_duration(std::chrono::duration_cast<Duration>(read(field, c)));
+  };
+  return s;
+}
+
+std::vector<ServeSetting> make_settings() {
+  std::vector<ServeSetting> s;
+  s.push_back(text(
+      "database.conninfo", "database", "PostgreSQL connection string (libpq keyword/value or URI)",
+      [](ServeConfig & c) -> auto& { return c.options.database.conninfo; }));
+  s.push_back(integer<std::size_t>(
+      "database.pool_size", "pool-size", "Database connections",
+      [](ServeConfig & c) -> auto& { return c.options.database.pool_size; }, 1, 1000));
+  s.push_back(text(
+      "ca.passphrase_file", "passphrase-file",
+      "File holding the CA passphrase (else $HOSTCA_PASSPHRASE)",
+      [](ServeConfig & c) -> auto& { return c.passphrase_file; }));
+  s.push_back(text(
+      "server.listen", "listen", "gRPC address",
+      [](ServeConfig & c) -> auto& { return c.options.grpc_listen; }, {}, false));
+  s.push_back(text(
+      "server.http_listen", "http-listen", "HTTP address",
+      [](ServeConfig & c) -> auto& { return c.options.http_listen; }, {}, false));
+  s.push_back(integer<int>(
+      "server.http_threads", "http-threads",
+      "HTTP workers: concurrent keep-alive connections served",
+      [](ServeConfig & c) -> auto& { return c.options.http_threads; }, 1, 10000));
+  s.push_back(text(
+      "server.ready_file", "ready-file", "Write the bound ports here as JSON when ready",
+      [](ServeConfig & c) -> auto& { return c.ready_file; }));
+  s.push_back(text(
+      "server.log_format", "log-format", "text, or json: one JSON object per line",
+      [](ServeConfig & c) -> auto& { return c.log_format; }, {"text", "json"}, false));
+  s.push_back(text(
+      "tls.dir", "tls-dir", "Folder holding server.pem and server.key",
+      [](ServeConfig & c) -> auto& { return c.tls_dir; }, {}, false));
+  s.push_back(text(
+      "tls.cert", "tls-cert", "TLS certificate (PEM; default: <tls-dir>/server.pem)",
+      [](ServeConfig & c) -> auto& { return c.options.tls_cert_file; }));
+  s.push_back(text(
+      "tls.key", "tls-key", "TLS private key (PEM; default: <tls-dir>/server.key)",
+      [](ServeConfig & c) -> auto& { return c.options.tls_key_file; }));
+  s.push_back(boolean(
+      "tls.insecure_plaintext", "insecure-plaintext", "Serve gRPC without TLS: development only",
+      [](ServeConfig & c) -> auto& { return c.options.insecure_plaintext; }));
+  s.push_back(duration<Duration>(
+      "certificate.validity", "validity", "Validity of host certificates",
+      [](ServeConfig & c) -> auto& { return c.options.profile.validity; }));
+  s.push_back(text(
+      "crl.base_url", "crl-base-url",
+      "Base of CRL distribution point URLs (default: http://<http-listen>/crl)",
+      [](ServeConfig & c) -> auto& { return c.options.profile.crl_base_url; }));
+  s.push_back(duration<Duration>(
+      "crl.validity", "crl-validity", "nextUpdate - thisUpdate of every CRL",
+      [](ServeConfig & c) -> auto& { return c.options.authority.crl.validity; }));
+  s.push_back(duration<Duration>(
+      "crl.republish_before", "crl-republish-before",
+      "Republish a shard once its nextUpdate is this close",
+      [](ServeConfig & c) -> auto& { return c.options.authority.crl.republish_before; }));
+  s.push_back(duration<std::chrono::milliseconds>(
+      "crl.check_interval", "crl-check-interval",
+      "How often to look for shards due for republication",
+      [](ServeConfig & c) -> auto& { return c.options.crl_check_interval; }));
+  s.push_back(integer<int>(
+      "token.failure_budget", "token-failure-budget",
+      "Failed token attempts per peer address (and per token prefix) per window; past it, "
+      "RESOURCE_EXHAUSTED",
+      [](ServeConfig & c) -> auto& { return c.options.authority.token_attempts.budget; }, 1,
+      1000000));
+  s.push_back(duration<Duration>(
+      "token.failure_window", "token-failure-window",
+      "The window the failed token attempts are counted over",
+      [](ServeConfig & c) -> auto& { return c.options.authority.token_attempts.window; }));
+  return s;
+}
+
+const ServeSetting* find_setting(std::string_view key) {
+  for (const auto& s : serve_settings()) {
+    if (s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+bool is_section(std::string_view name) {
+  for (const auto& s : serve_settings()) {
+    if (s.key.compare(0, s.key.find('.'), name) == 0) return true;
+  }
+  return false;
+}
+
+// Sets one value, naming where it came from when it is refused.
+void set_from(const ServeSetting& s, ServeConfig& config, const std::string& value,
+              const std::string& where) {
+  try {
+    s.set(config, value);
+  } catch (const Error& e) {
+    throw invalid_argument(where + ": " + e.what());
+  }
+}
+
+const char* type_name(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    default:
+      return "a date or time";
+  }
+}
+
+// The TOML value as the text a setting parses, if it has the right type.
+std::string node_text(const ServeSetting& s, const toml::node& node, const std::string& where) {
+  const char* expected = nullptr;
+  switch (s.kind) {
+    case Kind::kText:
+    case Kind::kDuration:
+      if (const auto* v = node.as_string()) return v->get();
+      expected = s.kind == Kind::kText ? "a string" : "a duration string such as \"24h\"";
+      break;
+    case Kind::kInteger:
+      if (const auto* v = node.as_integer()) return std::to_string(v->get());
+      expected = "an integer";
+      break;
+    case Kind::kBoolean:
+      if (const auto* v = node.as_boolean()) return v->get() ? "true" : "false";
+      expected = "true or false";
+      break;
+  }
+  throw invalid_argument(where + ": expected " + expected + ", got " + type_name(node.type()));
+}
+
+}  // namespace
+
+ServeConfig::ServeConfig() {
+  // Empty: derived from the HTTP address at start.
+  options.profile.crl_base_url.clear();
+}
+
+std::string ServeSetting::env_name() const {
+  std::string name = "HOSTCA_";
+  for (char ch : key) {
+    name += ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  }
+  return name;
+}
+
+const std::vector<ServeSetting>& serve_settings() {
+  static const std::vector<ServeSetting> settings = make_settings();
+  return settings;
+}
+
+std::string format_duration(Duration d) {
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(d).count();
+  if (seconds > 86400 && seconds % 86400 == 0) return std::to_string(seconds / 86400) + "d";
+  if (seconds != 0 && seconds % 3600 == 0) return std::to_string(seconds / 3600) + "h";
+  if (seconds != 0 && seconds % 60 == 0) return std::to_string(seconds / 60) + "m";
+  return std::to_string(seconds) + "s";
+}
+
+void apply_config_text(ServeConfig& config, const std::string& file_name, const std::string& text) {
+  toml::table root;
+  try {
+    root = toml::parse(text, file_name);
+  } catch (const toml::parse_error& e) {
+    std::string description(e.description());
+    std::replace(description.begin(), description.end(), '\n', ' ');  // one line
+    throw invalid_argument(file_name + ":" + std::to_string(e.source().begin.line) + ":" +
+                           std::to_string(e.source().begin.column) + ": " + description);
+  }
+  for (const auto& [section_key, section_node] : root) {
+    const std::string section(section_key.str());
+    if (!is_section(section)) throw invalid_argument(file_name + ": unknown key '" + section + "'");
+    const toml::table* table = section_node.as_table();
+    if (table == nullptr) {
+      throw invalid_argument(file_name + ": " + section + ": expected a table [" + section +
+                             "], got " + type_name(section_node.type()));
+    }
+    for (const auto& [name, node] : *table) {
+      const std::string key = section + "." + std::string(name.str());
+      const ServeSetting* s = find_setting(key);
+      if (s == nullptr) throw invalid_argument(file_name + ": unknown key '" + key + "'");
+      const std::string where = file_name + ": " + key;
+      set_from(*s, config, node_text(*s, node, where), where);
+    }
+  }
+}
+
+Environment process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    if (const char* v = std::getenv(name.c_str())) return std::string(v);
+    return std::nullopt;
+  };
+}
+
+void apply_environment(ServeConfig& config, const Environment& env) {
+  for (const auto& s : serve_settings()) {
+    const std::string name = s.env_name();
+    const auto value = env(name);
+    if (value && !value->empty()) set_from(s, config, *value, name);
+  }
+}
+
+void apply_flags(ServeConfig& config, const std::vector<FlagValue>& flags) {
+  for (const auto& f : flags) {
+    const ServeSetting* s = find_setting(f.key);
+    if (s == nullptr) throw internal_error("no setting " + f.key);
+    set_from(*s, config, f.value, "--" + s->flag);
+  }
+}
+
+ServeConfig load_serve_config(const std::optional<ConfigFile>& file, const Environment& env,
+                              const std::vector<FlagValue>& flags) {
+  ServeConfig config;
+  if (file) apply_config_text(config, file->name, file->text);
+  apply_environment(config, env);
+  apply_flags(config, flags);
+  return config;
+}
+
+}  // namespace hostca

@@ -1,0 +1,245 @@
+#include "server/config_file.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace hostca {
+namespace {
+
+using namespace std::chrono_literals;
+
+Environment no_env() {
+  return [](const std::string&) { return std::optional<std::string>(); };
+}
+
+Environment env_of(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    const auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+ServeConfig from_text(const std::string& text) {
+  return load_serve_config(ConfigFile{"hostca.toml", text}, no_env(), {});
+}
+
+// The one-line message a bad file gets.
+std::string error_of(const std::string& text) {
+  try {
+    from_text(text);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidArgument);
+    return e.what();
+  }
+  return "(no error)";
+}
+
+const char* kFull = R"(
+[database]
+conninfo = "host=/var/run/postgresql dbname=hostca"
+pool_size = 16
+
+[ca]
+passphrase_file = "/etc/hostca/passphrase"
+
+[server]
+listen = "0.0.0.0:9443"
+http_listen = "0.0.0.0:9080"
+http_threads = 32
+ready_file = "/run/hostca/ready.json"
+log_format = "json"
+
+[tls]
+dir = "/var/lib/hostca/tls"
+cert = "/etc/hostca/server.pem"
+key = "/etc/hostca/server.key"
+insecure_plaintext = true
+
+[certificate]
+validity = "90d"
+
+[crl]
+base_url = "http://crl.example/crl"
+validity = "48h"
+republish_before = "6h"
+check_interval = "15s"
+
+[token]
+failure_budget = 5
+failure_window = "10m"
+)";
+
+TEST(ConfigFile, AFullFileParsesIntoTheRightValues) {
+  const ServeConfig c = from_text(kFull);
+  EXPECT_EQ(c.options.database.conninfo, "host=/var/run/postgresql dbname=hostca");
+  EXPECT_EQ(c.options.database.pool_size, 16u);
+  EXPECT_EQ(c.passphrase_file, "/etc/hostca/passphrase");
+  EXPECT_EQ(c.options.grpc_listen, "0.0.0.0:9443");
+  EXPECT_EQ(c.options.http_listen, "0.0.0.0:9080");
+  EXPECT_EQ(c.options.http_threads, 32);
+  EXPECT_EQ(c.ready_file, "/run/hostca/ready.json");
+  EXPECT_EQ(c.log_format, "json");
+  EXPECT_EQ(c.tls_dir, "/var/lib/hostca/tls");
+  EXPECT_EQ(c.options.tls_cert_file, "/etc/hostca/server.pem");
+  EXPECT_EQ(c.options.tls_key_file, "/etc/hostca/server.key");
+  EXPECT_TRUE(c.options.insecure_plaintext);
+  EXPECT_EQ(c.options.profile.validity, Duration(90 * 24h));
+  EXPECT_EQ(c.options.profile.crl_base_url, "http://crl.example/crl");
+  EXPECT_EQ(c.options.authority.crl.validity, Duration(48h));
+  EXPECT_EQ(c.options.authority.crl.republish_before, Duration(6h));
+  EXPECT_EQ(c.options.crl_check_interval, std::chrono::milliseconds(15s));
+  EXPECT_EQ(c.options.authority.token_attempts.budget, 5);
+  EXPECT_EQ(c.options.authority.token_attempts.window, Duration(10min));
+}
+
+TEST(ConfigFile, EverySettingIsInTheFullFile) {
+  // Each setting parsed above differs from its default, so none was missed.
+  const ServeConfig defaults, c = from_text(kFull);
+  for (const auto& s : serve_settings()) {
+    EXPECT_NE(s.get(c), s.get(defaults)) << s.key;
+  }
+}
+
+TEST(ConfigFile, DefaultsWhenAbsent) {
+  const ServeConfig c = from_text("");
+  EXPECT_EQ(c.options.database.conninfo, "");
+  EXPECT_EQ(c.options.database.pool_size, 8u);
+  EXPECT_EQ(c.passphrase_file, "");
+  EXPECT_EQ(c.options.grpc_listen, "127.0.0.1:8443");
+  EXPECT_EQ(c.options.http_listen, "127.0.0.1:8080");
+  EXPECT_EQ(c.options.http_threads, 64);
+  EXPECT_EQ(c.log_format, "text");
+  EXPECT_EQ(c.tls_dir, "./tls");
+  EXPECT_FALSE(c.options.insecure_plaintext);
+  EXPECT_EQ(c.options.profile.validity, Duration(365 * 24h));
+  EXPECT_EQ(c.options.profile.crl_base_url, "");
+  EXPECT_EQ(c.options.authority.crl.validity, Duration(24h));
+  EXPECT_EQ(c.options.authority.crl.republish_before, Duration(12h));
+  EXPECT_EQ(c.options.crl_check_interval, std::chrono::milliseconds(30s));
+  EXPECT_EQ(c.options.authority.token_attempts.budget, 20);
+  EXPECT_EQ(c.options.authority.token_attempts.window, Duration(60s));
+
+  // A file that sets one key leaves the others at their defaults.
+  const ServeConfig one = from_text("[database]\npool_size = 3\n");
+  EXPECT_EQ(one.options.database.pool_size, 3u);
+  EXPECT_EQ(one.options.grpc_listen, "127.0.0.1:8443");
+  EXPECT_EQ(one.options.authority.crl.validity, Duration(24h));
+}
+
+TEST(ConfigFile, EachBadValueNamesItsKeyAndTheFile) {
+  EXPECT_EQ(error_of("[crl]\nvalidity = \"5x\"\n"),
+            "hostca.toml: crl.validity: '5x' is not a duration (use 30s, 15m, 24h, 7d)");
+  EXPECT_EQ(error_of("[crl]\ncheck_interval = \"0s\"\n"),
+            "hostca.toml: crl.check_interval: '0s' is shorter than 1s");
+  EXPECT_EQ(error_of("[database]\npool_size = \"16\"\n"),
+            "hostca.toml: database.pool_size: expected an integer, got a string");
+  EXPECT_EQ(error_of("[database]\npool_size = 0\n"),
+            "hostca.toml: database.pool_size: 0 is out of range (1 to 1000)");
+  EXPECT_EQ(error_of("[server]\nlog_format = \"xml\"\n"),
+            "hostca.toml: server.log_format: 'xml' is not one of text, json");
+  EXPECT_EQ(error_of("[server]\nlisten = \"\"\n"), "hostca.toml: server.listen: must not be empty");
+  EXPECT_EQ(error_of("[tls]\ninsecure_plaintext = \"yes\"\n"),
+            "hostca.toml: tls.insecure_plaintext: expected true or false, got a string");
+  EXPECT_EQ(error_of("[certificate]\nvalidity = 365\n"),
+            "hostca.toml: certificate.validity: expected a duration string such as \"24h\", got "
+            "an integer");
+  EXPECT_EQ(error_of("database = \"x\"\n"),
+            "hostca.toml: database: expected a table [database], got a string");
+  // Every setting refuses a value of the wrong type, naming itself.
+  for (const auto& s : serve_settings()) {
+    const auto section = s.key.substr(0, s.key.find('.'));
+    const auto name = s.key.substr(s.key.find('.') + 1);
+    const std::string value = s.kind == ServeSetting::Kind::kText ? "1.5" : "[1]";
+    const std::string message = error_of("[" + section + "]\n" + name + " = " + value + "\n");
+    EXPECT_EQ(message.rfind("hostca.toml: " + s.key + ": expected ", 0), 0u) << message;
+  }
+}
+
+TEST(ConfigFile, AnUnknownKeyIsRefused) {
+  EXPECT_EQ(error_of("[crl]\nvalidty = \"24h\"\n"), "hostca.toml: unknown key 'crl.validty'");
+  EXPECT_EQ(error_of("[crls]\nvalidity = \"24h\"\n"), "hostca.toml: unknown key 'crls'");
+  EXPECT_EQ(error_of("[crl.extra]\nvalidity = \"24h\"\n"), "hostca.toml: unknown key 'crl.extra'");
+}
+
+TEST(ConfigFile, ASyntaxErrorNamesTheFileAndLine) {
+  const std::string message = error_of("[database]\npool_size = = 3\n");
+  EXPECT_EQ(message.rfind("hostca.toml:2:", 0), 0u) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+}
+
+TEST(ConfigFile, EnvironmentOverridesTheFileAndFlagsOverrideBoth) {
+  const ConfigFile file{"hostca.toml",
+                        "[database]\npool_size = 16\nconninfo = \"dbname=file\"\n"
+                        "[crl]\nvalidity = \"48h\"\n"};
+  const auto env = env_of({{"HOSTCA_DATABASE_POOL_SIZE", "4"},
+                           {"HOSTCA_CRL_VALIDITY", "36h"},
+                           {"HOSTCA_SERVER_LISTEN", ""}});  // empty: not set
+  const ServeConfig c = load_serve_config(file, env, {{"crl.validity", "12h"}});
+  EXPECT_EQ(c.options.database.pool_size, 4u);                 // env over file
+  EXPECT_EQ(c.options.database.conninfo, "dbname=file");       // file
+  EXPECT_EQ(c.options.authority.crl.validity, Duration(12h));  // flag over env and file
+  EXPECT_EQ(c.options.grpc_listen, "127.0.0.1:8443");          // default
+
+  const ServeConfig no_file = load_serve_config(std::nullopt, env, {});
+  EXPECT_EQ(no_file.options.database.pool_size, 4u);
+}
+
+TEST(ConfigFile, ABadEnvironmentValueOrFlagNamesItself) {
+  try {
+    load_serve_config(std::nullopt, env_of({{"HOSTCA_CRL_VALIDITY", "5x"}}), {});
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "HOSTCA_CRL_VALIDITY: '5x' is not a duration (use 30s, 15m, 24h, 7d)");
+  }
+  try {
+    load_serve_config(std::nullopt, no_env(), {{"database.pool_size", "many"}});
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "--pool-size: 'many' is not a whole number");
+  }
+}
+
+TEST(ConfigFile, EnvironmentNamesFollowTheKeys) {
+  std::map<std::string, std::string> names;
+  for (const auto& s : serve_settings()) names[s.key] = s.env_name();
+  EXPECT_EQ(names.at("database.pool_size"), "HOSTCA_DATABASE_POOL_SIZE");
+  EXPECT_EQ(names.at("crl.check_interval"), "HOSTCA_CRL_CHECK_INTERVAL");
+  // Not HOSTCA_PASSPHRASE, which holds the passphrase itself.
+  EXPECT_EQ(names.at("ca.passphrase_file"), "HOSTCA_CA_PASSPHRASE_FILE");
+}
+
+TEST(ConfigFile, TheExampleFileParsesAndEqualsTheDefaults) {
+  // HOSTCA_TEST_DATA is <source>/tests/data, which need not exist: cut the
+  // text rather than walk up the folders.
+  std::string source = HOSTCA_TEST_DATA;
+  source.erase(source.rfind("/tests/data"));
+  std::ifstream in(source + "/deploy/hostca.toml.example");
+  ASSERT_TRUE(in) << "deploy/hostca.toml.example not found";
+  std::stringstream text;
+  text << in.rdbuf();
+  const ServeConfig defaults;
+  const ServeConfig example = from_text(text.str());
+  for (const auto& s : serve_settings()) {
+    EXPECT_EQ(s.get(example), s.get(defaults)) << s.key;
+    // Every key is written out, not left to its default.
+    EXPECT_NE(text.str().find("\n" + s.key.substr(s.key.find('.') + 1) + " = "), std::string::npos)
+        << s.key << " is missing from the example";
+  }
+}
+
+TEST(ConfigFile, DurationsAreWrittenInTheirLargestUnit) {
+  EXPECT_EQ(format_duration(24h), "24h");
+  EXPECT_EQ(format_duration(48h), "2d");
+  EXPECT_EQ(format_duration(12h), "12h");
+  EXPECT_EQ(format_duration(90s), "90s");
+  EXPECT_EQ(format_duration(60s), "1m");
+}
+
+}  // namespace
+}  // namespace hostca
