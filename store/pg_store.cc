@@ -58,6 +58,23 @@ void PgStore::transact(const std::function<void(Tx&)>& work) {
       throw database_error("run a transaction", e);
     } catch (const Error&) {
       throw;
+    } catch (const pqxx::sql_error& e) {
+      // A fast shutdown or crash of PostgreSQL can end the session with an
+      // error (class 57P: admin or crash shutdown; class 08: connection
+      // exception; or libpq's "server closed the connection unexpectedly",
+      // with no state at all) rather than as a broken connection: the same
+      // outage, and the connection is dead either way.
+      const std::string state = e.sqlstate();
+      if (state.rfind("57P", 0) == 0 || state.rfind("08", 0) == 0 || !(*lease).is_open() ||
+          (state.empty() &&
+           std::string(e.what()).find("closed the connection") != std::string::npos)) {
+        lease.mark_broken();
+        spdlog::error("database went away during a transaction: sqlstate {}: {}", state, e.what());
+        throw unavailable(
+            "the database went away during the call and nothing was changed; the server "
+            "reconnects on the next call");
+      }
+      throw database_error("run a transaction", e);
     } catch (const pqxx::failure& e) {
       throw database_error("run a transaction", e);
     } catch (const pqxx::usage_error& e) {
