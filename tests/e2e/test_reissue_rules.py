@@ -120,7 +120,10 @@ class ReissueRulesTest(unittest.TestCase):
         def call(i):
             barrier.wait()
             try:
-                return ("OK", stubs[i].ReissueCertificate(requests[i], timeout=60))
+                # wait_for_ready: ten channels connecting at once may see a
+                # transient connect failure; the race is about the token.
+                return ("OK", stubs[i].ReissueCertificate(requests[i], timeout=60,
+                                                          wait_for_ready=True))
             except grpc.RpcError as e:
                 return (e.code().name, e.details())
 
