@@ -23,6 +23,8 @@ nice -n 19 cmake --build build-asan -j 2 --target hostca-server hostca-admin hos
 
 # Leaks are reports too. Should gRPC or protobuf internals ever report
 # one, suppress it in a committed deploy/lsan.supp with a reason per line.
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+# Full allocation stacks, so that a suppression can name the frame it means.
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0:malloc_context_size=30"
+export LSAN_OPTIONS="suppressions=$PWD/deploy/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 nice -n 19 ctest --test-dir build-asan --output-on-failure --timeout 1800 "$@" </dev/null

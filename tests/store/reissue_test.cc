@@ -115,7 +115,7 @@ TEST(Reissue, RevokesEveryEarlierValidCertificateAndListsThemOnTheShardCrl) {
   EXPECT_FALSE(crl.crl.is_revoked(r.certificate.certificate));
   EXPECT_EQ(crl.row.this_update, ca.clock.now());
   EXPECT_TRUE(crl.crl.check_signature(
-      *Botan::X509_Certificate(ca.authority->ca_certificate().der).subject_public_key()));
+      *Botan::X509_Certificate(ca.authority->ca_certificate().der).load_subject_public_key()));
 
   // Exactly one CRL published, one certificate more, two revoked.
   const auto after = database_state(ca.conninfo);
