@@ -4,6 +4,7 @@ size and the rest from the file; the environment beats the file and a flag beats
 
 import json
 import os
+import shutil
 import re
 import signal
 import subprocess
@@ -29,6 +30,7 @@ class ConfigCheckTest(unittest.TestCase):
 
     def setUp(self):
         self.folder = tempfile.mkdtemp(prefix="hostca-config-")
+        self.addCleanup(shutil.rmtree, self.folder, True)
 
     def write(self, name, text):
         path = os.path.join(self.folder, name)
