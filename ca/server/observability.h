@@ -65,7 +65,4 @@ class Observability {
   std::atomic<double> expiring_{0};
 };
 
-// "OK", "UNAUTHENTICATED", ...: the names gRPC gives its codes.
-const char* status_code_name(grpc::StatusCode code);
-
 }  // namespace hostca

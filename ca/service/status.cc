@@ -40,13 +40,14 @@ grpc::Status internal_status(const char* rpc, const std::exception& e) {
       "an internal error stopped the call; nothing was changed (see the server log)");
 }
 
-namespace {
-const char* code_name(grpc::StatusCode code) {
+const char* status_code_name(grpc::StatusCode code) {
   switch (code) {
     case grpc::StatusCode::OK:
       return "OK";
     case grpc::StatusCode::CANCELLED:
       return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
     case grpc::StatusCode::INVALID_ARGUMENT:
       return "INVALID_ARGUMENT";
     case grpc::StatusCode::DEADLINE_EXCEEDED:
@@ -57,21 +58,28 @@ const char* code_name(grpc::StatusCode code) {
       return "ALREADY_EXISTS";
     case grpc::StatusCode::PERMISSION_DENIED:
       return "PERMISSION_DENIED";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "UNAUTHENTICATED";
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
       return "RESOURCE_EXHAUSTED";
     case grpc::StatusCode::FAILED_PRECONDITION:
       return "FAILED_PRECONDITION";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
     case grpc::StatusCode::UNIMPLEMENTED:
       return "UNIMPLEMENTED";
-    default:
+    case grpc::StatusCode::INTERNAL:
       return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return "UNKNOWN";
   }
 }
-}  // namespace
 
 void log_call(const char* rpc, const grpc::ServerContext* context, const grpc::Status& status,
               std::chrono::steady_clock::duration elapsed) {
@@ -82,7 +90,7 @@ void log_call(const char* rpc, const grpc::ServerContext* context, const grpc::S
     spdlog::info("rpc={} peer={} status=OK duration_ms={:.2f}", rpc, context->peer(), ms);
   } else {
     spdlog::warn("rpc={} peer={} status={} duration_ms={:.2f} message=\"{}\"", rpc, context->peer(),
-                 code_name(status.error_code()), ms, status.error_message());
+                 status_code_name(status.error_code()), ms, status.error_message());
   }
 }
 

@@ -13,6 +13,8 @@
 namespace hostca::service {
 
 grpc::StatusCode to_status_code(ErrorKind kind);
+// "OK", "UNAUTHENTICATED", ...: the names gRPC gives its codes (logs, metrics).
+const char* status_code_name(grpc::StatusCode code);
 grpc::Status to_status(const Error& error);
 
 // Runs body; maps an Error to its status, anything else to INTERNAL.
