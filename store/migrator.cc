@@ -17,7 +17,7 @@ const char* kCreateTable =
     "now())";
 }  // namespace
 
-std::vector<std::string> Migrator::apply() const {
+std::vector<std::string> Migrator::apply_up_to(int version) const {
   return with_database_errors("apply migrations", [&] {
     pqxx::connection conn(conninfo_);
     pqxx::work tx(conn);
@@ -34,6 +34,7 @@ std::vector<std::string> Migrator::apply() const {
     std::vector<std::string> applied;
     for (const auto& m : all) {
       if (m.version <= current) continue;
+      if (m.version > version) break;
       tx.exec(m.sql);
       tx.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version,
                      m.name);

@@ -32,13 +32,14 @@ const Statement kInsertCa{
 #define TOKEN_COLUMNS                                                                      \
   "token_id::text, kind, token_hash, name, reason, coalesce(host_id::text, ''), max_uses," \
   " uses, " US("created_at") ", " US("expires_at") ", coalesce(" US(                       \
-      "deleted_at") ", -1), created_by"
+      "deleted_at") ", -1), created_by, allowed_names::text"
 
 const Statement kInsertToken{
     "insert_token",
     "INSERT INTO tokens (token_id, kind, token_hash, name, reason, host_id, max_uses, uses,"
-    " created_at, expires_at, created_by)"
-    " VALUES ($1::uuid, $2, $3, $4, $5, NULLIF($6, '')::uuid, $7, $8, " TS(9) ", " TS(10) ", $11)"};
+    " created_at, expires_at, created_by, allowed_names)"
+    " VALUES ($1::uuid, $2, $3, $4, $5, NULLIF($6, '')::uuid, $7, $8, " TS(9) ", " TS(10) ", $11,"
+    " $12::jsonb)"};
 const Statement kFindTokenForUpdate{"find_token_for_update",
                                     "SELECT " TOKEN_COLUMNS
                                     " FROM tokens WHERE token_hash = $1 FOR UPDATE"};
@@ -53,14 +54,6 @@ const Statement kListTokens{
     "list_tokens", "SELECT " TOKEN_COLUMNS
                    " FROM tokens WHERE $1 OR deleted_at IS NULL ORDER BY created_at, token_id"};
 
-const Statement kLockHostname{"lock_hostname",
-                              "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))"};
-const Statement kFindHostWithValidCertificate{
-    "find_host_with_valid_certificate",
-    "SELECT h.host_id::text FROM hosts h WHERE h.hostname = $1 AND EXISTS ("
-    " SELECT 1 FROM certificates c WHERE c.host_id = h.host_id AND c.revoked_at IS NULL"
-    " AND c.not_after > " TS(2) ") LIMIT 1"};
-
 #define HOST_COLUMNS \
   "h.host_id::text, h.hostname, h.aliases::text, " US("h.created_at") ", coalesce(" US( \
       "h.auto_reissue_until") ", -1), h.crl_shard, coalesce(" US("h.certificate_failure_at") \
@@ -73,16 +66,46 @@ const Statement kFindHostWithValidCertificate{
 constexpr int kHostColumns = 8;
 constexpr int kCertColumns = 11;
 
-const Statement kInsertHost{"insert_host",
-                            "INSERT INTO hosts (host_id, hostname, aliases, created_at, crl_shard)"
-                            " VALUES ($1::uuid, $2, $3::jsonb, " TS(4) ", $5)"};
 const Statement kFindHost{"find_host",
                           "SELECT " HOST_COLUMNS " FROM hosts h WHERE h.host_id = $1::uuid"};
 const Statement kLockHost{
     "lock_host", "SELECT " HOST_COLUMNS " FROM hosts h WHERE h.host_id = $1::uuid FOR UPDATE"};
-const Statement kRenameHost{"rename_host",
-                            "UPDATE hosts SET hostname = $2, aliases = $3::jsonb"
-                            " WHERE host_id = $1::uuid"};
+
+// Names (migration 0005). A claim is INSERT ... ON CONFLICT DO UPDATE: the
+// primary key orders concurrent claims of one name across servers, every
+// conflicting row is locked until the end of the unit of work (an admin's
+// release waits for it), and RETURNING names the holder of each conflict.
+// A host's own names are locked but not rewritten (the WHERE).
+#define CLAIM_NAMES(host, names, at)                                      \
+  "INSERT INTO host_names (name, host_id, claimed_at)"                    \
+  " SELECT value, " host ", " at " FROM jsonb_array_elements_text(" names \
+  ")"                                                                     \
+  " ON CONFLICT (name) DO UPDATE SET claimed_at = host_names.claimed_at"  \
+  " WHERE host_names.host_id IS DISTINCT FROM EXCLUDED.host_id RETURNING name, host_id"
+// The claims of names held by another than `host`, as [[name, holder or null], ...].
+#define NAME_CONFLICTS(cte, host)                                                           \
+  "(SELECT coalesce(jsonb_agg(jsonb_build_array(name, host_id) ORDER BY name), '[]')::text" \
+  " FROM " cte " WHERE host_id IS DISTINCT FROM " host ")"
+const Statement kAssignHostNames{
+    "assign_host_names",
+    "WITH claimed AS (" CLAIM_NAMES("$1::uuid", "$2::jsonb", TS(5)) "),"
+    " released AS (DELETE FROM host_names WHERE host_id = $1::uuid AND name NOT IN"
+    " (SELECT value FROM jsonb_array_elements_text($2::jsonb)) RETURNING name),"
+    " renamed AS (UPDATE hosts SET hostname = $3, aliases = $4::jsonb WHERE host_id = $1::uuid"
+    " AND (hostname <> $3 OR aliases <> $4::jsonb) RETURNING 1)"
+    " SELECT " NAME_CONFLICTS("claimed", "$1::uuid")};
+const Statement kReleaseHostName{
+    "release_host_name",
+    "WITH released AS (DELETE FROM host_names WHERE name = $2 AND host_id = $1::uuid"
+    " RETURNING name)"
+    " UPDATE hosts SET hostname = CASE WHEN hostname = $2 THEN '' ELSE hostname END,"
+    " aliases = coalesce((SELECT jsonb_agg(a.v ORDER BY a.o) FROM jsonb_array_elements(aliases)"
+    " WITH ORDINALITY AS a(v, o) WHERE a.v <> to_jsonb($2::text)), '[]'::jsonb)"
+    " WHERE host_id = $1::uuid AND EXISTS (SELECT 1 FROM released) RETURNING 1"};
+const Statement kReserveServerNames{
+    "reserve_server_names",
+    "WITH claimed AS (" CLAIM_NAMES("NULL::uuid", "$1::jsonb", TS(2)) ")"
+    " SELECT " NAME_CONFLICTS("claimed", "NULL::uuid")};
 const Statement kSetAutoReissue{
     "set_auto_reissue",
     "UPDATE hosts SET auto_reissue_until = CASE WHEN $2::bigint < 0 THEN NULL ELSE " TS(
@@ -117,12 +140,13 @@ const Statement kRecordEnrolment{
     "record_enrolment",
     "WITH h AS (INSERT INTO hosts (host_id, hostname, aliases, created_at, crl_shard)"
     " VALUES ($1::uuid, $2, $3::jsonb, " TS(4) ", $5)),"
+    " n AS (" CLAIM_NAMES("$1::uuid", "$15::jsonb", TS(4)) "),"
     " c AS (INSERT INTO certificates (serial_hex, host_id, kind, not_before, not_after, der,"
     " created_at, crl_shard, spki_sha256) VALUES ($6, $1::uuid, $7, " TS(8) ", " TS(9) ", $10, " TS(
         11) ", $5, NULLIF($12, ''::bytea))),"
     " u AS (UPDATE tokens SET uses = uses + 1 WHERE token_id = $13::uuid RETURNING 1),"
     " a AS (" AUDIT_FROM_JSON(14) ")"
-    " SELECT count(*) FROM u"};
+    " SELECT (SELECT count(*) FROM u), " NAME_CONFLICTS("n", "$1::uuid")};
 const Statement kListHostCertificates{"list_host_certificates",
                                       "SELECT " CERT_COLUMNS
                                       " FROM certificates c WHERE c.host_id = $1::uuid"
@@ -214,12 +238,11 @@ const Statement* const kAll[] = {
     &kCountTokenUse,
     &kMarkTokenDeleted,
     &kListTokens,
-    &kLockHostname,
-    &kFindHostWithValidCertificate,
-    &kInsertHost,
     &kFindHost,
     &kLockHost,
-    &kRenameHost,
+    &kAssignHostNames,
+    &kReleaseHostName,
+    &kReserveServerNames,
     &kSetAutoReissue,
     &kSetCertificateFailure,
     &kListHosts,
@@ -287,6 +310,7 @@ TokenRow token_from(const pqxx::row& r) {
   t.expires_at = time_of(r[9]);
   t.deleted_at = optional_time(r[10]);
   t.created_by = r[11].as<std::string>();
+  t.allowed_names = nlohmann::json::parse(r[12].as<std::string>()).get<std::vector<std::string>>();
   return t;
 }
 
@@ -370,7 +394,7 @@ void PgTx::insert_ca(const CaRow& ca) {
 void PgTx::insert_token(const TokenRow& t) {
   run(w_, kInsertToken, t.token_id, to_string(t.kind), bin(t.token_hash), t.name, t.reason,
       t.host_id.value_or(""), t.max_uses, t.uses, to_unix_micros(t.created_at),
-      to_unix_micros(t.expires_at), t.created_by);
+      to_unix_micros(t.expires_at), t.created_by, nlohmann::json(t.allowed_names).dump());
 }
 
 std::optional<TokenRow> PgTx::find_token_for_update(const Bytes& token_hash) {
@@ -398,20 +422,6 @@ std::vector<TokenRow> PgTx::list_tokens(bool include_deleted) {
   std::vector<TokenRow> out;
   for (const auto& row : run(w_, kListTokens, include_deleted)) out.push_back(token_from(row));
   return out;
-}
-
-void PgTx::lock_hostname(const std::string& hostname) { run(w_, kLockHostname, hostname); }
-
-std::optional<std::string> PgTx::find_host_with_valid_certificate(const std::string& hostname,
-                                                                  TimePoint now) {
-  const auto r = run(w_, kFindHostWithValidCertificate, hostname, to_unix_micros(now));
-  if (r.empty()) return std::nullopt;
-  return r[0][0].as<std::string>();
-}
-
-void PgTx::insert_host(const HostRow& h) {
-  run(w_, kInsertHost, h.host_id, h.hostname, aliases_json(h.aliases), to_unix_micros(h.created_at),
-      h.crl_shard);
 }
 
 std::optional<HostRow> PgTx::find_host(const std::string& host_id) {
@@ -459,8 +469,30 @@ std::string audit_json_array(const std::vector<AuditRow>& rows) {
 }
 }  // namespace
 
-void PgTx::record_enrolment(const HostRow& h, const CertificateRow& c, const std::string& token_id,
-                            const std::vector<AuditRow>& audit) {
+namespace {
+std::vector<std::string> names_of(const std::string& hostname,
+                                  const std::vector<std::string>& aliases) {
+  std::vector<std::string> names{hostname};
+  names.insert(names.end(), aliases.begin(), aliases.end());
+  return names;
+}
+
+// NAME_CONFLICTS' JSON: [[name, holder or null], ...].
+std::vector<NameHolder> name_holders(const std::string& text) {
+  std::vector<NameHolder> out;
+  for (const auto& pair : nlohmann::json::parse(text)) {
+    NameHolder h;
+    h.name = pair.at(0).get<std::string>();
+    if (!pair.at(1).is_null()) h.host_id = pair.at(1).get<std::string>();
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<NameHolder> PgTx::record_enrolment(const HostRow& h, const CertificateRow& c,
+                                               const std::string& token_id,
+                                               const std::vector<AuditRow>& audit) {
   if (c.host_id != h.host_id || c.crl_shard != h.crl_shard) {
     throw internal_error("an enrolment's certificate must belong to its new host and shard");
   }
@@ -468,8 +500,10 @@ void PgTx::record_enrolment(const HostRow& h, const CertificateRow& c, const std
       run(w_, kRecordEnrolment, h.host_id, h.hostname, aliases_json(h.aliases),
           to_unix_micros(h.created_at), h.crl_shard, c.serial_hex, to_string(c.kind),
           to_unix_micros(c.not_before), to_unix_micros(c.not_after), bin(c.der),
-          to_unix_micros(c.created_at), bin(c.spki_sha256), token_id, audit_json_array(audit));
+          to_unix_micros(c.created_at), bin(c.spki_sha256), token_id, audit_json_array(audit),
+          nlohmann::json(names_of(h.hostname, h.aliases)).dump());
   if (r[0][0].as<int>() != 1) throw internal_error("token " + token_id + " vanished while used");
+  return name_holders(r[0][1].as<std::string>());
 }
 
 std::vector<CertificateRow> PgTx::list_host_certificates(const std::string& host_id) {
@@ -486,9 +520,25 @@ std::optional<HostRow> PgTx::lock_host(const std::string& host_id) {
   return host_from(r[0], 0);
 }
 
-void PgTx::rename_host(const std::string& host_id, const std::string& hostname,
-                       const std::vector<std::string>& aliases) {
-  run(w_, kRenameHost, host_id, hostname, aliases_json(aliases));
+std::vector<NameHolder> PgTx::assign_host_names(const std::string& host_id,
+                                                const std::string& hostname,
+                                                const std::vector<std::string>& aliases,
+                                                TimePoint now) {
+  if (hostname.empty()) throw internal_error("a host's names start with its host name");
+  const auto r =
+      run(w_, kAssignHostNames, host_id, nlohmann::json(names_of(hostname, aliases)).dump(),
+          hostname, aliases_json(aliases), to_unix_micros(now));
+  return name_holders(r[0][0].as<std::string>());
+}
+
+bool PgTx::release_host_name(const std::string& host_id, const std::string& name) {
+  return run(w_, kReleaseHostName, host_id, name).affected_rows() == 1;
+}
+
+std::vector<NameHolder> PgTx::reserve_server_names(const std::vector<std::string>& names,
+                                                   TimePoint now) {
+  const auto r = run(w_, kReserveServerNames, nlohmann::json(names).dump(), to_unix_micros(now));
+  return name_holders(r[0][0].as<std::string>());
 }
 
 void PgTx::set_auto_reissue_until(const std::string& host_id, std::optional<TimePoint> until) {

@@ -25,23 +25,24 @@ class PgTx final : public Tx {
   void mark_token_deleted(const std::string& token_id, TimePoint at) override;
   std::vector<TokenRow> list_tokens(bool include_deleted) override;
 
-  void lock_hostname(const std::string& hostname) override;
-  std::optional<std::string> find_host_with_valid_certificate(const std::string& hostname,
-                                                              TimePoint now) override;
-  void insert_host(const HostRow& host) override;
   std::optional<HostRow> find_host(const std::string& host_id) override;
   std::vector<HostSummaryRow> list_hosts(const std::string& hostname_contains, std::uint32_t limit,
                                          TimePoint now) override;
 
   std::optional<HostRow> lock_host(const std::string& host_id) override;
-  void rename_host(const std::string& host_id, const std::string& hostname,
-                   const std::vector<std::string>& aliases) override;
+  std::vector<NameHolder> assign_host_names(const std::string& host_id, const std::string& hostname,
+                                            const std::vector<std::string>& aliases,
+                                            TimePoint now) override;
+  bool release_host_name(const std::string& host_id, const std::string& name) override;
+  std::vector<NameHolder> reserve_server_names(const std::vector<std::string>& names,
+                                               TimePoint now) override;
   void set_auto_reissue_until(const std::string& host_id, std::optional<TimePoint> until) override;
   void set_certificate_failure(const std::string& host_id, std::optional<TimePoint> at,
                                const std::string& detail) override;
 
-  void record_enrolment(const HostRow& host, const CertificateRow& certificate,
-                        const std::string& token_id, const std::vector<AuditRow>& audit) override;
+  std::vector<NameHolder> record_enrolment(const HostRow& host, const CertificateRow& certificate,
+                                           const std::string& token_id,
+                                           const std::vector<AuditRow>& audit) override;
   void insert_certificate(const CertificateRow& certificate) override;
   std::vector<CertificateRow> list_host_certificates(const std::string& host_id) override;
   std::optional<std::string> find_host_with_key(const Bytes& spki_sha256,

@@ -38,11 +38,15 @@ struct TokenRow {
   TimePoint expires_at;
   std::optional<TimePoint> deleted_at;
   std::string created_by;
+  // Authorization tokens only: the name patterns ("db01.example.com",
+  // "*.lab.example.com") a host enrolling with this token may use, on top of
+  // the CA's own policy. Empty: the CA's policy alone.
+  std::vector<std::string> allowed_names;
 };
 
 struct HostRow {
   std::string host_id;
-  std::string hostname;
+  std::string hostname;  // empty once an admin released it, until a reissue names one
   std::vector<std::string> aliases;
   TimePoint created_at;
   std::optional<TimePoint> auto_reissue_until;
@@ -65,6 +69,12 @@ struct CertificateRow {
   std::optional<int> revocation_reason;
   std::optional<int> crl_shard;  // host certificates only
   Bytes spki_sha256;             // empty for certificates from before migration 0002
+};
+
+// Who holds a DNS name in the register of names (migration 0005).
+struct NameHolder {
+  std::string name;
+  std::optional<std::string> host_id;  // empty: one of the CA server's own names
 };
 
 // What one entry of a shard's CRL needs.

@@ -32,19 +32,28 @@ class Tx {
   virtual void mark_token_deleted(const std::string& token_id, TimePoint at) = 0;
   virtual std::vector<TokenRow> list_tokens(bool include_deleted) = 0;
 
-  // Hosts. lock_hostname serializes enrolments of one host name across
-  // servers until the end of the unit of work.
-  virtual void lock_hostname(const std::string& hostname) = 0;
-  virtual std::optional<std::string> find_host_with_valid_certificate(const std::string& hostname,
-                                                                      TimePoint now) = 0;
-  virtual void insert_host(const HostRow& host) = 0;
+  // Hosts.
   virtual std::optional<HostRow> find_host(const std::string& host_id) = 0;
   virtual std::vector<HostSummaryRow> list_hosts(const std::string& hostname_contains,
                                                  std::uint32_t limit, TimePoint now) = 0;
   // Locks the host row until the end of the unit of work.
   virtual std::optional<HostRow> lock_host(const std::string& host_id) = 0;
-  virtual void rename_host(const std::string& host_id, const std::string& hostname,
-                           const std::vector<std::string>& aliases) = 0;
+
+  // Names (the register of migration 0005). Each name given is claimed for
+  // the host and locked until the end of the unit of work; the host's other
+  // names are released; the host's record is set to these names. Returns
+  // the names someone else holds: if any comes back, the unit of work must
+  // not commit (throw).
+  virtual std::vector<NameHolder> assign_host_names(const std::string& host_id,
+                                                    const std::string& hostname,
+                                                    const std::vector<std::string>& aliases,
+                                                    TimePoint now) = 0;
+  // Gives up one name of the host (and takes it off the host's record);
+  // false if the host does not hold it.
+  virtual bool release_host_name(const std::string& host_id, const std::string& name) = 0;
+  // Reserves names for the CA server itself; returns those a host holds.
+  virtual std::vector<NameHolder> reserve_server_names(const std::vector<std::string>& names,
+                                                       TimePoint now) = 0;
   virtual void set_auto_reissue_until(const std::string& host_id,
                                       std::optional<TimePoint> until) = 0;
   // Marks (or, with no time, clears) a reported certificate failure.
@@ -52,11 +61,14 @@ class Tx {
                                        const std::string& detail) = 0;
 
   // An enrolment's writes in one statement, so one round trip: the new
-  // host, its first certificate, one use of the token (which
-  // find_token_for_update locked) and the audit rows.
-  virtual void record_enrolment(const HostRow& host, const CertificateRow& certificate,
-                                const std::string& token_id,
-                                const std::vector<AuditRow>& audit) = 0;
+  // host, the claim of its names, its first certificate, one use of the
+  // token (which find_token_for_update locked) and the audit rows. Returns
+  // the host's names someone else holds: if any comes back, the unit of
+  // work must not commit (throw).
+  virtual std::vector<NameHolder> record_enrolment(const HostRow& host,
+                                                   const CertificateRow& certificate,
+                                                   const std::string& token_id,
+                                                   const std::vector<AuditRow>& audit) = 0;
 
   // Certificates.
   virtual void insert_certificate(const CertificateRow& certificate) = 0;

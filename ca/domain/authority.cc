@@ -72,6 +72,42 @@ void require_new_key(store::Tx& tx, const Bytes& key_hash, const std::string& ho
                          "; every host needs its own key pair: make a new one");
 }
 
+void check_names(const NamePolicy& policy, const HostName& hostname,
+                 const std::vector<HostName>& aliases,
+                 const std::vector<NamePattern>& token_patterns) {
+  policy.check(hostname, "host name", token_patterns);
+  for (const auto& a : aliases) policy.check(a, "alias", token_patterns);
+}
+
+void refuse_held_names(const std::vector<store::NameHolder>& held, const HostName& hostname) {
+  if (held.empty()) return;
+  std::string servers, hosts;
+  for (const auto& h : held) {
+    std::string& list = h.host_id ? hosts : servers;
+    list += (list.empty() ? "" : ", ") + h.name;
+  }
+  if (!servers.empty()) {
+    throw invalid_argument(servers + (servers.find(',') == std::string::npos ? " is" : " are") +
+                           " the CA server's own name" +
+                           (servers.find(',') == std::string::npos ? "" : "s") +
+                           ", never given to a host");
+  }
+  const bool one = hosts.find(',') == std::string::npos;
+  const std::string what = one && hosts == hostname.str() ? "host name " : one ? "the name " : "";
+  throw already_exists(
+      what + hosts + (one ? " belongs" : " belong") +
+      " to another host: reissue that host under another name (hostca-admin reissue-token "
+      "create, then 'hostca-agent reissue --hostname'), or ask an admin to release the name "
+      "(hostca-admin host release-name)");
+}
+
+std::vector<std::string> name_texts(const std::vector<HostName>& names) {
+  std::vector<std::string> out;
+  out.reserve(names.size());
+  for (const auto& n : names) out.push_back(n.str());
+  return out;
+}
+
 TokenState token_state(const TokenRow& token, TimePoint now) {
   if (token.deleted_at) return TokenState::kDeleted;
   if (now >= token.expires_at) return TokenState::kExpired;
@@ -110,6 +146,7 @@ Authority::Authority(store::Store& store, std::shared_ptr<const CertificateIssue
   if (!issuer_) throw internal_error("the authority needs a certificate issuer");
   attempts_ = std::make_unique<TokenAttemptLimiter>(config_.token_attempts, clock_);
   config_.key_policy.validate();
+  config_.names.validate();
   config_.tokens.validate();
   if (config_.crl_shards < 1) throw invalid_argument("crl shards must be at least 1");
   if (config_.max_auto_reissue_window <= Duration::zero() ||
@@ -180,6 +217,7 @@ Enrollment Authority::enroll(const EnrollmentRequest& request) {
   // Everything that needs no database is checked first.
   const HostName hostname = HostName::parse(request.hostname);
   const std::vector<HostName> aliases = parse_aliases(request.aliases, hostname);
+  check_names(config_.names, hostname, aliases);
   const CertificateRequest csr = CertificateRequest::parse(request.csr, config_.key_policy);
   const SecretToken token =
       parse_token(request.authorization_token, SecretKind::kAuthorizationToken, attempt);
@@ -198,35 +236,35 @@ Enrollment Authority::enroll(const EnrollmentRequest& request) {
         throw unauthenticated("unknown authorization token");
       }
       token_refused = false;
-      require_new_key(tx, sha256(csr.spki()), "", "an enrolment");
-      tx.lock_hostname(hostname.str());
-      if (const auto holder = tx.find_host_with_valid_certificate(hostname.str(), now)) {
-        throw already_exists("host name " + hostname.str() +
-                             " already has a valid certificate (host " + *holder +
-                             "); to replace it, ask an admin for a reissue token and run "
-                             "'hostca-agent reissue'");
+      if (!row->allowed_names.empty()) {
+        check_names(config_.names, hostname, aliases, stored_patterns(row->allowed_names));
       }
+      require_new_key(tx, sha256(csr.spki()), "", "an enrolment");
       IssuedCertificate issued =
           issuer_->issue_host_certificate(host_id, hostname, aliases, csr, shard, now);
 
       store::HostRow host;
       host.host_id = host_id;
       host.hostname = hostname.str();
-      for (const auto& a : aliases) host.aliases.push_back(a.str());
+      host.aliases = name_texts(aliases);
       host.created_at = now;
       host.crl_shard = shard;
       const std::string actor = "token:" + row->token_id;
-      tx.record_enrolment(host,
-                          certificate_record(issued, store::CertificateKind::kEnroll, host_id,
-                                             shard, sha256(csr.spki()), now),
-                          row->token_id,
-                          {audit_record(now, actor, "token.use", row->token_id, "ok",
-                                        {{"uses", row->uses + 1}, {"max_uses", row->max_uses}}),
-                           audit_record(now, actor, "certificate.issue", host_id, "ok",
-                                        {{"serial", issued.serial_hex},
-                                         {"hostname", hostname.str()},
-                                         {"kind", "enroll"},
-                                         {"not_after", format_rfc3339(issued.not_after)}})});
+      // The names are claimed in the same statement: a name another host
+      // holds (or one of the server's) comes back, and nothing commits.
+      const auto held =
+          tx.record_enrolment(host,
+                              certificate_record(issued, store::CertificateKind::kEnroll, host_id,
+                                                 shard, sha256(csr.spki()), now),
+                              row->token_id,
+                              {audit_record(now, actor, "token.use", row->token_id, "ok",
+                                            {{"uses", row->uses + 1}, {"max_uses", row->max_uses}}),
+                               audit_record(now, actor, "certificate.issue", host_id, "ok",
+                                            {{"serial", issued.serial_hex},
+                                             {"hostname", hostname.str()},
+                                             {"kind", "enroll"},
+                                             {"not_after", format_rfc3339(issued.not_after)}})});
+      refuse_held_names(held, hostname);
       result = Enrollment{host_id, std::move(issued)};
     });
   } catch (const Error&) {
@@ -315,6 +353,10 @@ CreatedToken Authority::create_authorization_token(const Actor& actor,
                            std::to_string(config_.tokens.max_uses_limit));
   }
   const Duration valid_for = config_.tokens.checked_validity(request.valid_for);
+  std::vector<std::string> patterns;
+  for (const auto& p : config_.names.parse_patterns(request.allowed_names)) {
+    patterns.push_back(p.str());
+  }
   Botan::System_RNG rng;
   SecretToken token = SecretToken::generate(SecretKind::kAuthorizationToken, rng);
   TokenRow row;
@@ -325,6 +367,7 @@ CreatedToken Authority::create_authorization_token(const Actor& actor,
   row.reason = reason;
   row.max_uses = static_cast<int>(max_uses);
   row.created_by = actor.id;
+  row.allowed_names = patterns;
   store_.transact([&](store::Tx& tx) {
     row.created_at = clock_.now();
     row.expires_at = row.created_at + valid_for;
@@ -333,6 +376,7 @@ CreatedToken Authority::create_authorization_token(const Actor& actor,
                                  {{"kind", "authorization"},
                                   {"name", name},
                                   {"max_uses", max_uses},
+                                  {"allowed_names", patterns},
                                   {"expires_at", format_rfc3339(row.expires_at)}}));
   });
   return CreatedToken{std::move(token), row.token_id, row.expires_at};

@@ -14,6 +14,7 @@
 #include "domain/certificate_issuer.h"
 #include "domain/crl_publisher.h"
 #include "domain/key_policy.h"
+#include "domain/name_policy.h"
 #include "domain/revocation_reason.h"
 #include "domain/secret_token.h"
 #include "domain/token_attempts.h"
@@ -38,6 +39,7 @@ struct TokenDefaults {
 
 struct AuthorityConfig {
   KeyPolicy key_policy;
+  NamePolicy names;
   TokenDefaults tokens;
   int crl_shards = 1;
   CrlPolicy crl;
@@ -72,6 +74,10 @@ struct NewAuthorizationToken {
   std::uint32_t max_uses = 0;         // 0: the default, 1
   std::optional<Duration> valid_for;  // unset: the default
   std::string reason;
+  // Name patterns a host enrolling with the token may use, on top of the
+  // CA's policy ("db01.example.com", "*.lab.example.com"); empty: any the
+  // CA's policy allows.
+  std::vector<std::string> allowed_names;
 };
 
 struct CreatedToken {
@@ -103,6 +109,16 @@ struct NewReissueToken {
   std::string host_id;
   std::optional<Duration> valid_for;
   std::string reason;
+};
+
+// An admin gives up one name of a host, so that another host may have it.
+struct NameRelease {
+  std::string host_id;
+  std::string name;
+  // The host's valid certificates that carry the name are revoked with the
+  // release; without this, such certificates refuse the release.
+  bool revoke_certificates = false;
+  int reason_code = static_cast<int>(RevocationReason::kCessationOfOperation);
 };
 
 // Exactly one of serial_hex and host_id.
@@ -189,6 +205,9 @@ class Authority {
   Reissue reissue(const ReissueRequest& request);
   CreatedToken create_reissue_token(const Actor& actor, const NewReissueToken& request);
   TimePoint allow_auto_reissue(const Actor& actor, const std::string& host_id, Duration window);
+  // Releases a name of a host (and revokes the host's valid certificates
+  // that carry it, when asked to); returns the serials revoked.
+  std::vector<std::string> release_host_name(const Actor& actor, const NameRelease& request);
   // Revokes one certificate or every still-valid one of a host and publishes
   // the shard CRLs that list them; returns the serials revoked.
   std::vector<std::string> revoke(const Actor& actor, const RevocationRequest& request);
@@ -255,6 +274,21 @@ class Authority {
 // earlier key.
 void require_new_key(store::Tx& tx, const Bytes& key_hash, const std::string& host_id,
                      const std::string& operation);
+
+// Checks a host's names against the CA's name policy (and a token's
+// patterns); throws Error(kInvalidArgument) naming the rule one breaks.
+void check_names(const NamePolicy& policy, const HostName& hostname,
+                 const std::vector<HostName>& aliases,
+                 const std::vector<NamePattern>& token_patterns = {});
+
+// Throws the error for names the register says someone else holds: the CA
+// server's own names are never a host's (kInvalidArgument); another host's
+// stay with it (kAlreadyExists), and the message does not say which host.
+// Does nothing when `held` is empty.
+void refuse_held_names(const std::vector<store::NameHolder>& held, const HostName& hostname);
+
+// The host name and aliases as strings, in certificate order.
+std::vector<std::string> name_texts(const std::vector<HostName>& names);
 
 // Throws the error that tells the holder of `token` why it cannot be used.
 void require_usable(const std::optional<store::TokenRow>& token, TimePoint now, SecretKind kind);

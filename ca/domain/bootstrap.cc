@@ -1,12 +1,18 @@
 #include "domain/bootstrap.h"
 
+#include <botan/data_src.h>
 #include <botan/pkcs8.h>
 #include <botan/system_rng.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <optional>
+
 #include "common/error.h"
 #include "common/uuid.h"
 #include "domain/certificate_issuer.h"
+#include "domain/host_name.h"
+#include "domain/name_policy.h"
 #include "domain/records.h"
 
 namespace hostca {
@@ -74,9 +80,14 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
   admin.created_at = now;
   admin.created_by = "init";
 
+  const std::vector<std::string> reserved = server_dns_names(options.server_names);
   store.transact([&](store::Tx& tx) {
     tx.insert_ca(ca_row);
     tx.create_crl_shards(ca_row.crl_shards);
+    // An empty database: no host can hold one of them yet.
+    if (!tx.reserve_server_names(reserved, now).empty()) {
+      throw internal_error("a new CA's server names are held by a host");
+    }
     tx.insert_certificate(server_certificate_record(server_cert, now));
     tx.insert_admin_key(admin);
     tx.append_audit(audit(now, "ca.init", ca_row.ca_id,
@@ -85,6 +96,8 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
                            {"crl_shards", ca_row.crl_shards}}));
     tx.append_audit(audit(now, "certificate.issue", server_cert.serial_hex,
                           {{"kind", "server"}, {"names", options.server_names}}));
+    if (!reserved.empty())
+      tx.append_audit(audit(now, "name.reserve", "server", {{"names", reserved}}));
     tx.append_audit(audit(now, "admin_key.create", admin.key_id, {{"name", admin.name}}));
   });
   return result;
@@ -117,6 +130,46 @@ ServerCertificate issue_server_certificate(store::Store& store, const OpenedCa& 
         audit(now, "certificate.issue", issued.serial_hex, {{"kind", "server"}, {"names", names}}));
   });
   return ServerCertificate{issued.certificate.PEM_encode(), Botan::PKCS8::PEM_encode(*key)};
+}
+
+std::vector<std::string> server_dns_names(const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  for (const auto& n : names) {
+    try {
+      const HostName name = HostName::parse(n, "server name");
+      if (is_reserved_name(name)) continue;
+      if (std::find(out.begin(), out.end(), name.str()) == out.end()) out.push_back(name.str());
+    } catch (const Error&) {
+      // An IP address, or not a name a host could ask for in the first place.
+    }
+  }
+  return out;
+}
+
+ServerTlsCheck reserve_server_names(store::Store& store, const std::string& certificate_pem,
+                                    const Clock& clock) {
+  std::optional<Botan::X509_Certificate> cert;
+  try {
+    Botan::DataSource_Memory source(certificate_pem);
+    cert.emplace(source);
+  } catch (const std::exception& e) {
+    throw invalid_argument(std::string("the TLS certificate cannot be read: ") + e.what());
+  }
+  ServerTlsCheck check;
+  check.has_marker = is_server_certificate(*cert);
+  check.reserved = server_dns_names(cert->subject_alt_name().get_attribute("DNS"));
+  if (check.reserved.empty()) return check;
+  store.transact([&](store::Tx& tx) {
+    check.held_by_hosts.clear();
+    for (const auto& h : tx.reserve_server_names(check.reserved, clock.now())) {
+      check.held_by_hosts.push_back(h.name);
+    }
+  });
+  for (const auto& held : check.held_by_hosts) {
+    check.reserved.erase(std::remove(check.reserved.begin(), check.reserved.end(), held),
+                         check.reserved.end());
+  }
+  return check;
 }
 
 }  // namespace hostca

@@ -58,4 +58,20 @@ ServerCertificate issue_server_certificate(store::Store& store, const OpenedCa& 
                                            const std::vector<std::string>& names,
                                            const CertificateProfile& profile, const Clock& clock);
 
+// The DNS names among a server's names that a host could otherwise ask for
+// (not IP addresses, not localhost names), as the register keeps them.
+std::vector<std::string> server_dns_names(const std::vector<std::string>& names);
+
+// What a serving process found in the TLS certificate it presents.
+struct ServerTlsCheck {
+  bool has_marker = false;                 // is_server_certificate
+  std::vector<std::string> reserved;       // its DNS names, now the server's in the register
+  std::vector<std::string> held_by_hosts;  // its DNS names a host held already
+};
+// Reserves the DNS names of the certificate (PEM) for the CA server, so that
+// no host is ever given one; throws Error(kInvalidArgument) if the PEM is
+// not a certificate.
+ServerTlsCheck reserve_server_names(store::Store& store, const std::string& certificate_pem,
+                                    const Clock& clock);
+
 }  // namespace hostca

@@ -1,5 +1,7 @@
 #include "domain/certificate_issuer.h"
 
+#include <algorithm>
+
 #include <botan/hex.h>
 #include <botan/system_rng.h>
 #include <botan/x509_ext.h>
@@ -34,6 +36,11 @@ bool is_ipv4(const std::string& s) {
 }
 
 }  // namespace
+
+bool is_server_certificate(const Botan::X509_Certificate& cert) {
+  const auto orgs = cert.subject_info("X520.Organization");
+  return std::find(orgs.begin(), orgs.end(), kServerCertificateMarker) != orgs.end();
+}
 
 Botan::BigInt random_serial() {
   Botan::System_RNG rng;
@@ -119,7 +126,7 @@ IssuedCertificate CertificateIssuer::issue_server_certificate(const std::vector<
   body.serial = random_serial();
   body.subject_spki = key.subject_public_key();
   body.subject.add_attribute("X520.CommonName", names.front());
-  body.subject.add_attribute("X520.Organization", "hostca server");
+  body.subject.add_attribute("X520.Organization", kServerCertificateMarker);
 
   using namespace Botan::Cert_Extension;
   auto& ext = body.extensions;

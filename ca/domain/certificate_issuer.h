@@ -21,6 +21,15 @@ Botan::BigInt random_serial();
 // Lower-case hex of the serial's magnitude, no leading zeros.
 std::string serial_hex(const Botan::BigInt& serial);
 
+// The marker of the CA server's own TLS certificate: the organizationName of
+// its subject. A host certificate's subject is its host ID alone
+// (issue_host_certificate builds it; nothing of a CSR's subject is kept), so
+// no host certificate can carry the marker, and the agent and the CLIs
+// refuse a server whose certificate lacks it: a host certificate, even one
+// for the server's name, never passes for the CA server.
+inline constexpr const char* kServerCertificateMarker = "hostca server";
+bool is_server_certificate(const Botan::X509_Certificate& cert);
+
 struct IssuedCertificate {
   Botan::X509_Certificate certificate;
   std::string serial_hex;

@@ -1,5 +1,8 @@
-// A host's DNS name, checked once: lower case, RFC 1123 labels, at most 253
-// characters. Used as the certificate's dNSName, so nothing else gets in.
+// A DNS name, checked once and kept in the form names are compared in:
+// lower case, without a trailing dot, RFC 1123 labels, at most 253
+// characters. Used as a certificate's dNSName, so nothing else gets in: no
+// wildcard, no IP address written as a name. (Which names a host may hold on
+// top of that is NamePolicy's business.)
 #pragma once
 
 #include <string>

@@ -117,8 +117,18 @@ Renewal Authority::renew(const RenewalRequest& request) {
                               "; only the host's newest certificate can renew");
     }
     require_new_key(tx, key_hash, host_id, "a renewal");
+    if (host->hostname.empty()) {
+      throw failed_precondition("host " + host_id + " has no host name (an admin released it): " +
+                                kAskForReissue + " --hostname <name>");
+    }
+    // The names are the host's own, checked and claimed again: the policy
+    // may have changed, and a certificate never carries a name the register
+    // does not give this host.
     const HostName hostname = HostName::parse(host->hostname);
     const std::vector<HostName> aliases = parse_aliases(host->aliases, hostname);
+    check_names(config_.names, hostname, aliases);
+    refuse_held_names(tx.assign_host_names(host_id, hostname.str(), name_texts(aliases), now),
+                      hostname);
     IssuedCertificate issued =
         issuer_->issue_host_certificate(host_id, hostname, aliases, csr, host->crl_shard, now);
     tx.insert_certificate(certificate_record(issued, store::CertificateKind::kRenew, host_id,

@@ -1,9 +1,11 @@
 // The Authority's revocation side: reissue, revocation, auto-reissue
 // windows, reissue tokens and CRL publication.
 #include <botan/system_rng.h>
+#include <botan/x509cert.h>
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <map>
 
 #include "common/error.h"
@@ -122,22 +124,38 @@ Reissue Authority::reissue(const ReissueRequest& request) {
       const std::vector<store::CertificateRow> revoked = tx.revoke_host_certificates(
           host_id, now, static_cast<int>(RevocationReason::kSuperseded));
 
-      HostName hostname = new_name.value_or(HostName::parse(host->hostname));
-      std::vector<std::string> alias_texts = host->aliases;
-      if (new_name || !request.aliases.empty()) alias_texts = request.aliases;
-      const std::vector<HostName> aliases = parse_aliases(alias_texts, hostname);
-      const bool renamed = hostname.str() != host->hostname || alias_texts != host->aliases;
-      if (hostname.str() != host->hostname) {
-        tx.lock_hostname(hostname.str());
-        if (const auto other = tx.find_host_with_valid_certificate(hostname.str(), now)) {
-          throw already_exists("host name " + hostname.str() +
-                               " already has a valid certificate (host " + *other + ")");
-        }
+      // The names: a plain reissue keeps the host's own; a rename (which
+      // drops the old aliases unless they are given again) or new aliases
+      // need a reissue token, never just an auto-reissue window, since
+      // whoever knows a host ID can use the window.
+      if (host->hostname.empty() && !new_name) {
+        throw failed_precondition("host " + host_id +
+                                  " has no host name (an admin released it): reissue it with a "
+                                  "new one ('hostca-agent reissue --hostname <name>')");
       }
+      const HostName hostname = new_name ? *new_name : HostName::parse(host->hostname);
+      const bool names_given = new_name || !request.aliases.empty();
+      const std::vector<HostName> aliases =
+          parse_aliases(names_given ? request.aliases : host->aliases, hostname);
+      const std::vector<std::string> alias_texts = name_texts(aliases);
+      const bool renamed = hostname.str() != host->hostname || alias_texts != host->aliases;
+      if (renamed && !token) {
+        throw permission_denied(
+            "an auto-reissue window keeps the names of host " + host_id +
+            "; a new host name or new aliases need a reissue token (hostca-admin reissue-token "
+            "create)");
+      }
+      check_names(config_.names, hostname, aliases);
+      refuse_held_names(tx.assign_host_names(host_id, hostname.str(), alias_texts, now), hostname);
+      std::vector<std::string> released;
       if (renamed) {
-        std::vector<std::string> names;
-        for (const auto& a : aliases) names.push_back(a.str());
-        tx.rename_host(host_id, hostname.str(), names);
+        std::vector<std::string> kept = alias_texts;
+        kept.push_back(hostname.str());
+        std::vector<std::string> old = host->aliases;
+        if (!host->hostname.empty()) old.push_back(host->hostname);
+        for (const auto& n : old) {
+          if (std::find(kept.begin(), kept.end(), n) == kept.end()) released.push_back(n);
+        }
       }
 
       const std::string actor = token ? "token:" + row->token_id : "host:" + host_id;
@@ -161,6 +179,7 @@ Reissue Authority::reissue(const ReissueRequest& request) {
                                    {{"serial", issued.serial_hex},
                                     {"hostname", hostname.str()},
                                     {"renamed", renamed},
+                                    {"released_names", released},
                                     {"revoked", serials},
                                     {"auto_reissue", !token},
                                     {"not_after", format_rfc3339(issued.not_after)}}));
@@ -233,6 +252,71 @@ TimePoint Authority::allow_auto_reissue(const Actor& actor, const std::string& h
                                  {{"until", format_rfc3339(until)}}));
   });
   return until;
+}
+
+namespace {
+bool certificate_names(const store::CertificateRow& c, const std::string& name) {
+  try {
+    const Botan::X509_Certificate cert(c.der);
+    for (const auto& dns : cert.subject_alt_name().get_attribute("DNS")) {
+      if (dns == name) return true;
+    }
+    return false;
+  } catch (const std::exception& e) {
+    throw internal_error("certificate " + c.serial_hex + " on record cannot be read: " + e.what());
+  }
+}
+}  // namespace
+
+std::vector<std::string> Authority::release_host_name(const Actor& actor,
+                                                      const NameRelease& request) {
+  const std::string host_id = parse_uuid(request.host_id, "host ID");
+  const HostName name = HostName::parse(request.name, "name");
+  const RevocationReason reason = revocation_reason_from_code(request.reason_code);
+  std::vector<std::string> serials;
+  std::vector<PublishedCrl> published;
+  store_.transact([&](store::Tx& tx) {
+    serials.clear();
+    published.clear();
+    const TimePoint now = clock_.now();
+    const auto host = tx.lock_host(host_id);
+    if (!host) {
+      throw not_found("no host has the ID " + host_id + " (hostca-admin host list shows them)");
+    }
+    if (!tx.release_host_name(host_id, name.str())) {
+      throw not_found("host " + host_id + " does not hold the name " + name.str());
+    }
+    // Certificates still valid that carry the name would keep it in use.
+    std::vector<store::CertificateRow> carrying;
+    for (auto& c : tx.list_host_certificates(host_id)) {
+      if (!c.revoked_at && c.not_after > now && certificate_names(c, name.str())) {
+        carrying.push_back(std::move(c));
+      }
+    }
+    if (!carrying.empty() && !request.revoke_certificates) {
+      std::string list;
+      for (const auto& c : carrying) list += (list.empty() ? "" : ", ") + c.serial_hex;
+      throw failed_precondition("host " + host_id + " holds valid certificates that carry " +
+                                name.str() + " (" + list +
+                                "): release it together with their revocation (--revoke), or "
+                                "wait until they expire");
+    }
+    for (auto& c : carrying) {
+      tx.revoke_certificate(c.serial_hex, now, static_cast<int>(reason));
+      c.revoked_at = now;
+      c.revocation_reason = static_cast<int>(reason);
+      serials.push_back(c.serial_hex);
+    }
+    if (!carrying.empty()) published = publish_revocations(tx, carrying, actor.id, now);
+    tx.append_audit(audit_record(now, actor.id, "host.release_name", host_id, "ok",
+                                 {{"name", name.str()},
+                                  {"was", name.str() == host->hostname ? "hostname" : "alias"},
+                                  {"revoked", serials}}));
+  });
+  notify_published(published);
+  if (!serials.empty()) notify_committed(OperationOutcome{std::nullopt, serials.size(), false});
+  spdlog::info("host {} released the name {} (revoked {})", host_id, name.str(), serials.size());
+  return serials;
 }
 
 std::vector<std::string> Authority::revoke(const Actor& actor, const RevocationRequest& request) {

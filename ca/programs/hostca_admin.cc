@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "common/text.h"
 #include "domain/revocation_reason.h"
 #include "hostca/v1/admin.grpc.pb.h"
 #include "hostca/v1/revocation.grpc.pb.h"
@@ -92,7 +93,9 @@ json token_json(const v1::TokenInfo& t) {
           {"created_at", time_text(t.created_at())},
           {"expires_at", time_text(t.expires_at())},
           {"deleted_at", time_text(t.deleted_at())},
-          {"host_id", t.host_id()}};
+          {"host_id", t.host_id()},
+          {"allowed_names",
+           std::vector<std::string>(t.allowed_names().begin(), t.allowed_names().end())}};
 }
 
 json certificate_json(const v1::CertificateInfo& c) {
@@ -217,6 +220,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   token_create->add_option("--valid-for", valid_for, "Validity, like 24h or 7d (default 24h)");
   token_create->add_option("--reason", reason, "Why it was created");
+  std::string allow_names;
+  token_create->add_option("--allow-names", allow_names,
+                           "Names a host enrolling with it may use, comma-separated: "
+                           "'db01.example.com' exactly, '*.lab.example.com' for any name under "
+                           "lab.example.com (default: any the CA's name policy allows)");
   auto* token_list = token->add_subcommand("list", "List tokens");
   bool include_deleted = false;
   token_list->add_flag("--all", include_deleted, "Include deleted tokens");
@@ -279,6 +287,18 @@ int main(int argc, char** argv) {
   host_allow->add_option("--for", allow_for, "How long the window stays open, like 12h")
       ->required();
 
+  auto* host_release = host->add_subcommand(
+      "release-name", "Take a name from a host so that another host may enrol or reissue with it");
+  std::string release_host_id, release_name, release_reason = "cessationOfOperation";
+  bool release_revoke = false;
+  host_release->add_option("--host-id", release_host_id, "Host ID")->required();
+  host_release->add_option("--name", release_name, "The host name or alias to release")->required();
+  host_release->add_flag("--revoke", release_revoke,
+                         "Also revoke the host's valid certificates that carry the name (without "
+                         "it, such certificates refuse the release)");
+  host_release->add_option("--reason", release_reason, "RFC 5280 reason for those revocations")
+      ->capture_default_str();
+
   auto* audit = app.add_subcommand("audit", "Read the audit log");
   unsigned long long after = 0;
   unsigned limit = 100;
@@ -309,6 +329,7 @@ int main(int argc, char** argv) {
       req.set_max_uses(max_uses);
       req.set_reason(reason);
       if (!valid_for.empty()) *req.mutable_valid_for() = duration_of(valid_for);
+      for (const auto& pattern : hostca::split_list(allow_names)) req.add_allowed_names(pattern);
       v1::CreateTokenResponse res;
       check(stub->CreateAuthorizationToken(conn.context().get(), req, &res));
       print_created_token(res, conn.as_json);
@@ -350,6 +371,30 @@ int main(int argc, char** argv) {
       } else {
         std::cout << "host " << req.host_id() << " may reissue once without a token until "
                   << time_text(res.until()) << "\n";
+      }
+    } else if (host_release->parsed()) {
+      v1::ReleaseHostNameRequest req;
+      req.set_host_id(release_host_id);
+      req.set_name(release_name);
+      req.set_revoke_certificates(release_revoke);
+      req.set_reason(static_cast<unsigned>(hostca::parse_revocation_reason(release_reason)));
+      v1::ReleaseHostNameResponse res;
+      check(stub->ReleaseHostName(conn.context().get(), req, &res));
+      const std::vector<std::string> serials(res.revoked_serials_hex().begin(),
+                                             res.revoked_serials_hex().end());
+      if (conn.as_json) {
+        std::cout << json{{"host_id", release_host_id},
+                          {"released", release_name},
+                          {"revoked_serials_hex", serials}}
+                         .dump()
+                  << "\n";
+      } else {
+        std::cout << "host " << release_host_id << " no longer holds " << release_name;
+        if (!serials.empty()) {
+          std::cout << "; revoked";
+          for (const auto& serial : serials) std::cout << " " << serial;
+        }
+        std::cout << "\n";
       }
     } else if (crl_show->parsed()) {
       v1::GetCRLRequest req;

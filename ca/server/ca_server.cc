@@ -53,6 +53,10 @@ CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
   config.crl_shards = ca.crl_shards;
   auto issuer = std::make_shared<const CertificateIssuer>(profile, ca.signer);
   authority_ = std::make_unique<Authority>(*store_, issuer, clock_, config);
+  if (!options_.insecure_plaintext) {
+    tls_certificate_pem_ = read_file(options_.tls_cert_file, "the TLS certificate");
+    check_tls_certificate();
+  }
 
   // CRLs: publish what is due (a new CA has none yet), load them, keep them
   // fresh from our own publications and from every other server's NOTIFY.
@@ -110,8 +114,8 @@ CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
     creds = grpc::InsecureServerCredentials();
   } else {
     grpc::SslServerCredentialsOptions ssl;
-    ssl.pem_key_cert_pairs.push_back({read_file(options_.tls_key_file, "the TLS key"),
-                                      read_file(options_.tls_cert_file, "the TLS certificate")});
+    ssl.pem_key_cert_pairs.push_back(
+        {read_file(options_.tls_key_file, "the TLS key"), tls_certificate_pem_});
     ssl.pem_root_certs = authority_->ca_certificate().pem;
     // Client certificates are asked for (renewal uses them) but not required.
     ssl.client_certificate_request = GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY;
@@ -143,6 +147,23 @@ CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
       "hostca serving gRPC on port {} ({}) and HTTP on {}:{}; CA SHA-256 {}; {} CRL shards",
       grpc_port_, options_.insecure_plaintext ? "plaintext" : "TLS", http_host, http_->port(),
       authority_->ca_certificate().sha256_fingerprint, ca.crl_shards);
+}
+
+void CaServer::check_tls_certificate() {
+  const ServerTlsCheck check = reserve_server_names(*store_, tls_certificate_pem_, clock_);
+  if (!check.has_marker) {
+    spdlog::error(
+        "the TLS certificate {} is not a hostca server certificate (its subject lacks O={}): "
+        "hostca agents and CLIs refuse to talk to this server; serve the server.pem that "
+        "'hostca-server init' wrote",
+        options_.tls_cert_file, kServerCertificateMarker);
+  }
+  for (const auto& name : check.held_by_hosts) {
+    spdlog::error(
+        "the TLS certificate names {}, which a host holds: that host keeps it until an admin "
+        "releases it (hostca-admin host release-name); it can never pass for this server",
+        name);
+  }
 }
 
 void CaServer::run_crl_schedule() {

@@ -58,10 +58,14 @@ class CaServer {
 
  private:
   void run_crl_schedule();
+  // Reserves the DNS names of the served TLS certificate for the server, and
+  // says so loudly if it lacks the server marker or a host holds one.
+  void check_tls_certificate();
   void stop_background();
 
   ServeOptions options_;
   SystemClock clock_;
+  std::string tls_certificate_pem_;
   std::unique_ptr<store::PgStore> store_;
   std::unique_ptr<Authority> authority_;
   std::unique_ptr<CrlCache> crl_cache_;

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "common/text.h"
 
 namespace hostca {
 
@@ -97,6 +98,23 @@ ServeSetting duration(std::string key, std::string flag, std::string help, Field
   return s;
 }
 
+// A comma-separated list of DNS suffixes, each checked as NamePolicy does.
+ServeSetting suffix_list(std::string key, std::string flag, std::string help,
+                         Field<std::vector<std::string>> field) {
+  ServeSetting s{std::move(key), std::move(flag), Kind::kText, std::move(help), {}, {}};
+  s.set = [field](ServeConfig& c, const std::string& value) {
+    std::vector<std::string> items = split_list(value);
+    NamePolicy{items}.validate();
+    field(c) = std::move(items);
+  };
+  s.get = [field](const ServeConfig& c) {
+    std::string out;
+    for (const auto& item : read(field, c)) out += (out.empty() ? "" : ",") + item;
+    return out;
+  };
+  return s;
+}
+
 std::vector<ServeSetting> make_settings() {
   std::vector<ServeSetting> s;
   s.push_back(text(
@@ -155,6 +173,11 @@ std::vector<ServeSetting> make_settings() {
       "crl.check_interval", "crl-check-interval",
       "How often to look for shards due for republication",
       [](ServeConfig & c) -> auto& { return c.options.crl_check_interval; }));
+  s.push_back(suffix_list(
+      "names.allowed_suffixes", "allowed-name-suffixes",
+      "DNS suffixes host names and aliases must lie under, comma-separated (empty: any name "
+      "that is not localhost, an IP address, a wildcard or the server's own)",
+      [](ServeConfig & c) -> auto& { return c.options.authority.names.allowed_suffixes; }));
   s.push_back(integer<int>(
       "token.failure_budget", "token-failure-budget",
       "Failed token attempts per peer address (and per token prefix) per window; past it, "

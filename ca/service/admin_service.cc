@@ -56,6 +56,17 @@ grpc::Status AdminServiceImpl::AllowAutoReissue(grpc::ServerContext* context,
   });
 }
 
+grpc::Status AdminServiceImpl::ReleaseHostName(grpc::ServerContext* context,
+                                               const v1::ReleaseHostNameRequest* request,
+                                               v1::ReleaseHostNameResponse* response) {
+  return handle("ReleaseHostName", context, [&] {
+    const Actor actor = authenticate(context, "ReleaseHostName");
+    for (const auto& serial : authority_.release_host_name(actor, from_proto(*request))) {
+      response->add_revoked_serials_hex(serial);
+    }
+  });
+}
+
 grpc::Status AdminServiceImpl::ListTokens(grpc::ServerContext* context,
                                           const v1::ListTokensRequest* request,
                                           v1::ListTokensResponse* response) {

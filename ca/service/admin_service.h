@@ -23,6 +23,9 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   grpc::Status AllowAutoReissue(grpc::ServerContext* context,
                                 const v1::AllowAutoReissueRequest* request,
                                 v1::AllowAutoReissueResponse* response) override;
+  grpc::Status ReleaseHostName(grpc::ServerContext* context,
+                               const v1::ReleaseHostNameRequest* request,
+                               v1::ReleaseHostNameResponse* response) override;
   grpc::Status ListTokens(grpc::ServerContext* context, const v1::ListTokensRequest* request,
                           v1::ListTokensResponse* response) override;
   grpc::Status DeleteToken(grpc::ServerContext* context, const v1::DeleteTokenRequest* request,

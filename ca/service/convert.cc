@@ -117,7 +117,18 @@ NewAuthorizationToken from_proto(const v1::CreateAuthorizationTokenRequest& in) 
   t.max_uses = in.max_uses();
   if (in.has_valid_for()) t.valid_for = from_proto(in.valid_for(), "valid_for");
   t.reason = in.reason();
+  t.allowed_names.assign(in.allowed_names().begin(), in.allowed_names().end());
   return t;
+}
+
+NameRelease from_proto(const v1::ReleaseHostNameRequest& in) {
+  NameRelease r;
+  r.host_id = in.host_id();
+  r.name = in.name();
+  r.revoke_certificates = in.revoke_certificates();
+  if (in.reason() != 0)
+    r.reason_code = static_cast<int>(std::min<std::uint32_t>(in.reason(), 1000));
+  return r;
 }
 
 void to_proto(const CreatedToken& token, v1::CreateTokenResponse* out) {
@@ -138,6 +149,7 @@ void to_proto(const store::TokenRow& t, TimePoint now, v1::TokenInfo* out) {
   if (t.deleted_at) to_proto(*t.deleted_at, out->mutable_deleted_at());
   if (t.host_id) out->set_host_id(*t.host_id);
   out->set_state(to_string(token_state(t, now)));
+  for (const auto& n : t.allowed_names) out->add_allowed_names(n);
 }
 
 void to_proto(const store::CertificateRow& c, TimePoint now, v1::CertificateInfo* out) {

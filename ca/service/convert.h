@@ -31,6 +31,7 @@ ReissueRequest from_proto(const v1::ReissueCertificateRequest& in);
 void to_proto(const Reissue& reissue, const CaCertificateView& ca, v1::CertificateResponse* out);
 NewReissueToken from_proto(const v1::CreateReissueTokenRequest& in);
 RevocationRequest from_proto(const v1::RevokeCertificateRequest& in);
+NameRelease from_proto(const v1::ReleaseHostNameRequest& in);
 void to_proto(const store::CrlShardRow& crl, v1::CRL* out);
 void to_proto(const store::RevocationEventRow& event, v1::RevocationEvent* out);
 

@@ -153,6 +153,15 @@ class Postgres:
                 "deleted_tokens")
         return dict(zip(keys, (int(v) for v in row.split("|"))))
 
+    def state(self):
+        """A digest of every row of every table: equal before and after a refused
+        call, or something was half-written."""
+        tables = self.psql("SELECT string_agg(tablename, ' ' ORDER BY tablename) FROM pg_tables"
+                           " WHERE schemaname = 'public'").split()
+        return self.psql("SELECT md5(" + " || ".join(
+            "(SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '') FROM %s x)" % t
+            for t in tables) + ")")
+
     def audit_actions_after(self, sequence):
         out = self.psql("SELECT action || '|' || outcome FROM audit_log WHERE sequence > %d"
                         " ORDER BY sequence" % sequence)

@@ -47,6 +47,20 @@ def query(conninfo, sql, psql=PGBIN + "/psql", runner=None):
     return [line.split("|") for line in r.stdout.splitlines() if line]
 
 
+def reserved_name(name, server_names=()):
+    """Why `name` may never be in a host certificate, or "" if it may."""
+    n = name.lower().rstrip(".")
+    if n == "localhost" or n.endswith(".localhost"):
+        return "a localhost name"
+    if "*" in n:
+        return "a wildcard"
+    if ":" in n or n.startswith("[") or n.rsplit(".", 1)[-1].isdigit():
+        return "an IP address"
+    if n in server_names:
+        return "one of the CA server's own names"
+    return ""
+
+
 def check(conninfo, observed=(), runner=None):
     """Every violation found, as one line each; empty when all holds."""
     q = lambda sql: query(conninfo, sql, runner=runner)  # noqa: E731
@@ -79,6 +93,38 @@ def check(conninfo, observed=(), runner=None):
         if serial in seen:
             bad.append("serial %s issued twice" % serial_hex)
         seen.add(serial)
+
+    # Names (issue 11): no DNS name in the valid certificates of two hosts;
+    # no reserved name (localhost, an IP address, a wildcard, one of the
+    # server's own names) and no server marker in any host certificate.
+    server_names = {r[0] for r in q("SELECT name FROM host_names WHERE host_id IS NULL")}
+    holders = collections.defaultdict(set)
+    for host_id, der_hex, valid in q(
+            "SELECT host_id, encode(der, 'hex'), revoked_at IS NULL AND not_after > now()"
+            " FROM certificates WHERE host_id IS NOT NULL"):
+        cert = x509.load_der_x509_certificate(bytes.fromhex(der_hex))
+        try:
+            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        except x509.ExtensionNotFound:
+            san = None
+        names = san.get_values_for_type(x509.DNSName) if san else []
+        for name in names:
+            if valid == "t":
+                holders[name.lower().rstrip(".")].add(host_id)
+            reason = reserved_name(name, server_names)
+            if reason:
+                bad.append("host %s has a certificate %x for %s (%s)"
+                           % (host_id, cert.serial_number, name, reason))
+        if san and san.get_values_for_type(x509.IPAddress):
+            bad.append("host %s has a certificate %x for an IP address"
+                       % (host_id, cert.serial_number))
+        if cert.subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATION_NAME):
+            bad.append("host %s has a certificate %x with an organization in its subject (the"
+                       " server marker's place)" % (host_id, cert.serial_number))
+    for name, hosts in sorted(holders.items()):
+        if len(hosts) > 1:
+            bad.append("%s is in valid certificates of %d hosts: %s"
+                       % (name, len(hosts), ", ".join(sorted(hosts))))
 
     # One audit row per change.
     counts = dict(q(

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "domain/host_name.h"
+#include "domain/name_policy.h"
 #include "fuzz_support.h"
 
 namespace {
@@ -20,6 +21,10 @@ void check_accepted(const hostca::HostName& name) {
                           "an accepted name holds only a-z, 0-9, '-' and '.'");
   }
   hostca::fuzz::require(hostca::HostName::parse(s) == name, "an accepted name parses to itself");
+  hostca::fuzz::require(s.back() != '.', "an accepted name has no trailing dot");
+  const std::string last = s.substr(s.rfind('.') == std::string::npos ? 0 : s.rfind('.') + 1);
+  hostca::fuzz::require(last.find_first_not_of("0123456789") != std::string::npos,
+                        "an accepted name does not end in an all-digit label (an IP address)");
 }
 
 }  // namespace
@@ -28,6 +33,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace hostca;
   const std::string text = fuzz::as_string(data, size);
   fuzz::expect_only_errors("HostName::parse", [&] { check_accepted(HostName::parse(text)); });
+  fuzz::expect_only_errors("NamePattern::parse", [&] {
+    const NamePattern p = NamePattern::parse(text);
+    check_accepted(p.base());
+    fuzz::require(NamePattern::parse(p.str()).str() == p.str(), "a pattern parses to itself");
+    fuzz::require(!p.wildcard() || !p.matches(p.base()), "a wildcard never matches its base");
+  });
 
   std::vector<std::string> lines;
   std::size_t start = 0;

@@ -232,7 +232,7 @@ TEST_F(EnrollmentRefusal, GarbageOrWeakCsrIsInvalidArgument) {
 
 TEST_F(EnrollmentRefusal, BadHostNameOrAliasIsInvalidArgument) {
   const CreatedToken token = ca_.new_token(1);
-  for (const char* bad : {"", "under_score.example", "-lead.example", "a..b", "host.example."}) {
+  for (const char* bad : {"", "under_score.example", "-lead.example", "a..b", "host.example.."}) {
     refused(enrollment(bad, token.token.reveal()), ErrorKind::kInvalidArgument);
   }
   refused(enrollment("host.example", token.token.reveal(), {"host.example"}),
@@ -244,31 +244,40 @@ TEST_F(EnrollmentRefusal, BadHostNameOrAliasIsInvalidArgument) {
   EXPECT_EQ(msg.rfind("alias", 0), 0u) << msg;
 }
 
-TEST_F(EnrollmentRefusal, HostNameWithAValidCertificateIsAlreadyExistsAndSaysToReissue) {
+TEST_F(EnrollmentRefusal, HostNameOfAnotherHostIsAlreadyExistsSaysToReissueAndHidesTheHost) {
   const CreatedToken token = ca_.new_token(5);
   const Enrollment first = ca_.authority->enroll(enrollment("db.example", token.token.reveal()));
   const std::string msg =
-      refused(enrollment("DB.Example", token.token.reveal()), ErrorKind::kAlreadyExists);
+      refused(enrollment("DB.Example.", token.token.reveal()), ErrorKind::kAlreadyExists);
   EXPECT_NE(msg.find("reissue"), std::string::npos) << msg;
-  EXPECT_NE(msg.find(first.host_id), std::string::npos) << msg;
+  EXPECT_NE(msg.find("release"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find(first.host_id), std::string::npos) << msg;
 }
 
-TEST_F(EnrollmentRefusal, HostNameCanEnrolAgainOnceItsCertificateExpired) {
+TEST_F(EnrollmentRefusal, NameStaysWithItsHostAfterItsCertificateExpiredUntilReleased) {
   const CreatedToken token = ca_.new_token(1);
   const Enrollment first = ca_.authority->enroll(enrollment("db.example", token.token.reveal()));
   const TimePoint not_after = first.certificate.not_after;
   ASSERT_EQ(not_after, ca_.clock.now() + std::chrono::hours(24 * 365));
 
   ca_.clock.set(not_after - std::chrono::seconds(1));
-  const CreatedToken late = ca_.new_token(2);
+  const CreatedToken late = ca_.new_token(2, std::chrono::hours(48));
+  refused(enrollment("db.example", late.token.reveal()), ErrorKind::kAlreadyExists);
+  ca_.clock.set(not_after + std::chrono::hours(24));
   refused(enrollment("db.example", late.token.reveal()), ErrorKind::kAlreadyExists);
 
-  ca_.clock.set(not_after);
+  NameRelease release;
+  release.host_id = first.host_id;
+  release.name = "db.example";
+  EXPECT_TRUE(ca_.authority->release_host_name(ca_.admin(), release).empty());
   const Enrollment second = ca_.authority->enroll(enrollment("db.example", late.token.reveal()));
   EXPECT_NE(second.host_id, first.host_id);
-  EXPECT_EQ(query_value<int>(ca_.conninfo, "SELECT count(*) FROM hosts WHERE hostname = $1",
-                             std::string("db.example")),
-            2);
+  EXPECT_EQ(
+      query_value<std::string>(ca_.conninfo, "SELECT host_id::text FROM host_names WHERE name = $1",
+                               std::string("db.example")),
+      second.host_id);
+  // The first host's record no longer names it.
+  EXPECT_EQ(ca_.authority->get_host(first.host_id).summary.host.hostname, "");
 }
 
 }  // namespace

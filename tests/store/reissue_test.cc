@@ -238,7 +238,7 @@ TEST_F(ReissueFault, FailureAtTheLastAuditAppendLeavesEverythingAsItWasAndTheTok
   const auto calls = faulty_.last_calls();
   ASSERT_FALSE(calls.empty());
   EXPECT_EQ(calls.back(), "append_audit");
-  for (const char* step : {"revoke_host_certificates", "rename_host", "save_crl",
+  for (const char* step : {"revoke_host_certificates", "assign_host_names", "save_crl",
                            "append_revocation_event", "insert_certificate", "count_token_use"}) {
     EXPECT_NE(std::find(calls.begin(), calls.end(), step), calls.end()) << step;
   }
@@ -261,7 +261,7 @@ TEST_F(ReissueFault, FailureAtAnyStepLeavesEverythingAsItWas) {
   const auto crls_before = ca_.authority->crls(std::nullopt);
   const auto events_before = ca_.authority->revocation_events(0, 1000);
   const std::vector<std::string> steps = {
-      "find_token_for_update", "lock_host", "revoke_host_certificates", "rename_host",
+      "find_token_for_update", "lock_host", "revoke_host_certificates", "assign_host_names",
       "lock_crl_shard", "list_crl_entries", "save_crl",
       // retire_expired_crl_entries runs only when an entry
       // expired: CrlPublication tests fail it there.
@@ -531,25 +531,34 @@ TEST(ReissueRename, NewHostNameRenamesTheHostAndItsCertificate) {
   EXPECT_NO_THROW(ca.enrol("old-name.example"));
 }
 
-TEST(ReissueRename, NameAnotherHostHoldsWithAValidCertificateIsAlreadyExists) {
+TEST(ReissueRename, NameAnotherHostHoldsIsAlreadyExistsWhateverItsCertificates) {
   TestCa ca;
   const TestCa::Host host = ca.enrol("a.example");
   const TestCa::Host holder = ca.enrol("taken.example");
   const CreatedToken token = ca.new_reissue_token(host.host_id);
   ReissueRequest request = ca.reissue_request(host.host_id, token.token.reveal());
-  request.hostname = "TAKEN.example";
+  request.hostname = "TAKEN.example.";
   const auto before = database_state(ca.conninfo);
 
   const std::string msg =
       HOSTCA_EXPECT_ERROR(ca.authority->reissue(request), ErrorKind::kAlreadyExists);
 
   EXPECT_NE(msg.find("taken.example"), std::string::npos) << msg;
-  EXPECT_NE(msg.find(holder.host_id), std::string::npos) << msg;
+  // The holder's host ID is not the token holder's business.
+  EXPECT_EQ(msg.find(holder.host_id), std::string::npos) << msg;
   EXPECT_EQ(database_state(ca.conninfo), before);
-  // Once the holder's certificate is revoked, the name can move.
+  // A revoked certificate does not free the name: it stays with its host.
   RevocationRequest revoke;
   revoke.host_id = holder.host_id;
   ca.authority->revoke(ca.admin(), revoke);
+  const auto revoked = database_state(ca.conninfo);
+  HOSTCA_EXPECT_ERROR(ca.authority->reissue(request), ErrorKind::kAlreadyExists);
+  EXPECT_EQ(database_state(ca.conninfo), revoked);
+  // Once an admin releases it, it can move.
+  NameRelease release;
+  release.host_id = holder.host_id;
+  release.name = "taken.example";
+  EXPECT_TRUE(ca.authority->release_host_name(ca.admin(), release).empty());
   EXPECT_NO_THROW(ca.authority->reissue(request));
   EXPECT_EQ(ca.authority->get_host(host.host_id).summary.host.hostname, "taken.example");
 }

@@ -52,19 +52,6 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     return real_.list_tokens(include_deleted);
   }
 
-  void lock_hostname(const std::string& hostname) override {
-    hit("lock_hostname");
-    real_.lock_hostname(hostname);
-  }
-  std::optional<std::string> find_host_with_valid_certificate(const std::string& hostname,
-                                                              TimePoint now) override {
-    hit("find_host_with_valid_certificate");
-    return real_.find_host_with_valid_certificate(hostname, now);
-  }
-  void insert_host(const HostRow& host) override {
-    hit("insert_host");
-    real_.insert_host(host);
-  }
   std::optional<HostRow> find_host(const std::string& host_id) override {
     hit("find_host");
     return real_.find_host(host_id);
@@ -78,10 +65,20 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     hit("lock_host");
     return real_.lock_host(host_id);
   }
-  void rename_host(const std::string& host_id, const std::string& hostname,
-                   const std::vector<std::string>& aliases) override {
-    hit("rename_host");
-    real_.rename_host(host_id, hostname, aliases);
+  std::vector<NameHolder> assign_host_names(const std::string& host_id, const std::string& hostname,
+                                            const std::vector<std::string>& aliases,
+                                            TimePoint now) override {
+    hit("assign_host_names");
+    return real_.assign_host_names(host_id, hostname, aliases, now);
+  }
+  bool release_host_name(const std::string& host_id, const std::string& name) override {
+    hit("release_host_name");
+    return real_.release_host_name(host_id, name);
+  }
+  std::vector<NameHolder> reserve_server_names(const std::vector<std::string>& names,
+                                               TimePoint now) override {
+    hit("reserve_server_names");
+    return real_.reserve_server_names(names, now);
   }
   void set_auto_reissue_until(const std::string& host_id, std::optional<TimePoint> until) override {
     hit("set_auto_reissue_until");
@@ -93,10 +90,11 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     real_.set_certificate_failure(host_id, at, detail);
   }
 
-  void record_enrolment(const HostRow& host, const CertificateRow& certificate,
-                        const std::string& token_id, const std::vector<AuditRow>& audit) override {
+  std::vector<NameHolder> record_enrolment(const HostRow& host, const CertificateRow& certificate,
+                                           const std::string& token_id,
+                                           const std::vector<AuditRow>& audit) override {
     hit("record_enrolment");
-    real_.record_enrolment(host, certificate, token_id, audit);
+    return real_.record_enrolment(host, certificate, token_id, audit);
   }
   void insert_certificate(const CertificateRow& certificate) override {
     hit("insert_certificate");

@@ -58,6 +58,15 @@ std::string PostgresCluster::conninfo(const std::string& dbname) const {
 
 std::string PostgresCluster::fresh_database() { return conninfo(create_database()); }
 
+std::string PostgresCluster::empty_database() {
+  const std::string name = "test_" + std::to_string(++next_db_);
+  pqxx::connection admin(conninfo("postgres"));
+  pqxx::nontransaction n(admin);
+  n.exec("DROP DATABASE IF EXISTS " + name);
+  n.exec("CREATE DATABASE " + name);
+  return conninfo(name);
+}
+
 std::string PostgresCluster::create_database(const std::string& template_name) {
   const std::string name = "test_" + std::to_string(++next_db_);
   {

@@ -16,6 +16,8 @@ class PostgresCluster {
   // Creates an empty database with every migration applied; returns its
   // connection string.
   std::string fresh_database();
+  // Creates a database without any migration; returns its connection string.
+  std::string empty_database();
   // Creates a database and returns its name: a copy of `template_name` when
   // given (nobody may be connected to that one), else empty and migrated.
   std::string create_database(const std::string& template_name = "");

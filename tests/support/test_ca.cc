@@ -184,6 +184,7 @@ DatabaseState database_state(const std::string& conninfo) {
       " || (SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '') FROM admin_keys x)"
       " || (SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '') FROM audit_log x)"
       " || (SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '') FROM crl_shards x)"
+      " || (SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '') FROM host_names x)"
       " || (SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '')"
       "     FROM revocation_events x))");
   DatabaseState s;

@@ -320,6 +320,28 @@ TEST(ServerCertificate, NamesDnsNamesAndIpAddressesForServerAuthOnly) {
   EXPECT_TRUE(cert.check_signature(*issuer.signer().ca_certificate().load_subject_public_key()));
 }
 
+TEST(ServerCertificate, CarriesTheServerMarkerThatNoHostCertificateCarries) {
+  const CertificateIssuer issuer(CertificateProfile{}, make_signer(CaKeyAlgorithm::kEcdsaP256));
+  const auto key = ecdsa_key("secp256r1");
+  const auto server = issuer.issue_server_certificate({"ca.example"}, *key, kNow).certificate;
+  EXPECT_TRUE(is_server_certificate(server));
+  EXPECT_EQ(server.subject_info("X520.Organization"),
+            std::vector<std::string>{kServerCertificateMarker});
+  // A host certificate never does, whatever its request's subject says: a
+  // CSR whose subject claims O=hostca server for a host named like the server.
+  const auto host_key = ecdsa_key("secp256r1");
+  const auto csr = testing::make_request(*host_key, "ca.example", kServerCertificateMarker);
+  ASSERT_EQ(csr.subject_dn().get_first_attribute("X520.Organization"), "hostca server");
+  const auto der = csr.BER_encode();
+  const CertificateRequest request =
+      CertificateRequest::parse(Bytes(der.begin(), der.end()), KeyPolicy{});
+  const auto host =
+      issuer.issue_host_certificate(kHostId, HostName::parse("ca.example"), {}, request, 0, kNow)
+          .certificate;
+  EXPECT_FALSE(is_server_certificate(host));
+  EXPECT_TRUE(host.subject_info("X520.Organization").empty());
+}
+
 TEST(ServerCertificate, RefusesNoNamesAndBadNames) {
   const CertificateIssuer issuer(CertificateProfile{}, make_signer(CaKeyAlgorithm::kEcdsaP256));
   const auto key = ecdsa_key("secp256r1");

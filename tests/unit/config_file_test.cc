@@ -73,6 +73,9 @@ check_interval = "15s"
 [token]
 failure_budget = 5
 failure_window = "10m"
+
+[names]
+allowed_suffixes = "example.com, corp.example"
 )";
 
 TEST(ConfigFile, AFullFileParsesIntoTheRightValues) {
@@ -96,6 +99,16 @@ TEST(ConfigFile, AFullFileParsesIntoTheRightValues) {
   EXPECT_EQ(c.options.crl_check_interval, std::chrono::milliseconds(15s));
   EXPECT_EQ(c.options.authority.token_attempts.budget, 5);
   EXPECT_EQ(c.options.authority.token_attempts.window, Duration(10min));
+  EXPECT_EQ(c.options.authority.names.allowed_suffixes,
+            (std::vector<std::string>{"example.com", "corp.example"}));
+}
+
+TEST(ConfigFile, RefusesAnAllowedSuffixThatIsNoDnsName) {
+  for (const char* bad : {"*.example.com", "Example.COM", "10.0.0.0", "localhost", "a..b"}) {
+    const std::string text = std::string("[names]\nallowed_suffixes = \"") + bad + "\"\n";
+    const std::string msg = error_of(text);
+    EXPECT_NE(msg.find("names.allowed_suffixes"), std::string::npos) << bad << ": " << msg;
+  }
 }
 
 TEST(ConfigFile, EverySettingIsInTheFullFile) {

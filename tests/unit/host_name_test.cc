@@ -13,7 +13,9 @@ TEST(HostName, AcceptsDnsNamesAndLowercasesThem) {
   EXPECT_EQ(HostName::parse("Backup-01.Example.COM").str(), "backup-01.example.com");
   EXPECT_EQ(HostName::parse("localhost").str(), "localhost");
   EXPECT_EQ(HostName::parse("a").str(), "a");
-  EXPECT_EQ(HostName::parse("0.1.2.3").str(), "0.1.2.3");
+  // Digits are fine anywhere but in the last label (see RefusesIpLiterals).
+  EXPECT_EQ(HostName::parse("0.1.2.3.example").str(), "0.1.2.3.example");
+  EXPECT_EQ(HostName::parse("10.example").str(), "10.example");
   EXPECT_EQ(HostName::parse("xn--bcher-kva.example").str(), "xn--bcher-kva.example");
 }
 
@@ -47,9 +49,9 @@ TEST(HostName, RefusesALabelLongerThan63) {
 }
 
 TEST(HostName, RefusesCharactersOutsideLettersDigitsAndHyphen) {
-  for (const std::string& bad : std::vector<std::string>{
-           "host_1.example", "host 1", "host*.example", "héte.example", "host.example/x",
-           std::string("ho\0st", 5), "host:443", "user@host", "10.0.0.1/24"}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"host_1.example", "host 1", "héte.example", "host.example/x",
+                                std::string("ho\0st", 5), "user@host", "10.0.0.1/24"}) {
     const std::string msg = HOSTCA_EXPECT_ERROR(HostName::parse(bad), ErrorKind::kInvalidArgument);
     EXPECT_NE(msg.find("letters, digits"), std::string::npos) << msg;
   }
@@ -63,9 +65,31 @@ TEST(HostName, RefusesALabelThatStartsOrEndsWithAHyphen) {
 }
 
 TEST(HostName, RefusesEmptyLabels) {
-  for (const char* bad : {"host..example", ".host.example", "host.example.", ".", ".."}) {
+  for (const char* bad : {"host..example", ".host.example", "host.example..", ".", ".."}) {
     const std::string msg = HOSTCA_EXPECT_ERROR(HostName::parse(bad), ErrorKind::kInvalidArgument);
     EXPECT_NE(msg.find("empty label"), std::string::npos) << bad << ": " << msg;
+  }
+}
+
+TEST(HostName, DropsOneTrailingDotSoBothSpellingsAreOneName) {
+  EXPECT_EQ(HostName::parse("Victim.Example.COM.").str(), "victim.example.com");
+  EXPECT_EQ(HostName::parse("victim.example.com."), HostName::parse("VICTIM.example.com"));
+  EXPECT_EQ(HostName::parse("a.").str(), "a");
+}
+
+TEST(HostName, RefusesIpLiteralsWrittenAsNames) {
+  for (const char* bad :
+       {"127.0.0.1", "10.0.0.5", "10.0.0.5.", "127.1", "2130706433", "192.168.000.001", "::1",
+        "[::1]", "fe80::1%eth0", "2001:db8::1", "::ffff:10.0.0.5", "host:443"}) {
+    const std::string msg = HOSTCA_EXPECT_ERROR(HostName::parse(bad), ErrorKind::kInvalidArgument);
+    EXPECT_NE(msg.find("IP address"), std::string::npos) << bad << ": " << msg;
+  }
+}
+
+TEST(HostName, RefusesWildcards) {
+  for (const char* bad : {"*.example.com", "*", "host*.example", "a.*.example", "*.example.com."}) {
+    const std::string msg = HOSTCA_EXPECT_ERROR(HostName::parse(bad), ErrorKind::kInvalidArgument);
+    EXPECT_NE(msg.find("wildcard"), std::string::npos) << bad << ": " << msg;
   }
 }
 
