@@ -1,6 +1,7 @@
 #include "agent/pin_check.h"
 
 #include "client/channel.h"
+#include "client/server_verifier.h"
 #include "common/error.h"
 #include "domain/ca_key.h"
 #include "hostca/v1/host.grpc.pb.h"
@@ -32,6 +33,11 @@ PresentedCa fetch_presented_ca(const std::string& server) {
   auto ctx = client::call_context(kCallDeadline);
   const grpc::Status s = stub->GetCACertificate(ctx.get(), {}, &res);
   if (!s.ok()) {
+    if (!client::last_server_refusal().empty()) {
+      throw CertificateFailure("certificate failure: the server at " + server +
+                               " is not a hostca server: " + client::last_server_refusal() +
+                               "; the agent refuses to talk to it");
+    }
     throw unavailable("cannot fetch the CA certificate from " + server + ": " +
                       client::describe(s));
   }

@@ -25,6 +25,7 @@
 #include "agent/pinned_ca.h"
 #include "agent/renewal.h"
 #include "client/channel.h"
+#include "client/server_verifier.h"
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "common/error.h"
@@ -606,12 +607,17 @@ int main(int argc, char** argv) {
     if (reset->parsed()) return cmd_reset(dir, reset_all, reset_yes);
   } catch (const Failure& f) {
     std::cerr << "hostca-agent: " << f.line << "\n";
+    // A server whose TLS certificate was refused in the handshake (not the
+    // CA server's, or not for its name) is a certificate failure, whatever
+    // call found it.
+    if (!hostca::client::last_server_refusal().empty()) return kExitCertificateFailure;
     return f.exit_code;
   } catch (const CertificateFailure& e) {
     std::cerr << "hostca-agent: " << e.what() << "\n";
     return kExitCertificateFailure;
   } catch (const std::exception& e) {
     std::cerr << "hostca-agent: " << e.what() << "\n";
+    if (!hostca::client::last_server_refusal().empty()) return kExitCertificateFailure;
     return kExitFailure;
   }
   return 0;
