@@ -9,9 +9,12 @@
 #include <botan/system_rng.h>
 #include <botan/x509self.h>
 
+#include "agent/pinned_ca.h"
+#include "client/cli.h"
 #include "common/clock.h"
 #include "domain/ca_key.h"
 #include "domain/signer.h"
+#include "hostca/v1/host.grpc.pb.h"
 
 namespace hostca::agent {
 
@@ -107,6 +110,67 @@ std::vector<std::string> names_missing(const Botan::X509_Certificate& cert,
     if (std::find(names.begin(), names.end(), lower(w)) == names.end()) missing.push_back(w);
   }
   return missing;
+}
+
+namespace {
+std::unique_ptr<hostca::v1::HostService::Stub> host_stub(const AgentDir& dir, const Pin& pin) {
+  return hostca::v1::HostService::NewStub(client::open_channel(pinned_endpoint(dir, pin)));
+}
+
+constexpr std::chrono::seconds kIssueDeadline{30};
+}  // namespace
+
+Identity enrol(const AgentDir& dir, const Pin& pin, const EnrolOptions& request) {
+  std::vector<std::string> names{request.hostname};
+  names.insert(names.end(), request.aliases.begin(), request.aliases.end());
+  const auto made = make_key_and_request(request.key_type, request.hostname, names);
+
+  hostca::v1::RequestCertificateRequest req;
+  req.set_csr(made.csr_der.data(), made.csr_der.size());
+  req.set_hostname(request.hostname);
+  for (const auto& a : request.aliases) req.add_aliases(a);
+  req.set_authorization_token(request.token);
+  hostca::v1::CertificateResponse res;
+  auto ctx = client::call_context(kIssueDeadline);
+  const grpc::Status s = host_stub(dir, pin)->RequestCertificate(ctx.get(), req, &res);
+  if (!s.ok()) throw client::CliFailure("enrolment refused: " + client::describe(s));
+
+  const auto cert = check_issued(res, pin, *made.key, "");
+  return keep_identity(dir, *made.key, cert, res.host_id(), request.hostname);
+}
+
+Reissued reissue(const AgentDir& dir, const Pin& pin, const ReissueOptions& request,
+                 const std::string& known_hostname) {
+  // Without --hostname the CA keeps the name it has; host.json or, on a
+  // reinstalled host, the new certificate says what that name is.
+  std::string hostname = request.hostname.empty() ? known_hostname : request.hostname;
+  std::vector<std::string> names = request.aliases;
+  if (!hostname.empty()) names.insert(names.begin(), hostname);
+  const auto made =
+      make_key_and_request(request.key_type, hostname.empty() ? request.host_id : hostname, names);
+
+  hostca::v1::ReissueCertificateRequest req;
+  req.set_host_id(request.host_id);
+  req.set_csr(made.csr_der.data(), made.csr_der.size());
+  req.set_reissue_token(request.token);
+  // Only a name given on the command line is a rename; the one on record is
+  // not sent, so a plain reissue keeps the name and aliases the CA has.
+  req.set_hostname(request.hostname);
+  for (const auto& a : request.aliases) req.add_aliases(a);
+  hostca::v1::CertificateResponse res;
+  auto ctx = client::call_context(kIssueDeadline);
+  const grpc::Status s = host_stub(dir, pin)->ReissueCertificate(ctx.get(), req, &res);
+  // Without a token the CA says itself whether this host has an auto-reissue window.
+  if (!s.ok()) throw client::CliFailure("reissue refused: " + client::describe(s));
+
+  const auto cert = check_issued(res, pin, *made.key, request.host_id);
+  if (hostname.empty()) hostname = host_name_in(cert, request.aliases);
+  Reissued out;
+  out.identity = keep_identity(dir, *made.key, cert, request.host_id, hostname);
+  out.revoked_serials.assign(res.revoked_serials_hex().begin(), res.revoked_serials_hex().end());
+  out.names_missing = names_missing(cert, names);
+  out.dns_names = cert.subject_alt_name().get_attribute("DNS");
+  return out;
 }
 
 }  // namespace hostca::agent

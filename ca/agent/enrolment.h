@@ -1,7 +1,8 @@
-// What enroll and reissue share: a key pair made on this host with its CSR,
-// and the checks a CertificateResponse must pass before the agent keeps
-// anything (the CA is the pinned one, the certificate is signed by it, is for
-// our key and names the host ID asked for).
+// Enrolment and reissue as the agent does them: a key pair made on this host
+// with its CSR, the call to the pinned server, and the checks a
+// CertificateResponse must pass before the agent keeps anything (the CA is
+// the pinned one, the certificate is signed by it, is for our key and names
+// the host ID asked for).
 #pragma once
 
 #include <cstdint>
@@ -52,5 +53,38 @@ std::string host_name_in(const Botan::X509_Certificate& cert,
 // DNS names (compared without regard to case).
 std::vector<std::string> names_missing(const Botan::X509_Certificate& cert,
                                        const std::vector<std::string>& wanted);
+
+struct EnrolOptions {
+  std::string token;
+  std::string hostname;
+  std::vector<std::string> aliases;
+  std::string key_type = "ecdsa-p256";
+};
+
+// RequestCertificate with a key made here; keeps the identity once the
+// answer passes check_issued. A refusal is a CliFailure naming the server's
+// status and message.
+Identity enrol(const AgentDir& dir, const Pin& pin, const EnrolOptions& request);
+
+struct ReissueOptions {
+  std::string token;  // empty: none, the CA decides (auto-reissue window)
+  std::string host_id;
+  std::string hostname;  // a rename; empty keeps the name the CA has
+  std::vector<std::string> aliases;
+  std::string key_type = "ecdsa-p256";
+};
+
+struct Reissued {
+  Identity identity;
+  std::vector<std::string> revoked_serials;
+  std::vector<std::string> names_missing;  // asked for, not in the certificate
+  std::vector<std::string> dns_names;      // what the certificate names
+};
+
+// ReissueCertificate for `request.host_id` with a key made here; keeps the
+// identity once the answer passes check_issued. `known_hostname` is the
+// name host.json has, if any. A refusal is a CliFailure.
+Reissued reissue(const AgentDir& dir, const Pin& pin, const ReissueOptions& request,
+                 const std::string& known_hostname);
 
 }  // namespace hostca::agent

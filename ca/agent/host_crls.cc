@@ -14,11 +14,8 @@ namespace hostca::agent {
 
 std::vector<ReceivedCrl> fetch_pinned_crls(const AgentDir& dir, const Pin& pin) {
   const Botan::X509_Certificate ca = pinned_ca_certificate(dir, pin);
-  client::Endpoint endpoint;
-  endpoint.address = pin.server;
-  endpoint.ca_pem = dir.ca_pem();
-  endpoint.tls_name_override = pin.tls_server_name;
-  auto stub = hostca::v1::RevocationService::NewStub(client::open_channel(endpoint));
+  auto stub =
+      hostca::v1::RevocationService::NewStub(client::open_channel(pinned_endpoint(dir, pin)));
   hostca::v1::GetCRLResponse res;
   auto ctx = client::call_context(std::chrono::seconds(30));
   const grpc::Status s = stub->GetCRL(ctx.get(), hostca::v1::GetCRLRequest{}, &res);

@@ -1,6 +1,7 @@
 #include "agent/pin_check.h"
 
 #include "client/channel.h"
+#include "client/cli.h"
 #include "client/server_verifier.h"
 #include "common/error.h"
 #include "domain/ca_key.h"
@@ -65,11 +66,8 @@ PresentedCa check_server_against_pin(const Pin& pin, const std::string& server) 
 
 void check_tls_chains_to(const std::string& server, const std::string& tls_server_name,
                          const PresentedCa& ca) {
-  client::Endpoint endpoint;
-  endpoint.address = server;
-  endpoint.ca_pem = ca.certificate.PEM_encode();
-  endpoint.tls_name_override = tls_server_name;
-  auto stub = v1::HostService::NewStub(client::open_channel(endpoint));
+  auto stub = v1::HostService::NewStub(client::open_channel(
+      client::endpoint_for(server, ca.certificate.PEM_encode(), tls_server_name)));
   v1::GetCACertificateResponse again;
   auto ctx = client::call_context(kCallDeadline);
   const grpc::Status s = stub->GetCACertificate(ctx.get(), {}, &again);

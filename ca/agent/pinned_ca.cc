@@ -4,6 +4,7 @@
 
 #include <botan/data_src.h>
 
+#include "client/cli.h"
 #include "domain/ca_key.h"
 
 namespace hostca::agent {
@@ -25,6 +26,15 @@ Botan::X509_Certificate pinned_ca_certificate(const AgentDir& dir, const Pin& pi
                              pin.spki_sha256 + " is pinned; check with your security team");
   }
   return *ca;
+}
+
+client::Endpoint pinned_endpoint(const AgentDir& dir, const Pin& pin, bool as_host) {
+  client::Endpoint endpoint = client::endpoint_for(pin.server, dir.ca_pem(), pin.tls_server_name);
+  if (as_host) {
+    endpoint.client_cert_pem = dir.certificate_pem();
+    endpoint.client_key_pem = dir.private_key_pem();
+  }
+  return endpoint;
 }
 
 }  // namespace hostca::agent

@@ -9,6 +9,7 @@
 #include <botan/x509cert.h>
 
 #include "agent/agent_dir.h"
+#include "client/channel.h"
 
 namespace hostca::agent {
 
@@ -21,5 +22,9 @@ class CertificateFailure : public std::runtime_error {
 
 // ca.pem, parsed; throws CertificateFailure if its public key is not the pinned one.
 Botan::X509_Certificate pinned_ca_certificate(const AgentDir& dir, const Pin& pin);
+
+// The pinned server: TLS with ca.pem as the only root and the pinned name;
+// with `as_host`, host.pem and host.key as the client certificate (renewal).
+client::Endpoint pinned_endpoint(const AgentDir& dir, const Pin& pin, bool as_host = false);
 
 }  // namespace hostca::agent

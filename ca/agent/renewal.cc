@@ -4,6 +4,7 @@
 
 #include <botan/ecc_key.h>
 
+#include "agent/pinned_ca.h"
 #include "client/channel.h"
 #include "common/error.h"
 #include "hostca/v1/host.grpc.pb.h"
@@ -67,13 +68,8 @@ std::string reissue_advice(const std::string& host_id) {
 v1::CertificateResponse request_renewal(const AgentDir& dir, const Pin& pin,
                                         const Identity& identity,
                                         const std::vector<std::uint8_t>& csr_der) {
-  client::Endpoint endpoint;
-  endpoint.address = pin.server;
-  endpoint.ca_pem = dir.ca_pem();
-  endpoint.tls_name_override = pin.tls_server_name;
-  endpoint.client_cert_pem = dir.certificate_pem();
-  endpoint.client_key_pem = dir.private_key_pem();
-  auto stub = v1::HostService::NewStub(client::open_channel(endpoint));
+  auto stub =
+      v1::HostService::NewStub(client::open_channel(pinned_endpoint(dir, pin, /*as_host=*/true)));
 
   v1::RenewCertificateRequest req;
   req.set_csr(csr_der.data(), csr_der.size());
