@@ -1,0 +1,108 @@
+#include "domain/ca_link.h"
+
+#include <botan/pubkey.h>
+#include <botan/system_rng.h>
+#include <botan/x509_ca.h>
+#include <botan/x509_ext.h>
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "domain/certificate_issuer.h"
+
+namespace hostca {
+
+namespace {
+
+constexpr auto kBackdate = std::chrono::minutes(5);
+
+Botan::X509_Time x509_time(TimePoint t) {
+  return Botan::X509_Time(std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch())));
+}
+
+TimePoint time_of(const Botan::X509_Time& t) {
+  return TimePoint(std::chrono::duration_cast<Duration>(t.to_std_timepoint().time_since_epoch()));
+}
+
+// What a CA certificate of hostca says about its key: CA, pathLen 0,
+// keyCertSign and cRLSign, both critical; the subject key identifier.
+Botan::Extensions ca_extensions(const std::vector<std::uint8_t>& subject_key_id,
+                                const std::vector<std::uint8_t>& authority_key_id) {
+  using namespace Botan::Cert_Extension;
+  Botan::Extensions ext;
+  ext.add(new Basic_Constraints(true, 0), true);
+  ext.add(new Key_Usage(Botan::Key_Constraints(Botan::KEY_CERT_SIGN | Botan::CRL_SIGN)), true);
+  ext.add(new Subject_Key_ID(subject_key_id));
+  ext.add(new Authority_Key_ID(authority_key_id));
+  return ext;
+}
+
+std::vector<std::uint8_t> key_id_of(const Botan::Public_Key& key) {
+  // As Botan's Subject_Key_ID computes it for every hostca certificate.
+  return Botan::Cert_Extension::Subject_Key_ID(key.public_key_bits(), "SHA-1").get_key_id();
+}
+
+}  // namespace
+
+Botan::X509_Certificate make_link_certificate(const Signer& signer,
+                                              const std::vector<std::uint8_t>& subject_spki,
+                                              const std::vector<std::uint8_t>& subject_key_id,
+                                              TimePoint not_before, TimePoint not_after) {
+  CertificateBody body;
+  body.serial = random_serial();
+  body.subject_spki = subject_spki;
+  body.subject = signer.ca_certificate().subject_dn();
+  body.not_before = x509_time(not_before);
+  body.not_after = x509_time(not_after);
+  body.extensions = ca_extensions(subject_key_id, signer.ca_certificate().subject_key_id());
+  try {
+    return signer.sign(body);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw internal_error(std::string("signing a link certificate failed: ") + e.what());
+  }
+}
+
+Botan::X509_Certificate make_next_ca_certificate(const Botan::X509_Certificate& current_ca,
+                                                 const Botan::Private_Key& next_key,
+                                                 Duration validity, TimePoint now) {
+  if (validity <= Duration::zero()) throw invalid_argument("the CA validity must be positive");
+  if (next_key.subject_public_key() == current_ca.subject_public_key_info()) {
+    throw invalid_argument("the next CA key is the current one");
+  }
+  // Self-signed with the current CA's subject, so that the links are
+  // self-issued and relying parties find it by the same name.
+  Botan::System_RNG rng;
+  Botan::AlgorithmIdentifier algorithm;
+  std::unique_ptr<Botan::PK_Signer> self(
+      Botan::choose_sig_format(next_key, rng, signature_hash_for(next_key), algorithm));
+  const std::vector<std::uint8_t> id = key_id_of(next_key);
+  return Botan::X509_CA::make_cert(self.get(), rng, random_serial(), algorithm,
+                                   next_key.subject_public_key(), x509_time(now - kBackdate),
+                                   x509_time(now + validity), current_ca.subject_dn(),
+                                   current_ca.subject_dn(), ca_extensions(id, id));
+}
+
+LinkCertificates make_link_certificates(const Signer& current, const Signer& next, TimePoint now) {
+  const Botan::X509_Certificate& old_ca = current.ca_certificate();
+  const Botan::X509_Certificate& new_ca = next.ca_certificate();
+  const TimePoint old_end = time_of(old_ca.not_after());
+  if (old_end <= now) {
+    throw failed_precondition(
+        "the current CA certificate has expired, so it cannot sign a link to the next key: "
+        "start an emergency rollover instead (ca rollover start --emergency)");
+  }
+  const TimePoint not_before = now - kBackdate;
+  const auto& old_spki = old_ca.subject_public_key_info();
+  const auto& new_spki = new_ca.subject_public_key_info();
+  return LinkCertificates{
+      make_link_certificate(current, std::vector<std::uint8_t>(new_spki.begin(), new_spki.end()),
+                            new_ca.subject_key_id(), not_before,
+                            std::min(old_end, time_of(new_ca.not_after()))),
+      make_link_certificate(next, std::vector<std::uint8_t>(old_spki.begin(), old_spki.end()),
+                            old_ca.subject_key_id(), not_before, old_end)};
+}
+
+}  // namespace hostca
