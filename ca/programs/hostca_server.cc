@@ -42,8 +42,18 @@ void run_migrations(const std::string& conninfo) {
 int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file,
              const std::string& tls_dir, const std::vector<std::string>& names,
              const std::string& algorithm, int shards, const std::string& common_name,
-             const std::string& validity) {
+             const std::string& validity, const std::string& crl_base_url) {
   InitOptions options;
+  if (!crl_base_url.empty()) {
+    options.profile.crl_base_url = crl_base_url;
+  } else if (const auto derived = default_crl_base_url(names)) {
+    options.profile.crl_base_url = *derived;
+  } else {
+    throw invalid_argument(
+        "give --crl-base-url: the URL relying parties fetch this CA's CRLs from (e.g. "
+        "http://ca.example.com:8080/crl); it goes into every certificate and never changes");
+  }
+  options.profile.validate();
   options.algorithm = parse_ca_key_algorithm(algorithm);
   options.passphrase = read_passphrase(passphrase_file);
   options.server_names = names;
@@ -51,6 +61,7 @@ int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file,
   options.ca.common_name = common_name;
   options.ca.validity = parse_duration(validity);
   make_private_dir(tls_dir, 0700);
+  store::require_connection(db.conninfo, "--database");
   run_migrations(db.conninfo);
   store::PgStore store({db.conninfo, 2});
   SystemClock clock;
@@ -62,6 +73,7 @@ int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file,
             << "  CA certificate:      " << tls_dir << "/ca.pem\n"
             << "  SHA-256 fingerprint: " << r.sha256_fingerprint << "\n"
             << "  SPKI SHA-256:        " << r.spki_sha256 << "\n"
+            << "  CRL base URL:        " << options.profile.crl_base_url << "\n"
             << "  server TLS files:    " << tls_dir << "/server.pem, " << tls_dir << "/server.key\n"
             << "Admin key (shown once, store it safely):\n"
             << "  " << r.admin_key.reveal() << "\n";
@@ -75,6 +87,7 @@ int cmd_serve(ServeConfig config) {
   const std::string& ready_file = config.ready_file;
   // Refuse a database that is not ready with the command that fixes it,
   // rather than with an SQL error on the first query.
+  store::require_connection(options.database.conninfo, "database.conninfo");
   const int schema = store::Migrator(options.database.conninfo).current_version();
   const int needed = store::embedded_migrations().back().version;
   if (schema == 0) {
@@ -240,6 +253,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   init->add_option("--ca-validity", ca_validity, "Validity of the CA certificate")
       ->capture_default_str();
+  std::string init_crl_base_url;
+  init->add_option("--crl-base-url", init_crl_base_url,
+                   "Base of the CRL URLs in every certificate (<url>/<shard>.crl), recorded for "
+                   "the CA's life; needed unless every --server-name is loopback");
 
   auto* serve = app.add_subcommand("serve", "Serve gRPC over TLS and the HTTP endpoint");
   ServeFlags serve_flags;
@@ -254,6 +271,10 @@ int main(int argc, char** argv) {
 
   auto* migrate = app.add_subcommand("migrate", "Apply schema migrations");
   db.add(migrate);
+  std::string migrate_crl_base_url;
+  migrate->add_option("--crl-base-url", migrate_crl_base_url,
+                      "Record the CRL base URL of a CA made before it was recorded at init (the "
+                      "URL its certificates carry)");
 
   auto* admin_key = app.add_subcommand("admin-key", "Create an admin key directly in the database");
   db.add(admin_key);
@@ -269,7 +290,7 @@ int main(int argc, char** argv) {
   try {
     if (init->parsed()) {
       return cmd_init(db, passphrase_file, tls_dir, names, algorithm, shards, common_name,
-                      ca_validity);
+                      ca_validity, init_crl_base_url);
     }
     if (serve->parsed()) {
       ServeConfig c = serve_flags.load();
@@ -283,7 +304,14 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (migrate->parsed()) {
+      store::require_connection(db.conninfo, "--database");
       const auto applied = store::Migrator(db.conninfo).apply();
+      if (!migrate_crl_base_url.empty()) {
+        store::PgStore store({db.conninfo, 1});
+        SystemClock clock;
+        record_crl_base_url(store, migrate_crl_base_url, clock);
+        std::cout << "CRL base URL: " << migrate_crl_base_url << "\n";
+      }
       std::cout << (applied.empty() ? "schema is up to date"
                                     : "applied " + std::to_string(applied.size()) + " migration(s)")
                 << " (version " << store::Migrator(db.conninfo).current_version() << ")\n";
