@@ -66,6 +66,17 @@ void require_connection(const std::string& conninfo, const std::string& setting)
   }
 }
 
+void set_server_role_password(const std::string& conninfo, const std::string& password) {
+  if (password.empty()) throw invalid_argument("the server role's password file is empty");
+  with_database_errors("set the server role's password", [&] {
+    pqxx::connection conn(conninfo);
+    pqxx::work tx(conn);
+    // ALTER ROLE takes no parameters: the password goes in as a quoted literal.
+    tx.exec("ALTER ROLE hostca_server WITH LOGIN PASSWORD " + tx.quote(password));
+    tx.commit();
+  });
+}
+
 std::vector<std::string> Migrator::apply() const {
   return with_database_errors("apply migrations", [&] {
     pqxx::connection conn(conninfo_);

@@ -22,6 +22,10 @@ const std::vector<Migration>& embedded_migrations();
 // which may hold a password).
 void require_connection(const std::string& conninfo, const std::string& setting);
 
+// Sets the password the server role (hostca_server) logs in with, for
+// deployments that connect over TCP with password authentication.
+void set_server_role_password(const std::string& conninfo, const std::string& password);
+
 class Migrator {
  public:
   explicit Migrator(std::string conninfo) : conninfo_(std::move(conninfo)) {}

@@ -271,7 +271,10 @@ int main(int argc, char** argv) {
 
   auto* migrate = app.add_subcommand("migrate", "Apply schema migrations");
   db.add(migrate);
-  std::string migrate_crl_base_url;
+  std::string migrate_crl_base_url, server_password_file;
+  migrate->add_option("--server-password-file", server_password_file,
+                      "Set the password of the role the server connects as (hostca_server) "
+                      "from this file, for password authentication over TCP");
   migrate->add_option("--crl-base-url", migrate_crl_base_url,
                       "Record the CRL base URL of a CA made before it was recorded at init (the "
                       "URL its certificates carry)");
@@ -306,6 +309,14 @@ int main(int argc, char** argv) {
     if (migrate->parsed()) {
       store::require_connection(db.conninfo, "--database");
       const auto applied = store::Migrator(db.conninfo).apply();
+      if (!server_password_file.empty()) {
+        std::string password = read_file(server_password_file, "the server password file");
+        while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+          password.pop_back();
+        }
+        store::set_server_role_password(db.conninfo, password);
+        password.assign(password.size(), '\0');
+      }
       if (!migrate_crl_base_url.empty()) {
         store::PgStore store({db.conninfo, 1});
         SystemClock clock;

@@ -170,6 +170,19 @@ class Postgres:
 
 # ---------------------------------------------------------------- servers
 
+# The CA's CRL base URL names the HTTP port of one server of its deployment;
+# every server of it puts that URL in its certificates. {http port of any
+# server: the port in its CA's CRL URL}, for the profile checks.
+_CRL_PORT_OF_HTTP_PORT = {}
+
+# The role `init` and `migrate` create, which owns nothing: the server runs as it.
+SERVER_ROLE = "hostca_server"
+
+
+def server_conninfo(owner_conninfo):
+    """The connection string a server uses: the owner's, as the server role."""
+    return owner_conninfo + " user=" + SERVER_ROLE
+
 
 class Server:
     """One `hostca-server serve` process on loopback, its stderr in a log file."""
@@ -179,10 +192,16 @@ class Server:
         self.name = name
         self.ready_file = os.path.join(deployment.folder, name + ".ready.json")
         self.log_path = os.path.join(deployment.folder, name + ".log")
-        args = [SERVER_BIN, "serve", "--database", deployment.pg.conninfo,
+        # The first server of a deployment listens where the CA's CRL URL points.
+        http_listen = "127.0.0.1:0"
+        if deployment.crl_port and not any(s.http_port == deployment.crl_port
+                                           and s.process.poll() is None
+                                           for s in deployment.servers):
+            http_listen = "127.0.0.1:%d" % deployment.crl_port
+        args = [SERVER_BIN, "serve", "--database", server_conninfo(deployment.pg.conninfo),
                 "--passphrase-file", deployment.passphrase_file,
                 "--tls-dir", deployment.tls_dir,
-                "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
+                "--listen", "127.0.0.1:0", "--http-listen", http_listen,
                 "--ready-file", self.ready_file] + list(extra_args)
         env = dict(os.environ)
         env.pop("HOSTCA_PASSPHRASE", None)
@@ -201,6 +220,8 @@ class Server:
             raise
         self.grpc_port = ready["grpc_port"]
         self.http_port = ready["http_port"]
+        if deployment.crl_port:
+            _CRL_PORT_OF_HTTP_PORT[self.http_port] = deployment.crl_port
         self.ready = ready
         self.address = "127.0.0.1:%d" % self.grpc_port
         self._channels = []
@@ -264,6 +285,8 @@ class Deployment:
             f.write(self.passphrase + "\n")
         os.chmod(self.passphrase_file, 0o600)
         self.tls_dir = os.path.join(self.folder, "tls")
+        # The HTTP port the CA's CRL URL names; its first server listens there.
+        self.crl_port = free_port()
         self.admin_key = None
         self.init_result = None
         try:
@@ -280,7 +303,8 @@ class Deployment:
         r = self.server_cli("init", "--database", self.pg.conninfo,
                             "--passphrase-file", self.passphrase_file,
                             "--tls-dir", tls_dir or self.tls_dir,
-                            "--crl-shards", crl_shards)
+                            "--crl-shards", crl_shards,
+                            "--crl-base-url", self.crl_base_url)
         if check:
             if r.returncode != 0:
                 raise RuntimeError("hostca-server init failed: %r" % r)
@@ -291,6 +315,14 @@ class Deployment:
             self.admin_key = keys[0]
             self.admin_key_file = self.write_secret_file("admin.key", self.admin_key)
         return r
+
+    @property
+    def crl_base_url(self):
+        return "http://127.0.0.1:%d/crl" % self.crl_port
+
+    @property
+    def server_conninfo(self):
+        return server_conninfo(self.pg.conninfo)
 
     @property
     def ca_pem_path(self):
@@ -489,7 +521,7 @@ def check_host_certificate(tc, cert, ca_cert, host_id, hostname, http_port, alia
     urls = [n.value for dp in cdp for n in (dp.full_name or [])
             if isinstance(n, x509.UniformResourceIdentifier)]
     tc.assertEqual(len(urls), 1, urls)
-    prefix = "http://127.0.0.1:%d/crl/" % http_port
+    prefix = "http://127.0.0.1:%d/crl/" % _CRL_PORT_OF_HTTP_PORT.get(http_port, http_port)
     tc.assertTrue(urls[0].startswith(prefix) and urls[0].endswith(".crl"),
                   "CRL URL %r should be %s<shard>.crl" % (urls[0], prefix))
     tc.assertGreater(cert.serial_number, 0)
@@ -557,7 +589,8 @@ def crl_shard_of(host_id, shards):
 
 
 def crl_url(server, shard):
-    return "http://127.0.0.1:%d/crl/%d.crl" % (server.http_port, shard)
+    """The distribution point of a shard: the CA's URL, whatever server is asked."""
+    return "%s/%d.crl" % (server.deployment.crl_base_url, shard)
 
 
 def distribution_point_of(cert):

@@ -487,8 +487,10 @@ class InitScriptsTest(unittest.TestCase):
         service = load_all(COMPOSE)[0]["services"]["hostca-init"]
         script = service["command"][-1]
         tls = os.path.join(self.dep.folder, "compose-tls")
+        server_password = self.dep.write_secret_file("server-password", "a server password")
         paths = {"/var/lib/hostca/tls": tls,
-                 "/run/secrets/hostca_passphrase": self.dep.passphrase_file}
+                 "/run/secrets/hostca_passphrase": self.dep.passphrase_file,
+                 "/run/secrets/hostca_server_password": server_password}
         conninfo = self.database("compose")
         first = self.run_script(script, paths, conninfo)
         self.assertEqual(first.returncode, 0, first)
