@@ -1,6 +1,7 @@
 // hostca-server: init (bootstrap a CA), serve, migrate, admin-key, server-cert.
 #include <signal.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include <grpc/support/log.h>
@@ -82,6 +83,12 @@ int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file,
 
 int cmd_serve(ServeConfig config) {
   ServeOptions options = std::move(config.options);
+  // A drill of the clock check: this server's clock set off on purpose.
+  if (const char* offset = std::getenv("HOSTCA_DRILL_CLOCK_OFFSET"); offset && *offset) {
+    const bool behind = offset[0] == '-';
+    const Duration d = parse_duration(behind ? offset + 1 : offset);
+    options.drill_clock_offset = behind ? -d : d;
+  }
   options.passphrase = read_passphrase(config.passphrase_file);
   const std::string& tls_dir = config.tls_dir;
   const std::string& ready_file = config.ready_file;

@@ -110,7 +110,12 @@ void require_tls_pair(const std::string& cert_pem, const std::string& cert_file,
 
 }  // namespace
 
-CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
+CaServer::CaServer(ServeOptions options)
+    : options_(std::move(options)), clock_(options_.drill_clock_offset) {
+  if (options_.drill_clock_offset != Duration::zero()) {
+    spdlog::warn("HOSTCA_DRILL_CLOCK_OFFSET: this server's clock is set off by {} us, for a drill",
+                 options_.drill_clock_offset.count());
+  }
   // Files first, before any thread or connection: a wrong path is one line.
   std::string tls_cert_pem, tls_key_pem;
   if (!options_.insecure_plaintext) {

@@ -46,6 +46,8 @@ struct ServeOptions {
   int max_revocation_streams = 1000;  // concurrent WatchRevocations streams
   // How often the clock is compared with the database's.
   std::chrono::milliseconds clock_check_interval{60000};
+  // Sets this server's clock off (drills only: the clock check must catch it).
+  Duration drill_clock_offset{0};
 };
 
 class CaServer {
@@ -70,7 +72,7 @@ class CaServer {
   void start(const std::string& tls_cert_pem, const std::string& tls_key_pem);
 
   ServeOptions options_;
-  SystemClock clock_;
+  OffsetClock clock_;
   std::unique_ptr<store::PgStore> store_;
   std::unique_ptr<Authority> authority_;
   std::unique_ptr<CrlCache> crl_cache_;

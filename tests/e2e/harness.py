@@ -143,11 +143,15 @@ class Postgres:
         return int(self.psql(sql))
 
     def counts(self):
-        """The rows a refused request must leave alone."""
+        """The rows a refused request must leave alone. Audit rows written in
+        aggregate for refusals of callers without a credential (actor 'peer:...')
+        are left out: they come a window after the refusals they count, whichever
+        call is running then; tests of those check them on their own."""
         row = self.psql(
             "SELECT (SELECT count(*) FROM hosts), (SELECT count(*) FROM certificates),"
             " (SELECT count(*) FROM tokens), (SELECT coalesce(sum(uses), 0) FROM tokens),"
-            " (SELECT count(*) FROM audit_log), (SELECT count(*) FROM admin_keys),"
+            " (SELECT count(*) FROM audit_log WHERE actor NOT LIKE 'peer:%'),"
+            " (SELECT count(*) FROM admin_keys),"
             " (SELECT count(*) FROM tokens WHERE deleted_at IS NOT NULL)")
         keys = ("hosts", "certificates", "tokens", "token_uses", "audit_log", "admin_keys",
                 "deleted_tokens")
@@ -187,7 +191,7 @@ def server_conninfo(owner_conninfo):
 class Server:
     """One `hostca-server serve` process on loopback, its stderr in a log file."""
 
-    def __init__(self, deployment, name, extra_args=()):
+    def __init__(self, deployment, name, extra_args=(), env=None):
         self.deployment = deployment
         self.name = name
         self.ready_file = os.path.join(deployment.folder, name + ".ready.json")
@@ -203,7 +207,7 @@ class Server:
                 "--tls-dir", deployment.tls_dir,
                 "--listen", "127.0.0.1:0", "--http-listen", http_listen,
                 "--ready-file", self.ready_file] + list(extra_args)
-        env = dict(os.environ)
+        env = dict(os.environ, **(env or {}))
         env.pop("HOSTCA_PASSPHRASE", None)
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env)
@@ -351,8 +355,8 @@ class Deployment:
 
     # -- processes
 
-    def start_server(self, extra_args=()):
-        server = Server(self, "server%d" % len(self.servers), extra_args)
+    def start_server(self, extra_args=(), env=None):
+        server = Server(self, "server%d" % len(self.servers), extra_args, env)
         self.servers.append(server)
         return server
 

@@ -522,7 +522,9 @@ class InitScriptsTest(unittest.TestCase):
         mounted = os.path.join(self.dep.folder, "job-tls-secret")
         os.makedirs(work)
         os.makedirs(mounted)
+        server_password = self.dep.write_secret_file("k8s-server-password", "a server password")
         paths = {"/etc/hostca/passphrase/passphrase": self.dep.passphrase_file,
+                 "/etc/hostca/server-password/password": server_password,
                  "/etc/hostca/tls": mounted, "/work": work}
         conninfo = self.database("k8s")
         first = self.run_script(script, paths, conninfo)
