@@ -198,10 +198,10 @@ class Server:
         self.log_path = os.path.join(deployment.folder, name + ".log")
         # The first server of a deployment listens where the CA's CRL URL points.
         http_listen = "127.0.0.1:0"
-        if deployment.crl_port and not any(s.http_port == deployment.crl_port
-                                           and s.process.poll() is None
-                                           for s in deployment.servers):
-            http_listen = "127.0.0.1:%d" % deployment.crl_port
+        crl_port = getattr(deployment, "crl_port", None)
+        if crl_port and not any(s.http_port == crl_port and s.process.poll() is None
+                                for s in getattr(deployment, "servers", [])):
+            http_listen = "127.0.0.1:%d" % crl_port
         args = [SERVER_BIN, "serve", "--database", server_conninfo(deployment.pg.conninfo),
                 "--passphrase-file", deployment.passphrase_file,
                 "--tls-dir", deployment.tls_dir,
@@ -224,8 +224,8 @@ class Server:
             raise
         self.grpc_port = ready["grpc_port"]
         self.http_port = ready["http_port"]
-        if deployment.crl_port:
-            _CRL_PORT_OF_HTTP_PORT[self.http_port] = deployment.crl_port
+        if crl_port:
+            _CRL_PORT_OF_HTTP_PORT[self.http_port] = crl_port
         self.ready = ready
         self.address = "127.0.0.1:%d" % self.grpc_port
         self._channels = []
@@ -276,7 +276,7 @@ class Server:
 class Deployment:
     """A database, an initialised CA and its servers, all throwaway."""
 
-    def __init__(self, crl_shards=4, init=True):
+    def __init__(self, crl_shards=4, init=True, crl_base_url=None):
         self.folder = tempfile.mkdtemp(prefix="hostca-e2e-")
         # The postgres user must be able to walk into the folder it gets.
         os.chmod(self.folder, 0o711)
@@ -290,7 +290,9 @@ class Deployment:
         os.chmod(self.passphrase_file, 0o600)
         self.tls_dir = os.path.join(self.folder, "tls")
         # The HTTP port the CA's CRL URL names; its first server listens there.
-        self.crl_port = free_port()
+        # With a given URL (one no test fetches) no port is reserved.
+        self._crl_base_url = crl_base_url
+        self.crl_port = None if crl_base_url else free_port()
         self.admin_key = None
         self.init_result = None
         try:
@@ -322,7 +324,7 @@ class Deployment:
 
     @property
     def crl_base_url(self):
-        return "http://127.0.0.1:%d/crl" % self.crl_port
+        return self._crl_base_url or "http://127.0.0.1:%d/crl" % self.crl_port
 
     @property
     def server_conninfo(self):
