@@ -202,10 +202,12 @@ class Server:
         if crl_port and not any(s.http_port == crl_port and s.process.poll() is None
                                 for s in getattr(deployment, "servers", [])):
             http_listen = "127.0.0.1:%d" % crl_port
+        listen = ["--listen", "127.0.0.1:0"]
+        if "--http-listen" not in extra_args:
+            listen += ["--http-listen", http_listen]
         args = [SERVER_BIN, "serve", "--database", server_conninfo(deployment.pg.conninfo),
                 "--passphrase-file", deployment.passphrase_file,
-                "--tls-dir", deployment.tls_dir,
-                "--listen", "127.0.0.1:0", "--http-listen", http_listen,
+                "--tls-dir", deployment.tls_dir] + listen + [
                 "--ready-file", self.ready_file] + list(extra_args)
         env = dict(os.environ, **(env or {}))
         env.pop("HOSTCA_PASSPHRASE", None)

@@ -116,6 +116,40 @@ class StartupErrorsTest(unittest.TestCase):
         r = self.serve("--crl-base-url", "http://10.9.9.9:8080/crl")
         self.assert_refused(r, "crl.base_url", "differs from the CA's", self.d.crl_base_url)
 
+    def test_every_server_writes_the_cas_crl_url_whatever_its_own_address(self):
+        # Two servers of one CA, one listening on 0.0.0.0 and another port: the
+        # certificates each issues name the one URL recorded at init.
+        wildcard = self.d.start_server(("--http-listen", "0.0.0.0:0"))
+        other = self.d.start_server()
+        try:
+            urls = set()
+            for i, server in enumerate((wildcard, other)):
+                res, _ = harness.enroll_host(server, self.d.admin_key, "url%d.example" % i)
+                cert = harness.x509.load_der_x509_certificate(res.certificate_der)
+                urls.add(harness.distribution_point_of(cert).rsplit("/", 1)[0])
+            self.assertEqual(urls, {self.d.crl_base_url})
+        finally:
+            wildcard.stop()
+            other.stop()
+
+    def test_init_needs_a_crl_url_it_cannot_derive_and_refuses_an_unreachable_one(self):
+        for db, extra, phrase in (
+                ("noderive", ["--server-name", "ca.example.net"], "give --crl-base-url"),
+                ("wildcard", ["--crl-base-url", "http://0.0.0.0:8080/crl"], "0.0.0.0")):
+            with self.subTest(database=db):
+                self.d.pg.psql("CREATE DATABASE " + db)
+                conninfo = self.d.pg.conninfo.replace("dbname=hostca", "dbname=" + db)
+                tls = os.path.join(self.d.folder, "tls-" + db)
+                r = self.d.server_cli("init", "--database", conninfo, "--passphrase-file",
+                                      self.d.passphrase_file, "--tls-dir", tls, *extra)
+                self.assertEqual(r.returncode, 1, r)
+                lines = r.stderr_lines()
+                self.assertEqual(len(lines), 1, r.stderr)
+                self.assertIn(phrase, lines[0])
+                self.assertEqual(harness.run([harness.PSQL, conninfo, "-tAc",
+                                              "SELECT to_regclass('ca') IS NULL"]).stdout.strip(),
+                                 "t")
+
     def test_a_bad_trusted_proxy_names_the_setting(self):
         r = self.serve("--trusted-proxies", "10.0.0.0/8, proxy.example")
         self.assert_refused(r, "--trusted-proxies", "proxy.example")

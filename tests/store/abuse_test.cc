@@ -16,6 +16,7 @@
 #include "domain/bootstrap.h"
 #include "support/crypto_fixtures.h"
 #include "support/expect_error.h"
+#include "support/fault_injecting_store.h"
 #include "support/test_ca.h"
 
 namespace hostca {
@@ -89,6 +90,48 @@ TEST(TokenGuessing, FortyGuessesThenAValidTokenFromTheSameAddressSucceedsAtOnce)
   ReissueRequest r = ca.reissue_request(e.host_id, reissue.token.reveal());
   r.peer = port(kNat, 2001);
   EXPECT_EQ(ca.authority->reissue(r).host_id, e.host_id);
+}
+
+// Counts units of work on the way to the real store.
+class CountingStore final : public store::Store {
+ public:
+  explicit CountingStore(store::Store& inner) : inner_(inner) {}
+  void transact(const std::function<void(store::Tx&)>& work) override {
+    ++units_;
+    inner_.transact(work);
+  }
+  int units() const { return units_; }
+
+ private:
+  store::Store& inner_;
+  int units_ = 0;
+};
+
+// "Never slower", without timing anything: a valid token from an address
+// past its budget takes the same units of work and the same statements as
+// from an address that never failed (no extra lookup, no wait).
+TEST(TokenGuessing, AValidTokenFromALockedOutAddressCostsWhatItCostsAnyone) {
+  TestCa ca;
+  testing::FaultInjectingStore recorder(ca.store);
+  CountingStore counting(recorder);
+  auto authority = ca.make_authority(counting);
+  for (int i = 0; i < 40; ++i) {
+    try {
+      authority->enroll(
+          enrolment_from(port(kNat, i), "g.example", guess(SecretKind::kAuthorizationToken)));
+    } catch (const Error&) {
+    }
+  }
+  const auto cost = [&](const std::string& peer, const std::string& name) {
+    const std::string token = ca.new_token(1).token.reveal();
+    const int before = counting.units();
+    authority->enroll(enrolment_from(peer, name, token));
+    return std::make_pair(counting.units() - before, recorder.last_calls());
+  };
+  const auto locked = cost(port(kNat, 99), "locked.example");
+  const auto fresh = cost(port("ipv4:192.0.2.44", 1), "fresh.example");
+  EXPECT_EQ(locked.first, 1);
+  EXPECT_EQ(locked, fresh);
 }
 
 TEST(TokenGuessing, MalformedTokensCountAsGuessesToo) {
