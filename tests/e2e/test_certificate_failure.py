@@ -2,7 +2,9 @@
 agent pinned to and enrolled with CA A finds CA B at the address it pinned ("same
 server address, CA key changed"): renew, fetch-crl, reissue and enroll each exit 3
 with one line naming both public-key fingerprints, write nothing, send nothing that
-B could use, and report the failure to B. A failure a host reports to its own CA is
+B could use (no token; the host's certificate, which is public, over mutual TLS), and
+report the failure to B, unverified there. A report to the CA that issued the host's
+certificate is verified. A failure a host reports to its own CA is
 shown by `hostca-admin host list` and cleared by the next renewal or reissue. Repin
 only to the CA whose fingerprint was typed; then reset and enrol against B."""
 
@@ -232,6 +234,32 @@ class CertificateFailureTest(unittest.TestCase):
         self.assertEqual(after["certificate_failures"], before["certificate_failures"])
         # Unverified: nothing written now; one aggregated row per address and window later.
         self.assertEqual(after["audit_log"], before["audit_log"])
+
+    def test_the_agent_presents_its_certificate_so_its_own_ca_verifies_the_report(self):
+        # The folder pins B (re-pinned by mistake) while its address still answers
+        # for A, the CA that issued its certificate: A hears the report from the
+        # host itself, over mutual TLS, and marks it verified.
+        path = harness.enrolled_agent(self.a, self.sa, os.path.join(self.a.folder, "agent-ver"),
+                                      "verified.example")
+        host_id = harness.agent_identity(path)["host_id"]
+        pin = harness.read_pin(path)
+        pin["sha256_fingerprint"], pin["spki_sha256"] = self.b_sha, self.b_spki
+        pin_path = os.path.join(path, "pin.json")
+        mode = os.stat(pin_path).st_mode & 0o777
+        with open(pin_path, "w") as f:
+            f.write(json.dumps(pin, indent=2) + "\n")
+        os.chmod(pin_path, mode)
+        with open(os.path.join(path, "ca.pem"), "wb") as f:
+            f.write(self.b.ca_pem_bytes)
+        seq = self.a.pg.max_audit_sequence()
+        r = self.a.agent_cli(path, "renew")
+        harness.agent_error_line(self, r, harness.EXIT_CERTIFICATE_FAILURE, "reported")
+        info = self.host_info(self.a, self.sa, host_id)
+        self.assertTrue(info.HasField("certificate_failure_at"))
+        self.assertTrue(info.certificate_failure_verified)
+        self.assertEqual(self.a.pg.audit_actions_after(seq), [("host.certificate_failure", "ok")])
+        self.assertEqual(self.a.pg.psql("SELECT actor FROM audit_log WHERE sequence > %d" % seq),
+                         "host:" + host_id)
 
     def test_an_unverified_report_is_marked_so_and_cannot_replace_a_verified_one(self):
         path = harness.enrolled_agent(self.a, self.sa, os.path.join(self.a.folder, "agent-unv"),
