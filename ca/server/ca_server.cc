@@ -67,7 +67,11 @@ void require_free_port(const std::string& address, const std::string& setting) {
     if (fd < 0) continue;
     const int on = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0) failure = std::strerror(errno);
+    // Only what is certain: the port is taken, or not ours to take. Any
+    // other trouble (an address family this host lacks) is gRPC's to judge.
+    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 && (errno == EADDRINUSE || errno == EACCES)) {
+      failure = std::strerror(errno);
+    }
     close(fd);
   }
   freeaddrinfo(found);
