@@ -39,10 +39,16 @@ if [ ! -s "$data/passphrase" ]; then
 fi
 
 server=build/ca/hostca-server
+# The owner of the tables (the cluster's first role) migrates and
+# initialises; migrate creates hostca_server, a role that owns nothing, and
+# the server connects as it (least privilege: it can only append to the
+# audit log, never switch its guard off).
 "$server" migrate --database "$conninfo" >/dev/null
+server_conninfo="$conninfo user=hostca_server"
 has_ca=$(/usr/lib/postgresql/15/bin/psql "$conninfo" -tAc "SELECT count(*) FROM ca")
 if [ "$has_ca" = 0 ]; then
-  "$server" init --database "$conninfo" --passphrase-file "$data/passphrase" --tls-dir "$data/tls"
+  "$server" init --database "$conninfo" --passphrase-file "$data/passphrase" --tls-dir "$data/tls" \
+    --crl-base-url "http://127.0.0.1:$http_port/crl"
 else
   echo "A CA already exists in this database; init is skipped (it never overwrites one)."
 fi
@@ -58,5 +64,5 @@ hostca is starting. In another shell:
 Stop with Ctrl-C; PostgreSQL keeps running (deploy/postgres.sh stop $data/postgres stops it).
 
 EOT
-exec "$server" serve --database "$conninfo" --passphrase-file "$data/passphrase" \
+exec "$server" serve --database "$server_conninfo" --passphrase-file "$data/passphrase" \
   --tls-dir "$data/tls" --listen "127.0.0.1:$grpc_port" --http-listen "127.0.0.1:$http_port"

@@ -163,7 +163,7 @@ start_servers() {
     if server_alive "$i"; then continue; fi
     rm -f "$dir/server$i.ready.json"
     # shellcheck disable=SC2086
-    setsid "$server_bin" serve --database "$(conninfo)" --passphrase-file "$dir/passphrase" \
+    setsid "$server_bin" serve --database "$(conninfo) user=hostca_server" --passphrase-file "$dir/passphrase" \
       --tls-dir "$dir/tls" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
       --ready-file "$dir/server$i.ready.json" ${HOSTCA_SERVE_ARGS:-} \
       </dev/null >>"$dir/server$i.log" 2>&1 &

@@ -7,8 +7,9 @@
 # CONNINFO defaults to $HOSTCA_DATABASE and must name a database that exists
 # and holds no tables (createdb it first). The restore is one transaction: it
 # lands whole or not at all. Objects are owned by the user that restores
-# (--no-owner); grants to roles such as hostca_server are kept, so create
-# those roles first (roles belong to the cluster, not to the dump).
+# (--no-owner); grants to roles such as hostca_server are kept. Roles belong
+# to the cluster, not to the dump: the server role hostca_server is created
+# first when missing (where the restoring role may create roles).
 #
 # After the restore, the new cluster's transaction counter is moved past the
 # old one's: the revocation stream numbers its events by transaction ID (see
@@ -57,11 +58,23 @@ if [ "$tables" != 0 ]; then
   exit 1
 fi
 
+# The role the server connects as (it owns nothing; the dump holds its grants).
+if [ "$(sql "SELECT count(*) FROM pg_roles WHERE rolname = 'hostca_server'")" = 0 ]; then
+  if [ "$(sql "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user")" = t ]; then
+    sql "CREATE ROLE hostca_server LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT"
+    echo "restore.sh: created the server role hostca_server (set its password with hostca-server migrate --server-password-file)"
+  else
+    echo "restore.sh: the role hostca_server does not exist and this user may not create it: ask a superuser to CREATE ROLE hostca_server LOGIN before serving" >&2
+  fi
+fi
+
 "$PG_RESTORE" --exit-on-error --single-transaction --no-owner --no-password \
   --dbname="$conninfo" "${extra[@]}" "$dump"
 
-# Move the transaction counter past the newest restored revocation event.
-needed=$(sql "SELECT coalesce(max(sequence) / 4096 + 1, 0) FROM revocation_events")
+# Move the transaction counter past the newest restored revocation event:
+# new events are numbered transaction ID * 2^20 + position (migration 0006;
+# older ones * 4096, all below), so every new one must lie above the newest.
+needed=$(sql "SELECT coalesce(max(sequence) / 1048576 + 1, 0) FROM revocation_events")
 current=$(sql "SELECT pg_current_xact_id()::text::bigint")
 if [ "$current" -lt "$needed" ]; then
   gap=$((needed - current))

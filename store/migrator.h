@@ -17,6 +17,15 @@ struct Migration {
 // Every migration compiled into this binary, by version.
 const std::vector<Migration>& embedded_migrations();
 
+// Connects once and hangs up; throws Error(kUnavailable) with one line
+// naming the setting and libpq's reason (never the connection string,
+// which may hold a password).
+void require_connection(const std::string& conninfo, const std::string& setting);
+
+// Sets the password the server role (hostca_server) logs in with, for
+// deployments that connect over TCP with password authentication.
+void set_server_role_password(const std::string& conninfo, const std::string& password);
+
 class Migrator {
  public:
   explicit Migrator(std::string conninfo) : conninfo_(std::move(conninfo)) {}

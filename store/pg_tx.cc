@@ -22,12 +22,17 @@ struct Statement {
 const Statement kFindCa{
     "find_ca",
     "SELECT ca_id, key_algorithm, certificate_der, encrypted_private_key_pem,"
-    " sha256_fingerprint, spki_sha256, crl_shards, " US("created_at") " FROM ca"};
+    " sha256_fingerprint, spki_sha256, crl_shards, " US("created_at") ","
+    " coalesce(crl_base_url, '') FROM ca"};
 const Statement kInsertCa{
     "insert_ca",
     "INSERT INTO ca (ca_id, key_algorithm, certificate_der, encrypted_private_key_pem,"
-    " sha256_fingerprint, spki_sha256, crl_shards, created_at)"
-    " VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, " TS(8) ") ON CONFLICT DO NOTHING"};
+    " sha256_fingerprint, spki_sha256, crl_shards, created_at, crl_base_url)"
+    " VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, " TS(8) ", NULLIF($9, ''))"
+    " ON CONFLICT DO NOTHING"};
+const Statement kRecordCrlBaseUrl{"record_crl_base_url",
+                                  "UPDATE ca SET crl_base_url = $1 WHERE crl_base_url IS NULL"};
+const Statement kDatabaseTime{"database_time", "SELECT " US("clock_timestamp()")};
 
 #define TOKEN_COLUMNS                                                                      \
   "token_id::text, kind, token_hash, name, reason, coalesce(host_id::text, ''), max_uses," \
@@ -57,13 +62,14 @@ const Statement kListTokens{
 #define HOST_COLUMNS \
   "h.host_id::text, h.hostname, h.aliases::text, " US("h.created_at") ", coalesce(" US( \
       "h.auto_reissue_until") ", -1), h.crl_shard, coalesce(" US("h.certificate_failure_at") \
-                              ", -1), h.certificate_failure_detail"
+                              ", -1), h.certificate_failure_detail,"     \
+                              " h.certificate_failure_verified"
 #define CERT_COLUMNS \
   "c.serial_hex, coalesce(c.host_id::text, ''), c.kind, " US("c.not_before") ", " US(         \
       "c.not_after") ", c.der, " US("c.created_at") ", coalesce(" US("c.revoked_at") ", -1)," \
                      " coalesce(c.revocation_reason, -1), coalesce(c.crl_shard, -1),"        \
                      " coalesce(c.spki_sha256, ''::bytea)"
-constexpr int kHostColumns = 8;
+constexpr int kHostColumns = 9;
 constexpr int kCertColumns = 11;
 
 const Statement kFindHost{"find_host",
@@ -113,7 +119,8 @@ const Statement kSetAutoReissue{
 const Statement kSetCertificateFailure{
     "set_certificate_failure",
     "UPDATE hosts SET certificate_failure_at = CASE WHEN $2::bigint < 0 THEN NULL ELSE " TS(
-        2) " END, certificate_failure_detail = $3 WHERE host_id = $1::uuid"};
+        2) " END, certificate_failure_detail = $3, certificate_failure_verified = $4"
+           " WHERE host_id = $1::uuid"};
 const Statement kListHosts{
     "list_hosts",
     "SELECT " HOST_COLUMNS ", c.serial_hex IS NOT NULL, " CERT_COLUMNS ","
@@ -175,10 +182,13 @@ const Statement kCreateCrlShards{
     " ON CONFLICT (shard) DO NOTHING"};
 // The current DER stays behind: the next CRL is built from the entries,
 // and reading the old one back cost a TOAST fetch per publication.
+// clock_timestamp() is read once the lock is held: no CRL of the shard is
+// dated past it.
 const Statement kLockCrlShard{"lock_crl_shard",
                               "SELECT shard, crl_number, " US("this_update") ", " US(
-                                  "next_update") ", ''::bytea FROM crl_shards"
-                                                 " WHERE shard = $1 FOR UPDATE"};
+                                  "next_update") ", ''::bytea, " US(
+                                  "clock_timestamp()") " FROM crl_shards"
+                                                       " WHERE shard = $1 FOR UPDATE"};
 const Statement kLockDueCrlShard{
     "lock_due_crl_shard", "SELECT shard FROM crl_shards WHERE next_update <= " TS(
                               1) " ORDER BY next_update, shard LIMIT 1 FOR UPDATE SKIP LOCKED"};
@@ -198,13 +208,17 @@ const Statement kListCrls{"list_crls",
                           " FROM crl_shards WHERE CASE WHEN $2 THEN shard >= 0 ELSE shard = $1 END"
                           " ORDER BY shard"};
 
-// 4096 events at most per transaction; see migration 0002.
-#define SETTLED_HEAD "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 4096)"
+// Transaction ID * 2^20 + position: 1,048,576 events per transaction (a
+// host holds a few valid certificates; see migration 0002). Was * 4096
+// before migration 0006: every old sequence lies below every new one, so a
+// subscriber resuming from an old position misses nothing.
+#define EVENTS_PER_TX "1048576"
+#define SETTLED_HEAD "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint * " EVENTS_PER_TX ")"
 const Statement kAppendRevocationEvent{
     "append_revocation_event",
     "INSERT INTO revocation_events (sequence, serial_hex, host_id, reason, revoked_at, shard,"
-    " crl_number) VALUES (pg_current_xact_id()::text::bigint * 4096 + $1, $2, $3::uuid, $4, " TS(
-        5) ", $6, $7)"};
+    " crl_number) VALUES (pg_current_xact_id()::text::bigint * " EVENTS_PER_TX
+    " + $1, $2, $3::uuid, $4, " TS(5) ", $6, $7)"};
 const Statement kListRevocationEvents{
     "list_revocation_events",
     "SELECT sequence, serial_hex, host_id::text, reason, " US("revoked_at")
@@ -232,6 +246,8 @@ const Statement kListAudit{"list_audit",
 const Statement* const kAll[] = {
     &kFindCa,
     &kInsertCa,
+    &kRecordCrlBaseUrl,
+    &kDatabaseTime,
     &kInsertToken,
     &kFindTokenForUpdate,
     &kFindTokenById,
@@ -333,6 +349,7 @@ HostRow host_from(const pqxx::row& r, int at) {
   h.crl_shard = r[at + 5].as<int>();
   h.certificate_failure_at = optional_time(r[at + 6]);
   h.certificate_failure_detail = r[at + 7].as<std::string>();
+  h.certificate_failure_verified = r[at + 8].as<bool>();
   return h;
 }
 
@@ -379,17 +396,24 @@ std::optional<CaRow> PgTx::find_ca() {
   ca.spki_sha256 = row[5].as<std::string>();
   ca.crl_shards = row[6].as<int>();
   ca.created_at = time_of(row[7]);
+  ca.crl_base_url = row[8].as<std::string>();
   return ca;
 }
 
 void PgTx::insert_ca(const CaRow& ca) {
   const auto r = run(w_, kInsertCa, ca.ca_id, ca.key_algorithm, bin(ca.certificate_der),
                      ca.encrypted_private_key_pem, ca.sha256_fingerprint, ca.spki_sha256,
-                     ca.crl_shards, to_unix_micros(ca.created_at));
+                     ca.crl_shards, to_unix_micros(ca.created_at), ca.crl_base_url);
   if (r.affected_rows() != 1) {
     throw already_exists("this database already holds a CA; hostca never overwrites one");
   }
 }
+
+bool PgTx::record_crl_base_url(const std::string& url) {
+  return run(w_, kRecordCrlBaseUrl, url).affected_rows() == 1;
+}
+
+TimePoint PgTx::database_time() { return time_of(run(w_, kDatabaseTime)[0][0]); }
 
 void PgTx::insert_token(const TokenRow& t) {
   run(w_, kInsertToken, t.token_id, to_string(t.kind), bin(t.token_hash), t.name, t.reason,
@@ -546,9 +570,9 @@ void PgTx::set_auto_reissue_until(const std::string& host_id, std::optional<Time
 }
 
 void PgTx::set_certificate_failure(const std::string& host_id, std::optional<TimePoint> at,
-                                   const std::string& detail) {
+                                   const std::string& detail, bool verified) {
   run(w_, kSetCertificateFailure, host_id, at ? to_unix_micros(*at) : static_cast<std::int64_t>(-1),
-      detail);
+      detail, verified && at.has_value());
 }
 
 std::optional<std::string> PgTx::find_host_with_key(const Bytes& spki_sha256,
@@ -597,7 +621,9 @@ CrlShardRow crl_from(const pqxx::row& r) {
 CrlShardRow PgTx::lock_crl_shard(int shard) {
   const auto r = run(w_, kLockCrlShard, shard);
   if (r.empty()) throw internal_error("CRL shard " + std::to_string(shard) + " does not exist");
-  return crl_from(r[0]);
+  CrlShardRow row = crl_from(r[0]);
+  row.database_time = time_of(r[0][5]);
+  return row;
 }
 
 std::optional<int> PgTx::lock_due_crl_shard(TimePoint due) {
@@ -635,8 +661,8 @@ std::vector<CrlShardRow> PgTx::list_crls(std::optional<int> shard) {
 }
 
 void PgTx::append_revocation_event(const RevocationEventRow& e, int position) {
-  if (position < 0 || position >= 4096) {
-    throw internal_error("at most 4096 revocation events fit in one transaction");
+  if (position < 0 || position >= 1048576) {
+    throw internal_error("at most 1,048,576 revocation events fit in one transaction");
   }
   run(w_, kAppendRevocationEvent, position, e.serial_hex, e.host_id, e.reason,
       to_unix_micros(e.revoked_at), e.shard, e.crl_number);

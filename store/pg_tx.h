@@ -17,6 +17,8 @@ class PgTx final : public Tx {
 
   std::optional<CaRow> find_ca() override;
   void insert_ca(const CaRow& ca) override;
+  bool record_crl_base_url(const std::string& url) override;
+  TimePoint database_time() override;
 
   void insert_token(const TokenRow& token) override;
   std::optional<TokenRow> find_token_for_update(const Bytes& token_hash) override;
@@ -38,7 +40,7 @@ class PgTx final : public Tx {
                                                TimePoint now) override;
   void set_auto_reissue_until(const std::string& host_id, std::optional<TimePoint> until) override;
   void set_certificate_failure(const std::string& host_id, std::optional<TimePoint> at,
-                               const std::string& detail) override;
+                               const std::string& detail, bool verified) override;
 
   std::vector<NameHolder> record_enrolment(const HostRow& host, const CertificateRow& certificate,
                                            const std::string& token_id,

@@ -21,6 +21,9 @@ struct CaRow {
   std::string spki_sha256;
   int crl_shards = 1;
   TimePoint created_at;
+  // Base of the CRL distribution point URLs; empty for a CA made before
+  // migration 0006 until one is recorded.
+  std::string crl_base_url;
 };
 
 enum class TokenKind { kAuthorization, kReissue };
@@ -53,6 +56,8 @@ struct HostRow {
   int crl_shard = 0;
   std::optional<TimePoint> certificate_failure_at;
   std::string certificate_failure_detail;
+  // The report came with the host's own valid client certificate.
+  bool certificate_failure_verified = false;
 };
 
 enum class CertificateKind { kEnroll, kRenew, kReissue, kServer };
@@ -95,6 +100,8 @@ struct CrlShardRow {
   TimePoint this_update;
   TimePoint next_update;
   Bytes der;
+  // lock_crl_shard only: the database's clock when the lock was taken.
+  TimePoint database_time;
 };
 
 struct RevocationEventRow {

@@ -22,6 +22,10 @@ class Tx {
   virtual std::optional<CaRow> find_ca() = 0;
   // Inserts the CA; throws Error(kAlreadyExists) if one exists.
   virtual void insert_ca(const CaRow& ca) = 0;
+  // Records the CA's CRL base URL where none is on record yet; false if one is.
+  virtual bool record_crl_base_url(const std::string& url) = 0;
+  // The database's clock (clock_timestamp()), the one clock servers are held to.
+  virtual TimePoint database_time() = 0;
 
   // Tokens. find_token_for_update locks the row until the end of the unit of
   // work, so concurrent uses of one token are counted one after the other.
@@ -56,9 +60,10 @@ class Tx {
                                                        TimePoint now) = 0;
   virtual void set_auto_reissue_until(const std::string& host_id,
                                       std::optional<TimePoint> until) = 0;
-  // Marks (or, with no time, clears) a reported certificate failure.
+  // Marks (or, with no time, clears) a reported certificate failure;
+  // `verified` when the reporter presented the host's valid certificate.
   virtual void set_certificate_failure(const std::string& host_id, std::optional<TimePoint> at,
-                                       const std::string& detail) = 0;
+                                       const std::string& detail, bool verified) = 0;
 
   // An enrolment's writes in one statement, so one round trip: the new
   // host, the claim of its names, its first certificate, one use of the
@@ -87,7 +92,7 @@ class Tx {
   // CRL shards. lock_crl_shard orders publication of one shard across
   // servers until the end of the unit of work.
   virtual void create_crl_shards(int count) = 0;
-  // The row comes back without its DER (empty).
+  // The row comes back without its DER (empty), with the database's time.
   virtual CrlShardRow lock_crl_shard(int shard) = 0;
   // The first shard due (next_update at or before `due`) that no other
   // server is publishing, locked; none if every due shard is taken.
@@ -100,7 +105,8 @@ class Tx {
   virtual std::vector<CrlShardRow> list_crls(std::optional<int> shard) = 0;
 
   // The revocation stream. Events get sequence numbers that only grow in
-  // the order readers may see them (see migration 0002).
+  // the order readers may see them (see migration 0002): transaction ID
+  // times 2^20 plus `position` (below 2^20) since migration 0006.
   virtual void append_revocation_event(const RevocationEventRow& event, int position) = 0;
   // Events after `after_sequence` whose transactions are settled, oldest first.
   virtual std::vector<RevocationEventRow> list_revocation_events(std::int64_t after_sequence,

@@ -78,7 +78,8 @@ void check_tls_chains_to(const std::string& server, const std::string& tls_serve
   }
 }
 
-FailureReport report_certificate_failure(const PinMismatch& failure, const std::string& host_id) {
+FailureReport report_certificate_failure(const PinMismatch& failure, const std::string& host_id,
+                                         const std::string& cert_pem, const std::string& key_pem) {
   if (host_id.empty()) return FailureReport::kNoHostId;
   try {
     v1::ReportCertificateFailureRequest req;
@@ -86,7 +87,8 @@ FailureReport report_certificate_failure(const PinMismatch& failure, const std::
     req.set_pinned_spki_sha256(failure.pin().spki_sha256);
     req.set_presented_spki_sha256(failure.presented().spki_sha256);
     req.set_server(failure.server());
-    auto stub = v1::HostService::NewStub(client::open_unverified_channel(failure.server()));
+    auto stub = v1::HostService::NewStub(
+        client::open_unverified_channel(failure.server(), cert_pem, key_pem));
     v1::ReportCertificateFailureResponse res;
     auto ctx = client::call_context(kReportDeadline);
     if (!stub->ReportCertificateFailure(ctx.get(), req, &res).ok()) {

@@ -59,8 +59,11 @@ enum class FailureReport {
 };
 
 // HostService.ReportCertificateFailure over TLS that verifies nothing, with a
-// short deadline. Never throws.
-FailureReport report_certificate_failure(const PinMismatch& failure, const std::string& host_id);
+// short deadline, presenting the host's certificate when given (so the CA
+// that issued it can mark the report verified). Never throws.
+FailureReport report_certificate_failure(const PinMismatch& failure, const std::string& host_id,
+                                         const std::string& cert_pem = "",
+                                         const std::string& key_pem = "");
 
 // The one line the agent prints for a certificate failure.
 std::string certificate_failure_line(const PinMismatch& failure, FailureReport report);

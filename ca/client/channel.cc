@@ -61,7 +61,20 @@ std::shared_ptr<grpc::Channel> open_channel(const Endpoint& endpoint) {
 }
 
 std::shared_ptr<grpc::Channel> open_unverified_channel(const std::string& address) {
+  return open_unverified_channel(address, "", "");
+}
+
+std::shared_ptr<grpc::Channel> open_unverified_channel(const std::string& address,
+                                                       const std::string& client_cert_pem,
+                                                       const std::string& client_key_pem) {
   grpc::experimental::TlsChannelCredentialsOptions options;
+  if (!client_cert_pem.empty() && !client_key_pem.empty()) {
+    options.set_certificate_provider(
+        std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+            std::vector<grpc::experimental::IdentityKeyCertPair>{
+                {client_key_pem, client_cert_pem}}));
+    options.watch_identity_key_cert_pairs();
+  }
   options.set_verify_server_certs(false);
   options.set_check_call_host(false);
   // Nothing is known to verify a chain against yet, but a host certificate

@@ -24,6 +24,12 @@ std::shared_ptr<grpc::Channel> open_channel(const Endpoint& endpoint);
 // TLS without verifying the server: only for fetching the CA certificate
 // whose fingerprint is then checked against one given out of band.
 std::shared_ptr<grpc::Channel> open_unverified_channel(const std::string& address);
+// The same, presenting a client certificate (PEM) with its key: a host's
+// certificate-failure report, which the server verifies only with the
+// host's own certificate. A certificate is public; its key never leaves.
+std::shared_ptr<grpc::Channel> open_unverified_channel(const std::string& address,
+                                                       const std::string& client_cert_pem,
+                                                       const std::string& client_key_pem);
 
 std::unique_ptr<grpc::ClientContext> call_context(std::chrono::seconds timeout);
 

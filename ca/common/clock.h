@@ -26,6 +26,18 @@ class SystemClock final : public Clock {
   }
 };
 
+// The system clock set off by a fixed amount: a server whose clock is wrong,
+// for drills of the clock check (HOSTCA_DRILL_CLOCK_OFFSET).
+class OffsetClock final : public Clock {
+ public:
+  explicit OffsetClock(Duration offset) : offset_(offset) {}
+  TimePoint now() const override { return system_.now() + offset_; }
+
+ private:
+  SystemClock system_;
+  Duration offset_;
+};
+
 // A clock that moves only when told to; for tests.
 class FakeClock final : public Clock {
  public:

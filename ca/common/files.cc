@@ -59,8 +59,15 @@ std::string read_file(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw failed_precondition("cannot read " + what + " " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    throw failed_precondition("cannot read " + what + " " + path + ": it is a folder, not a file");
+  }
   std::ostringstream s;
   s << in.rdbuf();
+  if (in.bad()) {
+    throw failed_precondition("cannot read " + what + " " + path + ": " + std::strerror(errno));
+  }
   return s.str();
 }
 

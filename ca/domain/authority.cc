@@ -142,9 +142,19 @@ std::string checked_label(const std::string& text, const std::string& what, std:
 
 Authority::Authority(store::Store& store, std::shared_ptr<const CertificateIssuer> issuer,
                      const Clock& clock, AuthorityConfig config)
-    : store_(store), issuer_(std::move(issuer)), clock_(clock), config_(std::move(config)) {
+    : store_(store),
+      issuer_(std::move(issuer)),
+      clock_(clock),
+      config_(std::move(config)),
+      clock_check_(config_.clock) {
   if (!issuer_) throw internal_error("the authority needs a certificate issuer");
-  attempts_ = std::make_unique<TokenAttemptLimiter>(config_.token_attempts, clock_);
+  attempts_ = std::make_unique<AttemptLimiter>(config_.token_attempts, clock_);
+  reports_ = std::make_unique<AttemptLimiter>(config_.failure_reports, clock_);
+  refusals_ = std::make_unique<RefusalTally>(config_.refusal_audit, clock_);
+  if (config_.max_valid_certificates_per_host < 1 ||
+      config_.max_valid_certificates_per_host > 1000) {
+    throw invalid_argument("max valid certificates per host must be between 1 and 1000");
+  }
   config_.key_policy.validate();
   config_.names.validate();
   config_.tokens.validate();
@@ -163,79 +173,109 @@ Authority::Authority(store::Store& store, std::shared_ptr<const CertificateIssue
   ca_view_.spki_sha256 = spki_fingerprint(cert);
 }
 
-void Authority::refuse_if_over_budget(const std::vector<AttemptKey>& keys, SecretKind kind) {
-  const auto key = attempts_->over_budget(keys);
-  if (!key) return;
-  const auto wait =
-      std::chrono::duration_cast<std::chrono::seconds>(attempts_->retry_after(*key)).count();
-  throw resource_exhausted(
-      std::string("too many failed ") + describe(kind) + " attempts from this " +
-      (key->kind == AttemptKey::Kind::kPeer ? "address" : "token prefix") + "; try again in " +
-      std::to_string(std::max<long long>(1, wait)) + " s with a valid one");
-}
-
-void Authority::count_failed_attempt(const std::vector<AttemptKey>& keys, SecretKind kind) {
-  attempts_->failed(keys);
-  // No key was over its budget before this failure (else the attempt was
-  // refused unread): one over it now was put there by this one.
-  const auto key = attempts_->over_budget(keys);
-  if (!key) return;
-  const auto& policy = attempts_->policy();
-  spdlog::warn(
-      "{} failed {} attempts within {} s from {} {}: refusing more", policy.budget, describe(kind),
-      std::chrono::duration_cast<std::chrono::seconds>(policy.window).count(), to_string(key->kind),
-      key->kind == AttemptKey::Kind::kPeer ? key->value : "(not logged)");
-  try {
-    store_.transact([&](store::Tx& tx) {
-      // The peer's address, never any part of a token.
-      tx.append_audit(audit_record(
-          clock_.now(), "peer:" + keys.front().value, "token.rate_limited", describe(kind),
-          "refused",
-          {{"limited_by", to_string(key->kind)},
-           {"failures", policy.budget},
-           {"window_seconds",
-            std::chrono::duration_cast<std::chrono::seconds>(policy.window).count()}}));
-    });
-  } catch (const std::exception& e) {
-    spdlog::error("cannot audit a token rate limit: {}", e.what());
+void Authority::refuse_unknown_token(const std::string& address, SecretKind kind,
+                                     const Error& refusal) {
+  const std::string actor = "peer:" + address;
+  if (attempts_->over_budget(address)) {
+    const auto wait =
+        std::chrono::duration_cast<std::chrono::seconds>(attempts_->retry_after(address)).count();
+    // One audit row per address per window, with the count.
+    if (refusals_->record("token.rate_limited", actor, describe(kind), "refused",
+                          "too many unknown tokens")) {
+      spdlog::warn(
+          "{} unknown tokens within {} s from {}: refusing its unknown tokens",
+          attempts_->policy().budget,
+          std::chrono::duration_cast<std::chrono::seconds>(attempts_->policy().window).count(),
+          address);
+    }
+    throw resource_exhausted(std::string("too many unknown ") + describe(kind) +
+                             "s from this address; try again in " +
+                             std::to_string(std::max<long long>(1, wait)) +
+                             " s (a valid token is accepted at any time)");
   }
+  attempts_->failed(address);
+  throw refusal;
 }
 
 SecretToken Authority::parse_token(const std::string& text, SecretKind kind,
-                                   const std::vector<AttemptKey>& keys) {
+                                   const std::string& address) {
   try {
     return SecretToken::parse(text, kind);
-  } catch (const Error&) {
-    count_failed_attempt(keys, kind);
-    throw;
+  } catch (const Error& e) {
+    refuse_unknown_token(address, kind, e);
   }
 }
 
+void Authority::audit_refused_token(const std::string& address, const store::TokenRow& token,
+                                    const std::string& why) {
+  refusals_->record("token.refused", "peer:" + address, token.token_id, "refused", why);
+}
+
+std::size_t Authority::flush_refusals(bool everything) {
+  std::vector<store::AuditRow> rows = refusals_->take_closed(everything);
+  if (rows.empty()) return 0;
+  try {
+    store_.transact([&](store::Tx& tx) {
+      for (const auto& row : rows) tx.append_audit(row);
+    });
+  } catch (const std::exception& e) {
+    spdlog::error("cannot write {} aggregated refusal audit row(s), will retry: {}", rows.size(),
+                  e.what());
+    refusals_->put_back(std::move(rows));
+    return 0;
+  }
+  return rows.size();
+}
+
+Duration Authority::check_clock() {
+  TimePoint before, database, after;
+  store_.transact([&](store::Tx& tx) {
+    before = clock_.now();
+    database = tx.database_time();
+    after = clock_.now();
+  });
+  const Duration skew = clock_skew(before, database, after);
+  const bool was_in_step = !clock_check_.problem();
+  clock_check_.record(skew);
+  if (const auto problem = clock_check_.problem()) {
+    spdlog::error("{}: issuing and publishing are refused until it is fixed", *problem);
+  } else if (!was_in_step) {
+    spdlog::info("this server's clock is back in step with the database's ({})",
+                 describe_skew(skew));
+  }
+  return skew;
+}
+
 Enrollment Authority::enroll(const EnrollmentRequest& request) {
-  const auto attempt = attempt_keys(request.peer, request.authorization_token);
-  refuse_if_over_budget(attempt, SecretKind::kAuthorizationToken);
+  const std::string address = peer_address(request.peer);
+  clock_check_.require_in_step("issue certificates");
   // Everything that needs no database is checked first.
   const HostName hostname = HostName::parse(request.hostname);
   const std::vector<HostName> aliases = parse_aliases(request.aliases, hostname);
   check_names(config_.names, hostname, aliases);
   const CertificateRequest csr = CertificateRequest::parse(request.csr, config_.key_policy);
   const SecretToken token =
-      parse_token(request.authorization_token, SecretKind::kAuthorizationToken, attempt);
+      parse_token(request.authorization_token, SecretKind::kAuthorizationToken, address);
   const std::string host_id = new_uuid();
   const int shard = crl_shard_of(host_id, config_.crl_shards);
 
   std::optional<Enrollment> result;
-  bool token_refused = false;
+  bool unknown = false;
+  std::optional<std::pair<store::TokenRow, std::string>> refused;
   try {
     store_.transact([&](store::Tx& tx) {
       const TimePoint now = clock_.now();
+      unknown = false;
+      refused.reset();
       const auto row = tx.find_token_for_update(token.hash());
-      token_refused = true;
-      require_usable(row, now, SecretKind::kAuthorizationToken);
-      if (row->kind != store::TokenKind::kAuthorization) {
-        throw unauthenticated("unknown authorization token");
+      if (!row || row->kind != store::TokenKind::kAuthorization) {
+        unknown = true;
+        require_usable(std::nullopt, now, SecretKind::kAuthorizationToken);
       }
-      token_refused = false;
+      if (const TokenState state = token_state(*row, now); state != TokenState::kUsable) {
+        refused.emplace(*row, to_string(state));
+        require_usable(row, now, SecretKind::kAuthorizationToken);
+      }
       if (!row->allowed_names.empty()) {
         check_names(config_.names, hostname, aliases, stored_patterns(row->allowed_names));
       }
@@ -267,8 +307,9 @@ Enrollment Authority::enroll(const EnrollmentRequest& request) {
       refuse_held_names(held, hostname);
       result = Enrollment{host_id, std::move(issued)};
     });
-  } catch (const Error&) {
-    if (token_refused) count_failed_attempt(attempt, SecretKind::kAuthorizationToken);
+  } catch (const Error& e) {
+    if (unknown) refuse_unknown_token(address, SecretKind::kAuthorizationToken, e);
+    if (refused) audit_refused_token(address, refused->first, refused->second);
     throw;
   }
   notify_committed(OperationOutcome{store::CertificateKind::kEnroll, 0, true});
@@ -312,10 +353,12 @@ Actor Authority::authenticate_admin(const std::string& authorization_header,
     }
   }
   if (key) return Actor{"admin:" + key->key_id};
-  store_.transact([&](store::Tx& tx) {
-    tx.append_audit(audit_record(clock_.now(), "peer:" + peer, "admin.refused", call, "refused",
-                                 {{"reason", refusal}}));
-  });
+  // Written nowhere yet: one audit row per address per window, with the
+  // count, so refused calls cannot make the database grow.
+  const std::string address = peer_address(peer);
+  if (refusals_->record("admin.refused", "peer:" + address, "", "refused", call + ": " + refusal)) {
+    spdlog::warn("refused an admin call ({}) from {}: {}", call, address, refusal);
+  }
   throw unauthenticated(refusal);
 }
 

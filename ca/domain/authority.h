@@ -11,10 +11,13 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/error.h"
 #include "domain/certificate_issuer.h"
+#include "domain/clock_check.h"
 #include "domain/crl_publisher.h"
 #include "domain/key_policy.h"
 #include "domain/name_policy.h"
+#include "domain/refusal_tally.h"
 #include "domain/revocation_reason.h"
 #include "domain/secret_token.h"
 #include "domain/token_attempts.h"
@@ -45,8 +48,17 @@ struct AuthorityConfig {
   CrlPolicy crl;
   // The longest window an admin may open for a reissue without a token.
   Duration max_auto_reissue_window = std::chrono::hours(48);
-  // Failed authorization and reissue token attempts per peer and prefix.
+  // Unknown authorization and reissue tokens per client address.
   TokenAttemptPolicy token_attempts;
+  // Certificate-failure reports per client address (unverified) or host (verified).
+  AttemptPolicy failure_reports{10, std::chrono::seconds(60), 100000};
+  // The most valid (unexpired, unrevoked) certificates a host holds at once;
+  // a renewal past it is refused until one expires or is revoked.
+  int max_valid_certificates_per_host = 3;
+  // Refusals of callers without a credential: one audit row per key per window.
+  RefusalTallyPolicy refusal_audit;
+  // How far this server's clock may be from the database's.
+  ClockPolicy clock;
 };
 
 struct CaCertificateView {
@@ -61,7 +73,7 @@ struct EnrollmentRequest {
   std::string hostname;
   std::vector<std::string> aliases;
   std::string authorization_token;
-  std::string peer;  // the caller's address, for the token attempt limits
+  std::string peer;  // the caller's address, for the limit on unknown tokens
 };
 
 struct Enrollment {
@@ -146,6 +158,9 @@ struct CertificateFailureReport {
   std::string presented_spki_sha256;
   std::string server;
   std::string peer;
+  // The TLS client certificate the caller presented (PEM), if any: a report
+  // is verified only with the reported host's own valid certificate.
+  std::string client_certificate_pem;
 };
 
 struct HostDetails {
@@ -176,7 +191,8 @@ class Authority {
   // First certificate of a new host against an authorization token.
   Enrollment enroll(const EnrollmentRequest& request);
 
-  // Admin credentials. A refused attempt is written to the audit log.
+  // Admin credentials. Refusals are audited in aggregate: one row per client
+  // address per window, with the count (flush_refusals writes them).
   Actor authenticate_admin(const std::string& authorization_header, const std::string& peer,
                            const std::string& call);
   CreatedAdminKey create_admin_key(const Actor& actor, const std::string& name);
@@ -196,7 +212,10 @@ class Authority {
   // to the database now, unrevoked. The old certificate stays valid.
   Renewal renew(const RenewalRequest& request);
   // Records a host's report that it reached a CA other than the one it
-  // pinned; false if the host is not known here.
+  // pinned; false if the host is not known here. Verified only when the
+  // caller presented that host's valid certificate; unverified reports are
+  // limited per address, never replace a verified one and are audited in
+  // aggregate.
   bool record_certificate_failure(const CertificateFailureReport& report);
 
   // Reissue (revocation.cc): in one unit of work, checks the reissue token
@@ -237,6 +256,17 @@ class Authority {
 
   int crl_shards() const { return config_.crl_shards; }
   const Clock& clock() const { return clock_; }
+  const AuthorityConfig& config() const { return config_; }
+
+  // Writes the audit rows of refusal windows that have closed (all of them
+  // with `everything`, at shutdown); returns how many.
+  std::size_t flush_refusals(bool everything);
+  // Compares this server's clock with the database's and remembers the
+  // verdict; returns the skew. Issuing and publishing are refused while the
+  // skew is past the tolerance.
+  Duration check_clock();
+  // Empty while the clock is in step, else the one-line reason.
+  std::optional<std::string> clock_problem() const { return clock_check_.problem(); }
 
  private:
   store::Store& store_;
@@ -252,17 +282,23 @@ class Authority {
     if (outcome_listener_) outcome_listener_(outcome);
   }
 
-  // Refuses (RESOURCE_EXHAUSTED) an attempt whose peer or token prefix is
-  // past its budget of failures; audits the refusal once per lockout.
-  void refuse_if_over_budget(const std::vector<AttemptKey>& keys, SecretKind kind);
-  // Counts a failed token attempt; audits the one that uses up a budget.
-  void count_failed_attempt(const std::vector<AttemptKey>& keys, SecretKind kind);
-  // SecretToken::parse, counting a malformed token as a failed attempt.
-  SecretToken parse_token(const std::string& text, SecretKind kind,
-                          const std::vector<AttemptKey>& keys);
+  // An unknown (or malformed) token from `address`: counted as a guess;
+  // past the address's budget the refusal is RESOURCE_EXHAUSTED instead of
+  // `refusal`, and audited once per window. Always throws.
+  [[noreturn]] void refuse_unknown_token(const std::string& address, SecretKind kind,
+                                         const Error& refusal);
+  // SecretToken::parse, counting a malformed token as a guess.
+  SecretToken parse_token(const std::string& text, SecretKind kind, const std::string& address);
+  // A real token refused (expired, used up, deleted, another host's): not a
+  // guess, audited in aggregate per token and address.
+  void audit_refused_token(const std::string& address, const store::TokenRow& token,
+                           const std::string& why);
 
   AuthorityConfig config_;
-  std::unique_ptr<TokenAttemptLimiter> attempts_;
+  std::unique_ptr<AttemptLimiter> attempts_;
+  std::unique_ptr<AttemptLimiter> reports_;
+  std::unique_ptr<RefusalTally> refusals_;
+  ClockCheck clock_check_;
   CaCertificateView ca_view_;
   std::unique_ptr<CrlPublisher> crl_publisher_;
   std::function<void(const PublishedCrl&)> crl_listener_;

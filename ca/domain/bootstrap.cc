@@ -72,6 +72,7 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
   ca_row.spki_sha256 = result.spki_sha256;
   ca_row.crl_shards = options.crl_shards;
   ca_row.created_at = now;
+  ca_row.crl_base_url = options.profile.crl_base_url;
 
   store::AdminKeyRow admin;
   admin.key_id = result.admin_key_id;
@@ -93,7 +94,8 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
     tx.append_audit(audit(now, "ca.init", ca_row.ca_id,
                           {{"algorithm", ca_row.key_algorithm},
                            {"sha256_fingerprint", ca_row.sha256_fingerprint},
-                           {"crl_shards", ca_row.crl_shards}}));
+                           {"crl_shards", ca_row.crl_shards},
+                           {"crl_base_url", ca_row.crl_base_url}}));
     tx.append_audit(audit(now, "certificate.issue", server_cert.serial_hex,
                           {{"kind", "server"}, {"names", options.server_names}}));
     if (!reserved.empty())
@@ -114,7 +116,45 @@ OpenedCa open_ca(store::Store& store, const std::string& passphrase) {
   Botan::X509_Certificate cert(
       std::vector<std::uint8_t>(row->certificate_der.begin(), row->certificate_der.end()));
   return OpenedCa{std::make_shared<SoftwareSigner>(std::move(key), std::move(cert)),
-                  row->crl_shards};
+                  row->crl_shards, row->crl_base_url};
+}
+
+std::optional<std::string> default_crl_base_url(const std::vector<std::string>& server_names) {
+  for (const auto& name : server_names) {
+    if (name != "localhost" && name != "127.0.0.1" && name != "::1") return std::nullopt;
+  }
+  return std::string("http://127.0.0.1:8080/crl");
+}
+
+std::string crl_base_url_to_serve(const OpenedCa& ca, const std::string& configured) {
+  if (ca.crl_base_url.empty()) {
+    throw failed_precondition(
+        "the CA has no CRL base URL on record (it was made before this version): run "
+        "'hostca-server migrate --crl-base-url URL' once, with the URL its certificates carry");
+  }
+  if (!configured.empty() && configured != ca.crl_base_url) {
+    throw failed_precondition("crl.base_url '" + configured + "' differs from the CA's '" +
+                              ca.crl_base_url +
+                              "' (recorded at init, the same in every certificate): remove the "
+                              "setting or give the CA's");
+  }
+  return ca.crl_base_url;
+}
+
+void record_crl_base_url(store::Store& store, const std::string& url, const Clock& clock) {
+  CertificateProfile profile;
+  profile.crl_base_url = url;
+  profile.validate();
+  store.transact([&](store::Tx& tx) {
+    const auto ca = tx.find_ca();
+    if (!ca) throw failed_precondition("the database holds no CA yet: run 'hostca-server init'");
+    if (ca->crl_base_url == url) return;
+    if (!ca->crl_base_url.empty() || !tx.record_crl_base_url(url)) {
+      throw failed_precondition("the CA's CRL base URL is already " + ca->crl_base_url +
+                                "; it is in every certificate and never changes");
+    }
+    tx.append_audit(audit(clock.now(), "ca.crl_base_url", ca->ca_id, {{"crl_base_url", url}}));
+  });
 }
 
 ServerCertificate issue_server_certificate(store::Store& store, const OpenedCa& ca,

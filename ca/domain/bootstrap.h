@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ struct InitOptions {
   std::vector<std::string> server_names = {"localhost", "127.0.0.1"};
   int crl_shards = 16;
   std::string admin_key_name = "bootstrap";
+  // profile.crl_base_url is recorded as the CA's: every server's certificates carry it.
   CertificateProfile profile;
 };
 
@@ -42,7 +44,21 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
 struct OpenedCa {
   std::shared_ptr<const Signer> signer;
   int crl_shards = 1;
+  std::string crl_base_url;  // empty for a CA from before migration 0006 until one is recorded
 };
+
+// The CRL base URL `init` records when none is given: only where the server
+// names leave no doubt (loopback only: the default serve address), else
+// nullopt and init asks for --crl-base-url.
+std::optional<std::string> default_crl_base_url(const std::vector<std::string>& server_names);
+
+// The CRL base URL a server puts in certificates: the CA's. A configured one
+// must be the same; throws Error(kFailedPrecondition) saying what to do.
+std::string crl_base_url_to_serve(const OpenedCa& ca, const std::string& configured);
+
+// Records the CRL base URL of a CA made before migration 0006; refuses to
+// change one on record (Error(kFailedPrecondition)).
+void record_crl_base_url(store::Store& store, const std::string& url, const Clock& clock);
 
 // Loads the CA and decrypts its key. Throws Error(kFailedPrecondition) when
 // the database holds no CA or the passphrase is wrong.

@@ -22,6 +22,25 @@ void CertificateProfile::validate() const {
   if (!crl_base_url.empty() && crl_base_url.back() == '/') {
     throw invalid_argument("crl base URL '" + crl_base_url + "' must not end with '/'");
   }
+  // The host a relying party connects to: never missing, never an address
+  // that means "any" (0.0.0.0 in a certificate reaches nobody).
+  const std::string rest = crl_base_url.substr(crl_base_url.find("//") + 2);
+  const std::string authority = rest.substr(0, rest.find('/'));
+  std::string host = authority;
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(1, host.find(']') == std::string::npos ? 0 : host.find(']') - 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  if (host.empty() || host == "0.0.0.0" || host == "::" || host == "0:0:0:0:0:0:0:0") {
+    throw invalid_argument("crl base URL '" + crl_base_url +
+                           "' must name a host relying parties can reach (not empty, not "
+                           "0.0.0.0 or [::])");
+  }
+  if (crl_base_url.find_first_of("?# \t\r\n") != std::string::npos) {
+    throw invalid_argument("crl base URL '" + crl_base_url +
+                           "' must not hold a query, a fragment or white space");
+  }
 }
 
 std::string CertificateProfile::crl_url(int shard) const {

@@ -40,8 +40,16 @@ PublishedCrl CrlPublisher::publish(store::Tx& tx, int shard, TimePoint now) cons
   contents.crl_number = previous.crl_number + 1;
   contents.this_update = TimePoint(std::chrono::duration_cast<std::chrono::seconds>(
       now.time_since_epoch()));  // X.509 times have whole seconds
-  // Never before the previous CRL of this shard, even if clocks disagree.
+  // Never before the previous CRL of this shard, even if clocks disagree;
+  // never after the database's clock either: a server whose clock runs fast
+  // must not date a CRL in the future (relying parties refuse it), nor carry
+  // such a date into the shard's later CRLs.
   contents.this_update = std::max(contents.this_update, previous.this_update);
+  const TimePoint database_now = TimePoint(
+      std::chrono::duration_cast<std::chrono::seconds>(previous.database_time.time_since_epoch()));
+  if (previous.database_time.time_since_epoch().count() > 0) {
+    contents.this_update = std::min(contents.this_update, database_now);
+  }
   contents.next_update = contents.this_update + policy_.validity;
   if (shard == store::kCaCrlScope) {
     contents.only_ca_certificates = true;
@@ -63,7 +71,8 @@ PublishedCrl CrlPublisher::publish(store::Tx& tx, int shard, TimePoint now) cons
   tx.save_crl(next);
   // Entries that expired before this CRL's thisUpdate have now appeared on
   // a CRL issued past their expiry: later CRLs leave them out. (Most
-  // publications have none, and skip the statement.)
+  // publications have none, and skip the statement.) thisUpdate is at most
+  // the database's time, so no entry is retired early by a fast clock.
   if (any_expired) tx.retire_expired_crl_entries(shard, contents.this_update);
   return PublishedCrl{shard,
                       next.crl_number,

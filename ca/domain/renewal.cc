@@ -68,6 +68,7 @@ TimePoint time_of(const Botan::X509_Time& t) {
 }  // namespace
 
 Renewal Authority::renew(const RenewalRequest& request) {
+  clock_check_.require_in_step("issue certificates");
   const Botan::X509_Certificate presented =
       our_certificate(request.client_certificate_pem, issuer_->signer().ca_certificate());
   const std::string host_id = [&] {
@@ -116,6 +117,24 @@ Renewal Authority::renew(const RenewalRequest& request) {
                               newest->serial_hex +
                               "; only the host's newest certificate can renew");
     }
+    // A bounded number of valid certificates per host: renewing without end
+    // would pile them up until the host could no longer be revoked as one.
+    std::vector<const store::CertificateRow*> valid;
+    for (const auto& c : certificates) {
+      if (!c.revoked_at && c.not_after > now) valid.push_back(&c);
+    }
+    const auto limit = static_cast<std::size_t>(config_.max_valid_certificates_per_host);
+    if (valid.size() >= limit) {
+      const auto* oldest = *std::min_element(
+          valid.begin(), valid.end(),
+          [](const auto* a, const auto* b) { return a->not_after < b->not_after; });
+      throw failed_precondition(
+          "host " + host_id + " already holds " + std::to_string(valid.size()) +
+          " valid certificates, the most a host may hold at once (" + std::to_string(limit) +
+          "); renewal is possible again at " + format_rfc3339(oldest->not_after) +
+          ", when certificate " + oldest->serial_hex +
+          " expires, or once an admin revokes an older certificate");
+    }
     require_new_key(tx, key_hash, host_id, "a renewal");
     if (host->hostname.empty()) {
       throw failed_precondition("host " + host_id + " has no host name (an admin released it): " +
@@ -133,7 +152,9 @@ Renewal Authority::renew(const RenewalRequest& request) {
         issuer_->issue_host_certificate(host_id, hostname, aliases, csr, host->crl_shard, now);
     tx.insert_certificate(certificate_record(issued, store::CertificateKind::kRenew, host_id,
                                              host->crl_shard, key_hash, now));
-    if (host->certificate_failure_at) tx.set_certificate_failure(host_id, std::nullopt, "");
+    if (host->certificate_failure_at) {
+      tx.set_certificate_failure(host_id, std::nullopt, "", false);
+    }
     tx.append_audit(audit_record(now, "host:" + host_id, "certificate.renew", host_id, "ok",
                                  {{"serial", issued.serial_hex},
                                   {"previous_serial", old_serial},
@@ -152,22 +173,73 @@ bool Authority::record_certificate_failure(const CertificateFailureReport& repor
   const std::string presented =
       checked_fingerprint(report.presented_spki_sha256, "presented_spki_sha256");
   const std::string server = checked_label(report.server, "server", 255);
+  const std::string address = peer_address(report.peer);
   const std::string detail =
       "pinned CA key " + pinned + ", presented " + presented + " at " + server;
+
+  // The report speaks for the host only if the caller holds the host's own
+  // certificate: this CA's, naming the host, in its validity (and, below,
+  // unrevoked in the database). Anything else is an unverified report.
+  std::optional<std::string> claimed_serial;
+  if (!report.client_certificate_pem.empty()) {
+    try {
+      const Botan::X509_Certificate cert =
+          our_certificate(report.client_certificate_pem, issuer_->signer().ca_certificate());
+      const TimePoint now = clock_.now();
+      if (parse_uuid(cert.subject_dn().get_first_attribute("CN"), "host ID") == host_id &&
+          now >= time_of(cert.not_before()) && now < time_of(cert.not_after())) {
+        claimed_serial = serial_hex(Botan::BigInt(cert.serial_number()));
+      }
+    } catch (const Error&) {
+      claimed_serial.reset();
+    }
+  }
+  // Unverified reports are limited per address, verified ones per host.
+  const std::string budget_key = claimed_serial ? "host:" + host_id : address;
+  if (reports_->over_budget(budget_key)) {
+    const auto wait =
+        std::chrono::duration_cast<std::chrono::seconds>(reports_->retry_after(budget_key)).count();
+    refusals_->record("host.certificate_failure", "peer:" + address, "", "refused",
+                      "too many reports");
+    throw resource_exhausted("too many certificate-failure reports from this " +
+                             std::string(claimed_serial ? "host" : "address") + "; try again in " +
+                             std::to_string(std::max<long long>(1, wait)) + " s");
+  }
+  reports_->failed(budget_key);
+
   bool recorded = false;
+  bool verified = false;
   store_.transact([&](store::Tx& tx) {
     const TimePoint now = clock_.now();
-    recorded = tx.lock_host(host_id).has_value();
-    if (recorded) tx.set_certificate_failure(host_id, now, detail);
-    // Reported by an unauthenticated peer: audited as a report, whoever sent it.
-    tx.append_audit(audit_record(now, "peer:" + report.peer, "host.certificate_failure", host_id,
-                                 recorded ? "ok" : "refused",
-                                 {{"pinned_spki_sha256", pinned},
-                                  {"presented_spki_sha256", presented},
-                                  {"server", server},
-                                  {"known_host", recorded}}));
+    verified = false;
+    const auto host = tx.lock_host(host_id);
+    recorded = host.has_value();
+    if (!host) return;
+    if (claimed_serial) {
+      const auto cert = tx.find_certificate_for_update(*claimed_serial);
+      verified = cert && cert->host_id == host_id && !cert->revoked_at;
+    }
+    if (verified) {
+      tx.set_certificate_failure(host_id, now, detail, true);
+      tx.append_audit(audit_record(now, "host:" + host_id, "host.certificate_failure", host_id,
+                                   "ok",
+                                   {{"pinned_spki_sha256", pinned},
+                                    {"presented_spki_sha256", presented},
+                                    {"server", server},
+                                    {"verified", true}}));
+    } else if (!(host->certificate_failure_at && host->certificate_failure_verified)) {
+      tx.set_certificate_failure(host_id, now, detail, false);
+    }
   });
-  spdlog::warn("host {} reports a certificate failure: {}", host_id, detail);
+  if (!verified) {
+    // Reported by a caller without the host's certificate: audited in
+    // aggregate, one row per address per window.
+    refusals_->record(
+        "host.certificate_failure", "peer:" + address, "", recorded ? "ok" : "refused",
+        std::string("unverified report for ") + (recorded ? "host " : "unknown host ") + host_id);
+  }
+  spdlog::warn("{} certificate failure reported for host {}: {}",
+               verified ? "verified" : "unverified", host_id, detail);
   return recorded;
 }
 

@@ -78,37 +78,46 @@ void Authority::notify_published(const std::vector<PublishedCrl>& published) con
 }
 
 Reissue Authority::reissue(const ReissueRequest& request) {
+  const std::string address = peer_address(request.peer);
+  clock_check_.require_in_step("issue certificates or publish CRLs");
   // Everything that needs no database is checked first.
   const std::string host_id = parse_uuid(request.host_id, "host ID");
   const CertificateRequest csr = CertificateRequest::parse(request.csr, config_.key_policy);
   const Bytes key_hash = sha256(csr.spki());
   std::optional<HostName> new_name;
   if (!request.hostname.empty()) new_name = HostName::parse(request.hostname);
-  const auto attempt = attempt_keys(request.peer, request.reissue_token);
   std::optional<SecretToken> token;
   if (!request.reissue_token.empty()) {
-    refuse_if_over_budget(attempt, SecretKind::kReissueToken);
-    token = parse_token(request.reissue_token, SecretKind::kReissueToken, attempt);
+    token = parse_token(request.reissue_token, SecretKind::kReissueToken, address);
   }
 
   std::optional<Reissue> result;
   std::vector<PublishedCrl> published;
-  bool token_refused = false;
+  bool unknown = false;
+  std::optional<std::pair<store::TokenRow, std::string>> refused;
   try {
     store_.transact([&](store::Tx& tx) {
       const TimePoint now = clock_.now();
       published.clear();
+      unknown = false;
+      refused.reset();
       std::optional<store::TokenRow> row;
       if (token) {
         row = tx.find_token_for_update(token->hash());
-        token_refused = true;
-        require_usable(row, now, SecretKind::kReissueToken);
-        if (row->kind != store::TokenKind::kReissue) throw unauthenticated("unknown reissue token");
+        if (!row || row->kind != store::TokenKind::kReissue) {
+          unknown = true;
+          require_usable(std::nullopt, now, SecretKind::kReissueToken);
+        }
+        if (const TokenState state = token_state(*row, now); state != TokenState::kUsable) {
+          refused.emplace(*row, to_string(state));
+          require_usable(row, now, SecretKind::kReissueToken);
+        }
         if (row->host_id != host_id) {
+          // A real token, the wrong host: refused with its own message, not a guess.
+          refused.emplace(*row, "another host's token");
           throw permission_denied("this reissue token was made for another host, not " + host_id +
                                   "; ask an admin for a token for this host");
         }
-        token_refused = false;
       }
       const auto host = tx.lock_host(host_id);
       if (!host) {
@@ -165,7 +174,9 @@ Reissue Authority::reissue(const ReissueRequest& request) {
           issuer_->issue_host_certificate(host_id, hostname, aliases, csr, host->crl_shard, now);
       tx.insert_certificate(certificate_record(issued, store::CertificateKind::kReissue, host_id,
                                                host->crl_shard, key_hash, now));
-      if (host->certificate_failure_at) tx.set_certificate_failure(host_id, std::nullopt, "");
+      if (host->certificate_failure_at) {
+        tx.set_certificate_failure(host_id, std::nullopt, "", false);
+      }
       if (token) {
         tx.count_token_use(row->token_id);
         tx.append_audit(audit_record(now, actor, "token.use", row->token_id, "ok",
@@ -185,8 +196,9 @@ Reissue Authority::reissue(const ReissueRequest& request) {
                                     {"not_after", format_rfc3339(issued.not_after)}}));
       result = Reissue{host_id, std::move(issued), std::move(serials)};
     });
-  } catch (const Error&) {
-    if (token_refused) count_failed_attempt(attempt, SecretKind::kReissueToken);
+  } catch (const Error& e) {
+    if (unknown) refuse_unknown_token(address, SecretKind::kReissueToken, e);
+    if (refused) audit_refused_token(address, refused->first, refused->second);
     throw;
   }
   notify_published(published);
@@ -329,6 +341,7 @@ std::vector<std::string> Authority::revoke(const Actor& actor, const RevocationR
   const std::string host_id =
       request.host_id.empty() ? std::string() : parse_uuid(request.host_id, "host ID");
 
+  clock_check_.require_in_step("publish CRLs");
   std::vector<std::string> serials;
   std::vector<PublishedCrl> published;
   store_.transact([&](store::Tx& tx) {
@@ -366,6 +379,7 @@ std::vector<std::string> Authority::revoke(const Actor& actor, const RevocationR
 }
 
 int Authority::republish_due_crls() {
+  clock_check_.require_in_step("publish CRLs");
   int count = 0;
   for (int i = 0; i <= config_.crl_shards; ++i) {  // every shard and the CA scope
     std::optional<PublishedCrl> crl;

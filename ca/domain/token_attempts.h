@@ -1,65 +1,53 @@
-// Failed token attempts, counted per peer address and per token prefix
-// over a sliding window. Past the budget, further attempts under that key
-// are refused before the token is looked up: guessing gets nowhere, and a
-// valid token from anyone else costs only a map lookup. In memory, per
-// server process (several servers each keep their own count).
+// Failed attempts counted per key (a client address, or "host:<id>") over a
+// sliding window. Past the budget, the caller refuses what it would otherwise
+// look up or write. In memory, per server process (several servers each keep
+// their own count). Only failures count: a caller that presents a real
+// credential is never refused because of the key's failures.
 #pragma once
 
 #include <cstddef>
 #include <deque>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <unordered_map>
-#include <vector>
 
 #include "common/clock.h"
 
 namespace hostca {
 
-struct TokenAttemptPolicy {
+struct AttemptPolicy {
   int budget = 20;  // failed attempts per key within the window
   Duration window = std::chrono::seconds(60);
-  std::size_t max_keys = 100000;  // memory bound; see TokenAttemptLimiter
+  std::size_t max_keys = 100000;  // memory bound; see AttemptLimiter
   // Throws Error(kInvalidArgument) naming the bad setting.
   void validate() const;
 };
+using TokenAttemptPolicy = AttemptPolicy;
 
-// What an attempt is counted under.
-struct AttemptKey {
-  enum class Kind { kPeer, kTokenPrefix };
-  Kind kind;
-  std::string value;
-};
+// The caller's address without its port, as gRPC names peers
+// ("ipv4:10.0.0.1:5000" -> "ipv4:10.0.0.1", "ipv6:[::1]:5000" -> "ipv6:[::1]").
+std::string peer_address(const std::string& peer);
 
-// The keys of one attempt: the peer's address without its port (gRPC's
-// "ipv4:10.0.0.1:5000" -> "ipv4:10.0.0.1"), and the token's first 13
-// characters (its kind prefix and a few more, so that one guesser spread
-// over many addresses is counted too, and an unrelated token is not).
-std::vector<AttemptKey> attempt_keys(const std::string& peer, const std::string& token);
-const char* to_string(AttemptKey::Kind kind);
-
-class TokenAttemptLimiter {
+class AttemptLimiter {
  public:
-  TokenAttemptLimiter(TokenAttemptPolicy policy, const Clock& clock);
+  AttemptLimiter(AttemptPolicy policy, const Clock& clock);
 
-  // The first key over its budget, if any: the attempt is to be refused.
-  std::optional<AttemptKey> over_budget(const std::vector<AttemptKey>& keys);
-  // Counts one failed attempt under each key. Past max_keys, keys whose
-  // failures all left the window are dropped first; if that is not enough
-  // the oldest counts go (the limiter then forgets rather than grows).
-  void failed(const std::vector<AttemptKey>& keys);
-  // Seconds until a key over budget may try again.
-  Duration retry_after(const AttemptKey& key);
+  // True when the key has used up its budget within the window.
+  bool over_budget(const std::string& key);
+  // Counts one failure under the key. Past max_keys, keys whose failures all
+  // left the window are dropped first; if that is not enough the oldest
+  // counts go (the limiter then forgets rather than grows).
+  void failed(const std::string& key);
+  // How long until a key over budget has budget again.
+  Duration retry_after(const std::string& key);
 
-  const TokenAttemptPolicy& policy() const { return policy_; }
+  const AttemptPolicy& policy() const { return policy_; }
   std::size_t tracked_keys();
 
  private:
-  static std::string id(const AttemptKey& key);
   void expire(std::deque<TimePoint>& times, TimePoint now) const;
 
-  TokenAttemptPolicy policy_;
+  AttemptPolicy policy_;
   const Clock& clock_;
   std::mutex mu_;
   std::unordered_map<std::string, std::deque<TimePoint>> failures_;

@@ -193,7 +193,8 @@ json host_json(const v1::HostInfo& h) {
          // Empty unless the host's agent reported reaching a CA other than the one it pinned.
          {"certificate_failure_at",
           h.has_certificate_failure_at() ? time_text(h.certificate_failure_at()) : ""},
-         {"certificate_failure_detail", h.certificate_failure_detail()}};
+         {"certificate_failure_detail", h.certificate_failure_detail()},
+         {"certificate_failure_verified", h.certificate_failure_verified()}};
   if (h.has_current_certificate())
     j["current_certificate"] = certificate_json(h.current_certificate());
   return j;
@@ -425,8 +426,9 @@ int host_list(const Connection& conn, const HostList& o) {
                 << time_text(h.current_certificate().not_after());
     }
     if (h.has_certificate_failure_at()) {
-      std::cout << "  CERTIFICATE FAILURE reported " << time_text(h.certificate_failure_at())
-                << ": " << h.certificate_failure_detail();
+      std::cout << "  CERTIFICATE FAILURE ("
+                << (h.certificate_failure_verified() ? "verified" : "unverified") << ") reported "
+                << time_text(h.certificate_failure_at()) << ": " << h.certificate_failure_detail();
     }
     std::cout << "\n";
   }

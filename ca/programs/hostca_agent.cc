@@ -67,14 +67,20 @@ PresentedCa check_pin(const AgentDir& dir, const Pin& pin, const std::string& se
   try {
     return hostca::agent::check_server_against_pin(pin, server);
   } catch (const hostca::agent::PinMismatch& mismatch) {
-    std::string host_id;
+    std::string host_id, cert_pem, key_pem;
     try {
-      if (const auto id = dir.identity()) host_id = id->host_id;
+      if (const auto id = dir.identity()) {
+        host_id = id->host_id;
+        // The host's certificate lets its own CA verify the report; the key
+        // only proves possession in the handshake and is never sent.
+        cert_pem = dir.certificate_pem();
+        key_pem = dir.private_key_pem();
+      }
     } catch (const std::exception&) {
-      // An unreadable host.json only means the report goes without a host ID.
+      // An unreadable identity only means the report goes unverified.
     }
     throw CliFailure(hostca::agent::certificate_failure_line(
-                         mismatch, hostca::agent::report_certificate_failure(mismatch, host_id)),
+                         mismatch, hostca::agent::report_certificate_failure(mismatch, host_id, cert_pem, key_pem)),
                      kExitCertificateFailure);
   }
 }

@@ -1,6 +1,7 @@
 // hostca-server: init (bootstrap a CA), serve, migrate, admin-key, server-cert.
 #include <signal.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include <grpc/support/log.h>
@@ -42,8 +43,18 @@ void run_migrations(const std::string& conninfo) {
 int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file,
              const std::string& tls_dir, const std::vector<std::string>& names,
              const std::string& algorithm, int shards, const std::string& common_name,
-             const std::string& validity) {
+             const std::string& validity, const std::string& crl_base_url) {
   InitOptions options;
+  if (!crl_base_url.empty()) {
+    options.profile.crl_base_url = crl_base_url;
+  } else if (const auto derived = default_crl_base_url(names)) {
+    options.profile.crl_base_url = *derived;
+  } else {
+    throw invalid_argument(
+        "give --crl-base-url: the URL relying parties fetch this CA's CRLs from (e.g. "
+        "http://ca.example.com:8080/crl); it goes into every certificate and never changes");
+  }
+  options.profile.validate();
   options.algorithm = parse_ca_key_algorithm(algorithm);
   options.passphrase = read_passphrase(passphrase_file);
   options.server_names = names;
@@ -51,6 +62,7 @@ int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file,
   options.ca.common_name = common_name;
   options.ca.validity = parse_duration(validity);
   make_private_dir(tls_dir, 0700);
+  store::require_connection(db.conninfo, "--database");
   run_migrations(db.conninfo);
   store::PgStore store({db.conninfo, 2});
   SystemClock clock;
@@ -62,6 +74,7 @@ int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file,
             << "  CA certificate:      " << tls_dir << "/ca.pem\n"
             << "  SHA-256 fingerprint: " << r.sha256_fingerprint << "\n"
             << "  SPKI SHA-256:        " << r.spki_sha256 << "\n"
+            << "  CRL base URL:        " << options.profile.crl_base_url << "\n"
             << "  server TLS files:    " << tls_dir << "/server.pem, " << tls_dir << "/server.key\n"
             << "Admin key (shown once, store it safely):\n"
             << "  " << r.admin_key.reveal() << "\n";
@@ -70,11 +83,18 @@ int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file,
 
 int cmd_serve(ServeConfig config) {
   ServeOptions options = std::move(config.options);
+  // A drill of the clock check: this server's clock set off on purpose.
+  if (const char* offset = std::getenv("HOSTCA_DRILL_CLOCK_OFFSET"); offset && *offset) {
+    const bool behind = offset[0] == '-';
+    const Duration d = parse_duration(behind ? offset + 1 : offset);
+    options.drill_clock_offset = behind ? -d : d;
+  }
   options.passphrase = read_passphrase(config.passphrase_file);
   const std::string& tls_dir = config.tls_dir;
   const std::string& ready_file = config.ready_file;
   // Refuse a database that is not ready with the command that fixes it,
   // rather than with an SQL error on the first query.
+  store::require_connection(options.database.conninfo, "database.conninfo");
   const int schema = store::Migrator(options.database.conninfo).current_version();
   const int needed = store::embedded_migrations().back().version;
   if (schema == 0) {
@@ -240,6 +260,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   init->add_option("--ca-validity", ca_validity, "Validity of the CA certificate")
       ->capture_default_str();
+  std::string init_crl_base_url;
+  init->add_option("--crl-base-url", init_crl_base_url,
+                   "Base of the CRL URLs in every certificate (<url>/<shard>.crl), recorded for "
+                   "the CA's life; needed unless every --server-name is loopback");
 
   auto* serve = app.add_subcommand("serve", "Serve gRPC over TLS and the HTTP endpoint");
   ServeFlags serve_flags;
@@ -254,6 +278,13 @@ int main(int argc, char** argv) {
 
   auto* migrate = app.add_subcommand("migrate", "Apply schema migrations");
   db.add(migrate);
+  std::string migrate_crl_base_url, server_password_file;
+  migrate->add_option("--server-password-file", server_password_file,
+                      "Set the password of the role the server connects as (hostca_server) "
+                      "from this file, for password authentication over TCP");
+  migrate->add_option("--crl-base-url", migrate_crl_base_url,
+                      "Record the CRL base URL of a CA made before it was recorded at init (the "
+                      "URL its certificates carry)");
 
   auto* admin_key = app.add_subcommand("admin-key", "Create an admin key directly in the database");
   db.add(admin_key);
@@ -269,7 +300,7 @@ int main(int argc, char** argv) {
   try {
     if (init->parsed()) {
       return cmd_init(db, passphrase_file, tls_dir, names, algorithm, shards, common_name,
-                      ca_validity);
+                      ca_validity, init_crl_base_url);
     }
     if (serve->parsed()) {
       ServeConfig c = serve_flags.load();
@@ -283,7 +314,22 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (migrate->parsed()) {
+      store::require_connection(db.conninfo, "--database");
       const auto applied = store::Migrator(db.conninfo).apply();
+      if (!server_password_file.empty()) {
+        std::string password = read_file(server_password_file, "the server password file");
+        while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+          password.pop_back();
+        }
+        store::set_server_role_password(db.conninfo, password);
+        password.assign(password.size(), '\0');
+      }
+      if (!migrate_crl_base_url.empty()) {
+        store::PgStore store({db.conninfo, 1});
+        SystemClock clock;
+        record_crl_base_url(store, migrate_crl_base_url, clock);
+        std::cout << "CRL base URL: " << migrate_crl_base_url << "\n";
+      }
       std::cout << (applied.empty() ? "schema is up to date"
                                     : "applied " + std::to_string(applied.size()) + " migration(s)")
                 << " (version " << store::Migrator(db.conninfo).current_version() << ")\n";

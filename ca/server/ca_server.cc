@@ -1,14 +1,25 @@
 #include "server/ca_server.h"
 
+#include <botan/data_src.h>
+#include <botan/pkcs8.h>
+#include <botan/x509cert.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
+
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "common/error.h"
 #include "common/files.h"
 #include "domain/bootstrap.h"
 #include "service/admin_service.h"
 #include "service/host_service.h"
+#include "service/revocation_feed.h"
 #include "service/revocation_service.h"
 
 namespace hostca {
@@ -34,29 +45,121 @@ std::pair<std::string, int> split_host_port(const std::string& address, const st
   return {host, port};
 }
 
-CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
+namespace {
+
+// Says, in one line, that an address cannot be listened on; before gRPC
+// tries it (gRPC would log lines of its own and give no reason).
+void require_free_port(const std::string& address, const std::string& setting) {
+  const auto [host, port] = split_host_port(address, setting);
+  if (port == 0) return;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.empty() ? nullptr : host.c_str(), std::to_string(port).c_str(), &hints,
+                  &found) != 0 ||
+      found == nullptr) {
+    throw invalid_argument(setting + " '" + address + "': cannot resolve '" + host + "'");
+  }
+  std::string failure;
+  for (addrinfo* a = found; a != nullptr && failure.empty(); a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) continue;
+    const int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    // Only what is certain: the port is taken, or not ours to take. Any
+    // other trouble (an address family this host lacks) is gRPC's to judge.
+    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 && (errno == EADDRINUSE || errno == EACCES)) {
+      failure = std::strerror(errno);
+    }
+    close(fd);
+  }
+  freeaddrinfo(found);
+  if (!failure.empty()) {
+    throw failed_precondition("cannot listen on " + address + " (" + setting + "): " + failure +
+                              ": stop what uses the port or choose another");
+  }
+}
+
+// gRPC would refuse a bad pair with lines of its own and no file name.
+void require_tls_pair(const std::string& cert_pem, const std::string& cert_file,
+                      const std::string& key_pem, const std::string& key_file) {
+  std::unique_ptr<Botan::Public_Key> cert_key;
+  try {
+    Botan::DataSource_Memory source(cert_pem);
+    const Botan::X509_Certificate cert(source);
+    cert_key.reset(cert.subject_public_key());
+  } catch (const std::exception&) {
+    throw failed_precondition("the TLS certificate (tls.cert) " + cert_file +
+                              " is not a PEM certificate: give the server.pem that init wrote");
+  }
+  std::unique_ptr<Botan::Private_Key> key;
+  try {
+    Botan::DataSource_Memory source(key_pem);
+    key = Botan::PKCS8::load_key(source);
+  } catch (const std::exception&) {
+    key.reset();
+  }
+  if (!key) {
+    throw failed_precondition("the TLS key (tls.key) " + key_file +
+                              " is not an unencrypted PEM private key: give the server.key that "
+                              "init wrote");
+  }
+  if (key->public_key_bits() != cert_key->public_key_bits()) {
+    throw failed_precondition("the TLS key (tls.key) " + key_file +
+                              " is not the key of the TLS certificate (tls.cert) " + cert_file +
+                              ": give the pair init wrote");
+  }
+}
+
+}  // namespace
+
+CaServer::CaServer(ServeOptions options)
+    : options_(std::move(options)), clock_(options_.drill_clock_offset) {
+  if (options_.drill_clock_offset != Duration::zero()) {
+    spdlog::warn("HOSTCA_DRILL_CLOCK_OFFSET: this server's clock is set off by {} us, for a drill",
+                 options_.drill_clock_offset.count());
+  }
+  // Files first, before any thread or connection: a wrong path is one line.
+  std::string tls_cert_pem, tls_key_pem;
+  if (!options_.insecure_plaintext) {
+    tls_cert_pem = read_file(options_.tls_cert_file, "the TLS certificate (tls.cert)");
+    tls_key_pem = read_file(options_.tls_key_file, "the TLS key (tls.key)");
+    require_tls_pair(tls_cert_pem, options_.tls_cert_file, tls_key_pem, options_.tls_key_file);
+  }
+  proxies_ = service::TrustedProxies::parse(options_.trusted_proxies);
+  require_free_port(options_.http_listen, "server.http_listen");
+  require_free_port(options_.grpc_listen, "server.listen");
+  try {
+    start(tls_cert_pem, tls_key_pem);
+  } catch (...) {
+    // Whatever had started stops before the error leaves: never a thread
+    // left joinable (std::terminate) on a refused start.
+    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+    stop_background();
+    throw;
+  }
+}
+
+void CaServer::start(const std::string& tls_cert_pem, const std::string& tls_key_pem) {
   store_ = std::make_unique<store::PgStore>(options_.database);
   const OpenedCa ca = open_ca(*store_, options_.passphrase);
   options_.passphrase.assign(options_.passphrase.size(), '\0');
   options_.passphrase.clear();
 
-  const auto [http_host, http_port] = split_host_port(options_.http_listen, "HTTP listen address");
-  split_host_port(options_.grpc_listen, "gRPC listen address");
-
-  // The HTTP port is bound first so that a derived CRL URL names the real port.
-  http_ = std::make_unique<HttpEndpoint>(http_host, http_port, options_.http_threads);
+  const auto [http_host, http_port] = split_host_port(options_.http_listen, "server.http_listen");
+  // One CRL URL for the CA, whatever server issues: the one recorded at init.
   CertificateProfile profile = options_.profile;
-  if (profile.crl_base_url.empty()) {
-    profile.crl_base_url = "http://" + http_host + ":" + std::to_string(http_->port()) + "/crl";
-  }
+  profile.crl_base_url = crl_base_url_to_serve(ca, options_.profile.crl_base_url);
   AuthorityConfig config = options_.authority;
   config.crl_shards = ca.crl_shards;
   auto issuer = std::make_shared<const CertificateIssuer>(profile, ca.signer);
   authority_ = std::make_unique<Authority>(*store_, issuer, clock_, config);
-  if (!options_.insecure_plaintext) {
-    tls_certificate_pem_ = read_file(options_.tls_cert_file, "the TLS certificate");
-    check_tls_certificate();
-  }
+  // The clock first: a server out of step with the database issues nothing.
+  authority_->check_clock();
+  if (!options_.insecure_plaintext) check_tls_certificate(tls_cert_pem);
+
+  http_ = std::make_unique<HttpEndpoint>(http_host, http_port, options_.http_threads);
 
   // CRLs: publish what is due (a new CA has none yet), load them, keep them
   // fresh from our own publications and from every other server's NOTIFY.
@@ -74,8 +177,10 @@ CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
     row.der = crl.der;
     crl_cache_->offer(row);
   });
-  authority_->republish_due_crls();
+  if (!authority_->clock_problem()) authority_->republish_due_crls();
   crl_cache_->refresh(std::nullopt);
+  feed_ = std::make_unique<service::RevocationFeed>(*authority_, revocations_);
+  feed_->start();
   listener_ = std::make_unique<store::PgListener>(
       options_.database.conninfo, std::vector<std::string>{"hostca_crl", "hostca_revocation"},
       [this](const std::string& channel, const std::string& payload) {
@@ -106,6 +211,7 @@ CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
         }
       });
   scheduler_ = std::thread([this] { run_crl_schedule(); });
+  upkeep_ = std::thread([this] { run_upkeep(); });
   http_->serve(authority_->ca_certificate(), *crl_cache_, *observability_);
 
   std::shared_ptr<grpc::ServerCredentials> creds;
@@ -114,8 +220,7 @@ CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
     creds = grpc::InsecureServerCredentials();
   } else {
     grpc::SslServerCredentialsOptions ssl;
-    ssl.pem_key_cert_pairs.push_back(
-        {read_file(options_.tls_key_file, "the TLS key"), tls_certificate_pem_});
+    ssl.pem_key_cert_pairs.push_back({tls_key_pem, tls_cert_pem});
     ssl.pem_root_certs = authority_->ca_certificate().pem;
     // Client certificates are asked for (renewal uses them) but not required.
     ssl.client_certificate_request = GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY;
@@ -132,25 +237,27 @@ CaServer::CaServer(ServeOptions options) : options_(std::move(options)) {
     creators.push_back(observability_->call_interceptor());
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
-  services_.push_back(std::make_unique<service::HostServiceImpl>(*authority_));
-  services_.push_back(std::make_unique<service::AdminServiceImpl>(*authority_));
-  auto revocation = std::make_unique<service::RevocationServiceImpl>(*authority_, revocations_);
+  services_.push_back(std::make_unique<service::HostServiceImpl>(*authority_, proxies_));
+  services_.push_back(std::make_unique<service::AdminServiceImpl>(*authority_, proxies_));
+  auto revocation = std::make_unique<service::RevocationServiceImpl>(
+      *authority_, *feed_, options_.max_revocation_streams);
   revocation_service_ = revocation.get();
   services_.push_back(std::move(revocation));
   for (auto& s : services_) builder.RegisterService(s.get());
   server_ = builder.BuildAndStart();
   if (!server_ || grpc_port_ == 0) {
-    stop_background();
-    throw failed_precondition("cannot listen for gRPC on " + options_.grpc_listen);
+    throw failed_precondition("cannot listen for gRPC on " + options_.grpc_listen +
+                              " (server.listen): choose another address or port");
   }
   spdlog::info(
-      "hostca serving gRPC on port {} ({}) and HTTP on {}:{}; CA SHA-256 {}; {} CRL shards",
+      "hostca serving gRPC on port {} ({}) and HTTP on {}:{}; CA SHA-256 {}; {} CRL shards; CRL "
+      "base URL {}",
       grpc_port_, options_.insecure_plaintext ? "plaintext" : "TLS", http_host, http_->port(),
-      authority_->ca_certificate().sha256_fingerprint, ca.crl_shards);
+      authority_->ca_certificate().sha256_fingerprint, ca.crl_shards, profile.crl_base_url);
 }
 
-void CaServer::check_tls_certificate() {
-  const ServerTlsCheck check = reserve_server_names(*store_, tls_certificate_pem_, clock_);
+void CaServer::check_tls_certificate(const std::string& tls_cert_pem) {
+  const ServerTlsCheck check = reserve_server_names(*store_, tls_cert_pem, clock_);
   if (!check.has_marker) {
     spdlog::error(
         "the TLS certificate {} is not a hostca server certificate (its subject lacks O={}): "
@@ -184,6 +291,26 @@ void CaServer::run_crl_schedule() {
   }
 }
 
+void CaServer::run_upkeep() {
+  auto next_clock_check = std::chrono::steady_clock::now() + options_.clock_check_interval;
+  std::unique_lock<std::mutex> lock(schedule_mu_);
+  while (!stopping_) {
+    schedule_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    try {
+      authority_->flush_refusals(false);
+      if (std::chrono::steady_clock::now() >= next_clock_check) {
+        next_clock_check = std::chrono::steady_clock::now() + options_.clock_check_interval;
+        authority_->check_clock();
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("upkeep (refusal audit, clock check) failed, will retry: {}", e.what());
+    }
+    lock.lock();
+  }
+}
+
 void CaServer::stop_background() {
   {
     std::lock_guard<std::mutex> lock(schedule_mu_);
@@ -191,10 +318,19 @@ void CaServer::stop_background() {
   }
   schedule_cv_.notify_all();
   if (scheduler_.joinable()) scheduler_.join();
+  if (upkeep_.joinable()) upkeep_.join();
   if (revocation_service_) revocation_service_->stop();
   revocations_.notify();
+  if (feed_) feed_->stop();
   if (listener_) listener_->stop();
   if (http_) http_->stop();
+  if (authority_) {
+    try {
+      authority_->flush_refusals(true);  // the windows still open, at shutdown
+    } catch (const std::exception& e) {
+      spdlog::warn("cannot write the last refusal audit rows: {}", e.what());
+    }
+  }
 }
 
 CaServer::~CaServer() {

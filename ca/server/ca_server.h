@@ -17,13 +17,15 @@
 #include "server/crl_cache.h"
 #include "server/http_endpoint.h"
 #include "server/observability.h"
+#include "service/client_address.h"
 #include "store/pg_listener.h"
 #include "store/pg_store.h"
 
 namespace hostca {
 namespace service {
 class RevocationServiceImpl;
-}
+class RevocationFeed;
+}  // namespace service
 
 struct ServeOptions {
   store::PgStoreOptions database;
@@ -33,12 +35,19 @@ struct ServeOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   bool insecure_plaintext = false;  // development only
-  CertificateProfile profile;       // crl_base_url empty: derived from the HTTP address
+  CertificateProfile profile;       // crl_base_url empty: the CA's (recorded at init)
   AuthorityConfig authority;        // crl_shards comes from the database
   // How often this server looks for shards due for republication.
   std::chrono::milliseconds crl_check_interval{30000};
   int max_message_bytes = 64 * 1024;
   int http_threads = 64;  // concurrent HTTP (keep-alive) connections served
+  // Peers whose x-forwarded-for names the client ("10.0.0.0/8, ..."); empty: none.
+  std::string trusted_proxies;
+  int max_revocation_streams = 1000;  // concurrent WatchRevocations streams
+  // How often the clock is compared with the database's.
+  std::chrono::milliseconds clock_check_interval{60000};
+  // Sets this server's clock off (drills only: the clock check must catch it).
+  Duration drill_clock_offset{0};
 };
 
 class CaServer {
@@ -58,19 +67,22 @@ class CaServer {
 
  private:
   void run_crl_schedule();
+  void run_upkeep();
   // Reserves the DNS names of the served TLS certificate for the server, and
   // says so loudly if it lacks the server marker or a host holds one.
-  void check_tls_certificate();
+  void check_tls_certificate(const std::string& tls_cert_pem);
   void stop_background();
+  void start(const std::string& tls_cert_pem, const std::string& tls_key_pem);
 
   ServeOptions options_;
-  SystemClock clock_;
-  std::string tls_certificate_pem_;
+  OffsetClock clock_;
   std::unique_ptr<store::PgStore> store_;
   std::unique_ptr<Authority> authority_;
   std::unique_ptr<CrlCache> crl_cache_;
   std::unique_ptr<Observability> observability_;
   ChangeSignal revocations_;
+  service::TrustedProxies proxies_;
+  std::unique_ptr<service::RevocationFeed> feed_;
   std::unique_ptr<store::PgListener> listener_;
   std::unique_ptr<HttpEndpoint> http_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
@@ -82,6 +94,7 @@ class CaServer {
   std::condition_variable schedule_cv_;
   bool stopping_ = false;
   std::thread scheduler_;
+  std::thread upkeep_;
 };
 
 // Splits "host:port"; throws Error(kInvalidArgument) naming `what`.

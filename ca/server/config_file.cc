@@ -138,6 +138,19 @@ std::vector<ServeSetting> make_settings() {
       "HTTP workers: concurrent keep-alive connections served",
       [](ServeConfig & c) -> auto& { return c.options.http_threads; }, 1, 10000));
   s.push_back(text(
+      "server.trusted_proxies", "trusted-proxies",
+      "Proxies (addresses or CIDR blocks, comma separated) whose x-forwarded-for names the "
+      "client; empty: none, the peer's address is the client's",
+      [](ServeConfig & c) -> auto& { return c.options.trusted_proxies; }));
+  s.back().set = [](ServeConfig& c, const std::string& value) {
+    service::TrustedProxies::parse(value);  // refused here, naming the entry
+    c.options.trusted_proxies = value;
+  };
+  s.push_back(integer<int>(
+      "server.max_revocation_streams", "max-revocation-streams",
+      "Concurrent WatchRevocations streams this server takes; past it, RESOURCE_EXHAUSTED",
+      [](ServeConfig & c) -> auto& { return c.options.max_revocation_streams; }, 1, 100000));
+  s.push_back(text(
       "server.ready_file", "ready-file", "Write the bound ports here as JSON when ready",
       [](ServeConfig & c) -> auto& { return c.ready_file; }));
   s.push_back(text(
@@ -160,7 +173,8 @@ std::vector<ServeSetting> make_settings() {
       [](ServeConfig & c) -> auto& { return c.options.profile.validity; }));
   s.push_back(text(
       "crl.base_url", "crl-base-url",
-      "Base of CRL distribution point URLs (default: http://<http-listen>/crl)",
+      "The CA's CRL base URL (recorded at init); when set, must be the same, else serve "
+      "refuses to start",
       [](ServeConfig & c) -> auto& { return c.options.profile.crl_base_url; }));
   s.push_back(duration<Duration>(
       "crl.validity", "crl-validity", "nextUpdate - thisUpdate of every CRL",
@@ -180,14 +194,38 @@ std::vector<ServeSetting> make_settings() {
       [](ServeConfig & c) -> auto& { return c.options.authority.names.allowed_suffixes; }));
   s.push_back(integer<int>(
       "token.failure_budget", "token-failure-budget",
-      "Failed token attempts per peer address (and per token prefix) per window; past it, "
-      "RESOURCE_EXHAUSTED",
+      "Unknown tokens per client address per window; past it, unknown tokens from that "
+      "address get RESOURCE_EXHAUSTED (valid ones are always accepted)",
       [](ServeConfig & c) -> auto& { return c.options.authority.token_attempts.budget; }, 1,
       1000000));
   s.push_back(duration<Duration>(
       "token.failure_window", "token-failure-window",
-      "The window the failed token attempts are counted over",
+      "The window the unknown tokens are counted over",
       [](ServeConfig & c) -> auto& { return c.options.authority.token_attempts.window; }));
+  s.push_back(integer<int>(
+      "limits.max_valid_certificates_per_host", "max-valid-certificates",
+      "Valid certificates a host holds at once; a renewal past it is FAILED_PRECONDITION",
+      [](ServeConfig & c) -> auto& { return c.options.authority.max_valid_certificates_per_host; },
+      1, 1000));
+  s.push_back(integer<int>(
+      "limits.failure_report_budget", "failure-report-budget",
+      "Certificate-failure reports per client address (unverified) or host (verified) per "
+      "minute; past it, RESOURCE_EXHAUSTED",
+      [](ServeConfig & c) -> auto& { return c.options.authority.failure_reports.budget; }, 1,
+      1000000));
+  s.push_back(duration<Duration>(
+      "limits.refusal_audit_window", "refusal-audit-window",
+      "Refused calls without a credential are audited as one row per address per window",
+      [](ServeConfig & c) -> auto& { return c.options.authority.refusal_audit.window; }));
+  s.push_back(duration<Duration>(
+      "clock.tolerance", "clock-tolerance",
+      "How far this server's clock may be from the database's; past it, nothing is issued or "
+      "published and /readyz fails",
+      [](ServeConfig & c) -> auto& { return c.options.authority.clock.tolerance; }));
+  s.push_back(duration<std::chrono::milliseconds>(
+      "clock.check_interval", "clock-check-interval",
+      "How often the clock is compared with the database's",
+      [](ServeConfig & c) -> auto& { return c.options.clock_check_interval; }));
   return s;
 }
 
@@ -258,7 +296,7 @@ std::string node_text(const ServeSetting& s, const toml::node& node, const std::
 }  // namespace
 
 ServeConfig::ServeConfig() {
-  // Empty: derived from the HTTP address at start.
+  // Empty: the CA's, recorded at init.
   options.profile.crl_base_url.clear();
 }
 

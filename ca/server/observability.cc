@@ -121,6 +121,10 @@ std::string Observability::not_ready_reason() {
   if (!ready_known_ || now - ready_checked_ >= kReadyCacheFor) {
     // The CA key is loaded: the server does not start without it.
     not_ready_reason_ = store_.ping() ? "" : "the database does not answer";
+    // A server whose clock is out of step issues and publishes nothing.
+    if (not_ready_reason_.empty()) {
+      if (const auto problem = authority_.clock_problem()) not_ready_reason_ = *problem;
+    }
     ready_checked_ = std::chrono::steady_clock::now();
     ready_known_ = true;
   }

@@ -11,7 +11,7 @@ Actor AdminServiceImpl::authenticate(grpc::ServerContext* context, const char* r
   if (const auto it = md.find("authorization"); it != md.end()) {
     header.assign(it->second.data(), it->second.size());
   }
-  return authority_.authenticate_admin(header, context->peer(), rpc);
+  return authority_.authenticate_admin(header, client_address(*context, proxies_), rpc);
 }
 
 grpc::Status AdminServiceImpl::CreateAuthorizationToken(

@@ -4,12 +4,14 @@
 
 #include "domain/authority.h"
 #include "hostca/v1/admin.grpc.pb.h"
+#include "service/client_address.h"
 
 namespace hostca::service {
 
 class AdminServiceImpl final : public v1::AdminService::Service {
  public:
-  explicit AdminServiceImpl(Authority& authority) : authority_(authority) {}
+  AdminServiceImpl(Authority& authority, const TrustedProxies& proxies)
+      : authority_(authority), proxies_(proxies) {}
 
   grpc::Status CreateAuthorizationToken(grpc::ServerContext* context,
                                         const v1::CreateAuthorizationTokenRequest* request,
@@ -44,6 +46,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
  private:
   Actor authenticate(grpc::ServerContext* context, const char* rpc);
   Authority& authority_;
+  const TrustedProxies& proxies_;
 };
 
 }  // namespace hostca::service

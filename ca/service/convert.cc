@@ -179,6 +179,7 @@ void to_proto(const store::HostSummaryRow& h, TimePoint now, v1::HostInfo* out) 
   if (h.host.certificate_failure_at) {
     to_proto(*h.host.certificate_failure_at, out->mutable_certificate_failure_at());
     out->set_certificate_failure_detail(h.host.certificate_failure_detail);
+    out->set_certificate_failure_verified(h.host.certificate_failure_verified);
   }
 }
 

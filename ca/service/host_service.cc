@@ -17,24 +17,31 @@ grpc::Status HostServiceImpl::RequestCertificate(grpc::ServerContext* context,
                                                  v1::CertificateResponse* response) {
   return handle("RequestCertificate", context, [&] {
     EnrollmentRequest enrolment = from_proto(*request);
-    enrolment.peer = context->peer();
+    enrolment.peer = client_address(*context, proxies_);
     const Enrollment e = authority_.enroll(enrolment);
     to_proto(e, authority_.ca_certificate(), response);
   });
 }
+
+namespace {
+// The TLS client certificate the caller presented, if any (PEM).
+std::string client_certificate(grpc::ServerContext* context) {
+  // The transport asks for a client certificate and leaves its checks to
+  // the authority: this CA's, unexpired, unrevoked in the database now.
+  if (const auto auth = context->auth_context()) {
+    const auto pems = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+    if (!pems.empty()) return std::string(pems.front().data(), pems.front().size());
+  }
+  return "";
+}
+}  // namespace
 
 grpc::Status HostServiceImpl::RenewCertificate(grpc::ServerContext* context,
                                                const v1::RenewCertificateRequest* request,
                                                v1::CertificateResponse* response) {
   return handle("RenewCertificate", context, [&] {
     RenewalRequest renewal;
-    // The transport asks for a client certificate and leaves its checks to
-    // the authority: this CA's, unexpired, unrevoked in the database now.
-    if (const auto auth = context->auth_context()) {
-      const auto pems = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
-      if (!pems.empty())
-        renewal.client_certificate_pem.assign(pems.front().data(), pems.front().size());
-    }
+    renewal.client_certificate_pem = client_certificate(context);
     renewal.csr.assign(request->csr().begin(), request->csr().end());
     const Renewal r = authority_.renew(renewal);
     to_proto(Enrollment{r.host_id, r.certificate}, authority_.ca_certificate(), response);
@@ -50,7 +57,8 @@ grpc::Status HostServiceImpl::ReportCertificateFailure(
     report.pinned_spki_sha256 = request->pinned_spki_sha256();
     report.presented_spki_sha256 = request->presented_spki_sha256();
     report.server = request->server();
-    report.peer = context->peer();
+    report.peer = client_address(*context, proxies_);
+    report.client_certificate_pem = client_certificate(context);
     response->set_recorded(authority_.record_certificate_failure(report));
   });
 }
@@ -60,7 +68,7 @@ grpc::Status HostServiceImpl::ReissueCertificate(grpc::ServerContext* context,
                                                  v1::CertificateResponse* response) {
   return handle("ReissueCertificate", context, [&] {
     ReissueRequest reissue = from_proto(*request);
-    reissue.peer = context->peer();
+    reissue.peer = client_address(*context, proxies_);
     to_proto(authority_.reissue(reissue), authority_.ca_certificate(), response);
   });
 }

@@ -4,12 +4,14 @@
 
 #include "domain/authority.h"
 #include "hostca/v1/host.grpc.pb.h"
+#include "service/client_address.h"
 
 namespace hostca::service {
 
 class HostServiceImpl final : public v1::HostService::Service {
  public:
-  explicit HostServiceImpl(Authority& authority) : authority_(authority) {}
+  HostServiceImpl(Authority& authority, const TrustedProxies& proxies)
+      : authority_(authority), proxies_(proxies) {}
 
   grpc::Status GetCACertificate(grpc::ServerContext* context, const v1::GetCACertificateRequest*,
                                 v1::GetCACertificateResponse* response) override;
@@ -28,6 +30,7 @@ class HostServiceImpl final : public v1::HostService::Service {
 
  private:
   Authority& authority_;
+  const TrustedProxies& proxies_;
 };
 
 }  // namespace hostca::service

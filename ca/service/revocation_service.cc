@@ -1,5 +1,7 @@
 #include "service/revocation_service.h"
 
+#include <algorithm>
+
 #include "service/convert.h"
 #include "service/status.h"
 
@@ -7,7 +9,7 @@ namespace hostca::service {
 
 namespace {
 constexpr std::uint32_t kBatch = 500;
-// Without a notification, look again this often anyway.
+// Without news from the feed, look at the cancellation this often.
 constexpr std::chrono::milliseconds kPoll{1000};
 }  // namespace
 
@@ -37,19 +39,39 @@ grpc::Status RevocationServiceImpl::WatchRevocations(
     if (request->after_sequence() > static_cast<std::uint64_t>(INT64_MAX)) {
       throw invalid_argument("after_sequence is out of range");
     }
+    // Streams are free to open and held open by anyone: a fixed number.
+    struct Slot {
+      std::atomic<int>& count;
+      ~Slot() { --count; }
+    } slot{streams_};
+    if (++streams_ > max_streams_) {
+      throw resource_exhausted("this server already serves " + std::to_string(max_streams_) +
+                               " revocation streams, the most it takes; try again later or "
+                               "subscribe through another server");
+    }
     std::int64_t cursor = request->after_sequence() == 0
-                              ? authority_.revocation_stream_head()
+                              ? feed_.head()
                               : static_cast<std::int64_t>(request->after_sequence());
     while (!context->IsCancelled() && !stopping_) {
-      const std::uint64_t seen = changes_.generation();
-      const auto events = authority_.revocation_events(cursor, kBatch);
-      for (const auto& e : events) {
+      const std::uint64_t seen = feed_.generation();
+      const std::int64_t floor = feed_.floor();
+      auto events = feed_.after(cursor, kBatch);
+      const bool from_memory = events.has_value();
+      // Resumed from before what the feed holds: catch up from the database.
+      if (!events) events = authority_.revocation_events(cursor, kBatch);
+      for (const auto& e : *events) {
         v1::RevocationEvent out;
         to_proto(e, &out);
         if (!writer->Write(out)) return;  // the subscriber went away
         cursor = e.sequence;
       }
-      if (events.size() < kBatch) changes_.wait(seen, kPoll);
+      if (events->size() >= kBatch) continue;
+      if (!from_memory) {
+        // Every settled event up to the feed's floor was in that read.
+        cursor = std::max(cursor, floor);
+        continue;
+      }
+      feed_.wait(seen, kPoll);
     }
   });
 }

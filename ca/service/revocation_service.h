@@ -1,21 +1,21 @@
 // RevocationService: what relying parties call. GetCRL reads the database,
-// so it is as fresh as a CRL can be; WatchRevocations streams events and
-// wakes on the notifications of every server sharing the database.
+// so it is as fresh as a CRL can be; WatchRevocations streams events from
+// the server's one RevocationFeed (which wakes on the notifications of every
+// server sharing the database), at most `max_streams` at once.
 #pragma once
 
 #include <atomic>
 
-#include "common/change_signal.h"
 #include "domain/authority.h"
 #include "hostca/v1/revocation.grpc.pb.h"
+#include "service/revocation_feed.h"
 
 namespace hostca::service {
 
 class RevocationServiceImpl final : public v1::RevocationService::Service {
  public:
-  // `changes` is notified when a revocation may have been committed.
-  RevocationServiceImpl(Authority& authority, const ChangeSignal& changes)
-      : authority_(authority), changes_(changes) {}
+  RevocationServiceImpl(Authority& authority, const RevocationFeed& feed, int max_streams)
+      : authority_(authority), feed_(feed), max_streams_(max_streams) {}
 
   grpc::Status GetCRL(grpc::ServerContext* context, const v1::GetCRLRequest* request,
                       v1::GetCRLResponse* response) override;
@@ -28,7 +28,9 @@ class RevocationServiceImpl final : public v1::RevocationService::Service {
 
  private:
   Authority& authority_;
-  const ChangeSignal& changes_;
+  const RevocationFeed& feed_;
+  const int max_streams_;
+  std::atomic<int> streams_{0};
   std::atomic<bool> stopping_{false};
 };
 

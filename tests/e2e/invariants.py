@@ -47,6 +47,10 @@ def query(conninfo, sql, psql=PGBIN + "/psql", runner=None):
     return [line.split("|") for line in r.stdout.splitlines() if line]
 
 
+# The server's default limits.max_valid_certificates_per_host.
+MAX_VALID_CERTIFICATES = 3
+
+
 def reserved_name(name, server_names=()):
     """Why `name` may never be in a host certificate, or "" if it may."""
     n = name.lower().rstrip(".")
@@ -61,10 +65,24 @@ def reserved_name(name, server_names=()):
     return ""
 
 
-def check(conninfo, observed=(), runner=None):
+def check(conninfo, observed=(), runner=None, max_valid_certificates=MAX_VALID_CERTIFICATES):
     """Every violation found, as one line each; empty when all holds."""
     q = lambda sql: query(conninfo, sql, runner=runner)  # noqa: E731
     bad = []
+
+    # No host over its valid-certificate bound (renewal is bounded, issue 12),
+    # by the database's clock.
+    for host_id, n in q(
+            "SELECT host_id, count(*) FROM certificates WHERE host_id IS NOT NULL"
+            " AND revoked_at IS NULL AND not_after > now() GROUP BY host_id"
+            " HAVING count(*) > %d" % max_valid_certificates):
+        bad.append("host %s holds %s valid certificates, over the bound of %d"
+                   % (host_id, n, max_valid_certificates))
+
+    # No CRL dated past the database's clock (one clock for correctness).
+    for shard, this_update in q(
+            "SELECT shard, this_update FROM crl_shards WHERE this_update > now()"):
+        bad.append("shard %s CRL dated %s, past the database's time" % (shard, this_update))
 
     # Tokens: never used beyond their maximum, and each use audited once.
     audited_uses = collections.Counter(
@@ -193,13 +211,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--database", required=True, help="libpq connection string")
     ap.add_argument("--crl-url", action="append", default=[], help="a CRL to check too")
+    ap.add_argument("--max-valid-certificates", type=int, default=MAX_VALID_CERTIFICATES,
+                    help="the servers' limits.max_valid_certificates_per_host")
     args = ap.parse_args()
     observed = []
     for url in args.crl_url:
         with urllib.request.urlopen(url, timeout=10) as r:
             observed.append(Observed(r.read(), server=url))
     try:
-        bad = check(args.database, observed)
+        bad = check(args.database, observed,
+                    max_valid_certificates=args.max_valid_certificates)
     except Exception as e:  # one line, non-zero
         print("invariants: %s" % e, file=sys.stderr)
         return 2

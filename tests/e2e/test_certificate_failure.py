@@ -2,7 +2,9 @@
 agent pinned to and enrolled with CA A finds CA B at the address it pinned ("same
 server address, CA key changed"): renew, fetch-crl, reissue and enroll each exit 3
 with one line naming both public-key fingerprints, write nothing, send nothing that
-B could use, and report the failure to B. A failure a host reports to its own CA is
+B could use (no token; the host's certificate, which is public, over mutual TLS), and
+report the failure to B, unverified there. A report to the CA that issued the host's
+certificate is verified. A failure a host reports to its own CA is
 shown by `hostca-admin host list` and cleared by the next renewal or reissue. Repin
 only to the CA whose fingerprint was typed; then reset and enrol against B."""
 
@@ -25,8 +27,10 @@ class CertificateFailureTest(unittest.TestCase):
         cls.b = None
         try:
             cls.b = harness.Deployment(crl_shards=2)
-            cls.sa = cls.a.start_server()
-            cls.sb = cls.b.start_server()
+            # Unverified reports are audited per address and window: a short window here.
+            opts = ("--refusal-audit-window", "1s", "--failure-report-budget", "1000")
+            cls.sa = cls.a.start_server(opts)
+            cls.sb = cls.b.start_server(opts)
             cls.a_sha, cls.a_spki = harness.fingerprints(cls.a.ca_cert)
             cls.b_sha, cls.b_spki = harness.fingerprints(cls.b.ca_cert)
             # One host of A; every test works on a copy of its folder.
@@ -55,11 +59,12 @@ class CertificateFailureTest(unittest.TestCase):
         return path
 
     def failure_audit_of_b(self, after_sequence):
+        """The aggregated rows of unverified reports B wrote: (outcome, reasons JSON)."""
         out = self.b.pg.psql(
-            "SELECT subject || '|' || outcome || '|' || (details->>'pinned_spki_sha256') || '|'"
-            " || (details->>'presented_spki_sha256') FROM audit_log WHERE sequence > %d AND"
-            " action = 'host.certificate_failure' ORDER BY sequence" % after_sequence)
-        return [tuple(line.split("|")) for line in out.splitlines() if line]
+            "SELECT outcome || '|' || (details->'reasons')::text FROM audit_log WHERE"
+            " sequence > %d AND action = 'host.certificate_failure' ORDER BY sequence"
+            % after_sequence)
+        return [tuple(line.split("|", 1)) for line in out.splitlines() if line]
 
     def assert_certificate_failure(self, agent_dir, *args, reported_host=None):
         """The command exits 3 with the one line, writes nothing and leaves A's and B's rows
@@ -83,9 +88,14 @@ class CertificateFailureTest(unittest.TestCase):
         b_after.pop("audit_log"), b_state.pop("audit_log")
         self.assertEqual(b_after, b_state)
         if reported_host is not None:
-            # B does not know A's host: it audits the report and records nothing.
-            self.assertIn((reported_host, "refused", self.a_spki, self.b_spki),
-                          self.failure_audit_of_b(b_seq))
+            # B does not know A's host: it records nothing and audits the unverified
+            # report in aggregate, once its window has closed.
+            harness.wait_until(lambda: any(reported_host in reasons for _, reasons
+                                           in self.failure_audit_of_b(b_seq)),
+                               15, "B's aggregated audit of the report")
+            rows = self.failure_audit_of_b(b_seq)
+            self.assertTrue(any(outcome == "refused" and "unknown host " + reported_host
+                                in reasons for outcome, reasons in rows), rows)
         return line
 
     def host_info(self, deployment, server, host_id):
@@ -94,8 +104,12 @@ class CertificateFailureTest(unittest.TestCase):
             metadata=harness.admin_metadata(deployment.admin_key),
             timeout=harness.RPC_TIMEOUT).host
 
-    def report(self, server, host_id, pinned, presented, address):
-        return server.host_stub().ReportCertificateFailure(
+    def report(self, server, host_id, pinned, presented, address, identity=None):
+        """ReportCertificateFailure; with `identity` (agent_identity of the host), over
+        mutual TLS with the host's certificate: a verified report."""
+        stub = server.host_stub() if identity is None else harness.host_pb2_grpc.HostServiceStub(
+            harness.mtls_channel(server, identity["key_pem"], identity["cert_pem"]))
+        return stub.ReportCertificateFailure(
             host_pb2.ReportCertificateFailureRequest(
                 host_id=host_id, pinned_spki_sha256=pinned, presented_spki_sha256=presented,
                 server=address), timeout=harness.RPC_TIMEOUT)
@@ -154,11 +168,14 @@ class CertificateFailureTest(unittest.TestCase):
     def test_reported_failure_is_recorded_shown_by_host_list_and_cleared_by_renew(self):
         path = harness.enrolled_agent(self.a, self.sa, os.path.join(self.a.folder, "agent-rep"),
                                       "reported.example")
-        host_id = harness.agent_identity(path)["host_id"]
+        identity = harness.agent_identity(path)
+        host_id = identity["host_id"]
         before = harness.renewal_state(self.a)
         seq = self.a.pg.max_audit_sequence()
-        res = self.report(self.sa, host_id, self.a_spki, self.b_spki, self.sb.address)
+        res = self.report(self.sa, host_id, self.a_spki, self.b_spki, self.sb.address,
+                          identity=identity)
         self.assertTrue(res.recorded)
+        # Verified (the host's own certificate): audited at once, as the host.
         self.assertEqual(self.a.pg.audit_actions_after(seq), [("host.certificate_failure", "ok")])
         after = harness.renewal_state(self.a)
         self.assertEqual(after["certificate_failures"], before["certificate_failures"] + 1)
@@ -167,6 +184,7 @@ class CertificateFailureTest(unittest.TestCase):
 
         info = self.host_info(self.a, self.sa, host_id)
         self.assertTrue(info.HasField("certificate_failure_at"))
+        self.assertTrue(info.certificate_failure_verified)
         self.assertGreater(info.certificate_failure_at.seconds, 0)
         for text in (self.a_spki, self.b_spki, self.sb.address):
             self.assertIn(text, info.certificate_failure_detail)
@@ -214,7 +232,58 @@ class CertificateFailureTest(unittest.TestCase):
         self.assertFalse(res.recorded)
         after = harness.renewal_state(self.b)
         self.assertEqual(after["certificate_failures"], before["certificate_failures"])
-        self.assertEqual(after["audit_log"], before["audit_log"] + 1)
+        # Unverified: nothing written now; one aggregated row per address and window later.
+        self.assertEqual(after["audit_log"], before["audit_log"])
+
+    def test_the_agent_presents_its_certificate_so_its_own_ca_verifies_the_report(self):
+        # The folder pins B (re-pinned by mistake) while its address still answers
+        # for A, the CA that issued its certificate: A hears the report from the
+        # host itself, over mutual TLS, and marks it verified.
+        path = harness.enrolled_agent(self.a, self.sa, os.path.join(self.a.folder, "agent-ver"),
+                                      "verified.example")
+        host_id = harness.agent_identity(path)["host_id"]
+        pin = harness.read_pin(path)
+        pin["sha256_fingerprint"], pin["spki_sha256"] = self.b_sha, self.b_spki
+        pin_path = os.path.join(path, "pin.json")
+        mode = os.stat(pin_path).st_mode & 0o777
+        with open(pin_path, "w") as f:
+            f.write(json.dumps(pin, indent=2) + "\n")
+        os.chmod(pin_path, mode)
+        with open(os.path.join(path, "ca.pem"), "wb") as f:
+            f.write(self.b.ca_pem_bytes)
+        seq = self.a.pg.max_audit_sequence()
+        r = self.a.agent_cli(path, "renew")
+        harness.agent_error_line(self, r, harness.EXIT_CERTIFICATE_FAILURE, "reported")
+        info = self.host_info(self.a, self.sa, host_id)
+        self.assertTrue(info.HasField("certificate_failure_at"))
+        self.assertTrue(info.certificate_failure_verified)
+        self.assertEqual(self.a.pg.audit_actions_after(seq), [("host.certificate_failure", "ok")])
+        self.assertEqual(self.a.pg.psql("SELECT actor FROM audit_log WHERE sequence > %d" % seq),
+                         "host:" + host_id)
+
+    def test_an_unverified_report_is_marked_so_and_cannot_replace_a_verified_one(self):
+        path = harness.enrolled_agent(self.a, self.sa, os.path.join(self.a.folder, "agent-unv"),
+                                      "unverified.example")
+        identity = harness.agent_identity(path)
+        host_id = identity["host_id"]
+        self.assertTrue(self.report(self.sa, host_id, self.a_spki, self.b_spki,
+                                    "anyone:1").recorded)
+        info = self.host_info(self.a, self.sa, host_id)
+        self.assertTrue(info.HasField("certificate_failure_at"))
+        self.assertFalse(info.certificate_failure_verified)
+        self.assertIn("(unverified)", [l for l in self.host_list_lines() if host_id in l][0])
+        # Another host's certificate does not verify a report about this one.
+        other = harness.agent_identity(self.base_dir)
+        self.report(self.sa, host_id, self.a_spki, self.b_spki, "other:1", identity=other)
+        self.assertFalse(self.host_info(self.a, self.sa, host_id).certificate_failure_verified)
+        # The host's own: verified; an unverified report afterwards does not replace it.
+        self.report(self.sa, host_id, self.a_spki, self.b_spki, self.sb.address,
+                    identity=identity)
+        self.report(self.sa, host_id, "c" * 64, "d" * 64, "rogue:1")
+        info = self.host_info(self.a, self.sa, host_id)
+        self.assertTrue(info.certificate_failure_verified)
+        self.assertIn(self.sb.address, info.certificate_failure_detail)
+        self.assertNotIn("rogue", info.certificate_failure_detail)
 
     # -- repin
 

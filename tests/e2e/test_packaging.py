@@ -487,8 +487,10 @@ class InitScriptsTest(unittest.TestCase):
         service = load_all(COMPOSE)[0]["services"]["hostca-init"]
         script = service["command"][-1]
         tls = os.path.join(self.dep.folder, "compose-tls")
+        server_password = self.dep.write_secret_file("server-password", "a server password")
         paths = {"/var/lib/hostca/tls": tls,
-                 "/run/secrets/hostca_passphrase": self.dep.passphrase_file}
+                 "/run/secrets/hostca_passphrase": self.dep.passphrase_file,
+                 "/run/secrets/hostca_server_password": server_password}
         conninfo = self.database("compose")
         first = self.run_script(script, paths, conninfo)
         self.assertEqual(first.returncode, 0, first)
@@ -520,7 +522,9 @@ class InitScriptsTest(unittest.TestCase):
         mounted = os.path.join(self.dep.folder, "job-tls-secret")
         os.makedirs(work)
         os.makedirs(mounted)
+        server_password = self.dep.write_secret_file("k8s-server-password", "a server password")
         paths = {"/etc/hostca/passphrase/passphrase": self.dep.passphrase_file,
+                 "/etc/hostca/server-password/password": server_password,
                  "/etc/hostca/tls": mounted, "/work": work}
         conninfo = self.database("k8s")
         first = self.run_script(script, paths, conninfo)

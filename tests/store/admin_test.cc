@@ -3,6 +3,8 @@
 // ever stored, only its SHA-256.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -34,7 +36,9 @@ TEST(AuthenticateAdmin, TheBearerSchemeNameIsCaseInsensitive) {
   }
 }
 
-TEST(AuthenticateAdmin, EachRefusalIsUnauthenticatedAndWritesExactlyOneAuditRow) {
+// Refusals change nothing when they happen; they are audited together:
+// one row per address per window, with the count.
+TEST(AuthenticateAdmin, RefusalsAreUnauthenticatedAndAuditedAsOneRowPerAddressAndWindow) {
   TestCa ca;
   Botan::System_RNG rng;
   const std::string unknown_key = SecretToken::generate(SecretKind::kAdminKey, rng).reveal();
@@ -53,31 +57,62 @@ TEST(AuthenticateAdmin, EachRefusalIsUnauthenticatedAndWritesExactlyOneAuditRow)
       {"Bearer " + unknown_key, "unknown admin key", unknown_key},
       {"Bearer " + auth_token, "authorization token, not a", auth_token},
   };
+  const auto before = database_state(ca.conninfo);
+  const std::int64_t last =
+      query_value<std::int64_t>(ca.conninfo, "SELECT max(sequence) FROM audit_log");
   for (const Case& c : cases) {
-    const auto before = database_state(ca.conninfo);
-    const std::int64_t last =
-        query_value<std::int64_t>(ca.conninfo, "SELECT max(sequence) FROM audit_log");
     const std::string msg = HOSTCA_EXPECT_ERROR(
         ca.authority->authenticate_admin(c.header, "ipv4:10.1.2.3:4567", "DeleteToken"),
         ErrorKind::kUnauthenticated);
     EXPECT_NE(msg.find(c.says), std::string::npos) << c.says << " / " << msg;
-    const auto after = database_state(ca.conninfo);
-    EXPECT_EQ(after.audit_log, before.audit_log + 1) << c.says;
-    EXPECT_EQ(after.tokens, before.tokens);
-    EXPECT_EQ(after.admin_keys, before.admin_keys);
-    const auto rows = ca.authority->list_audit(static_cast<std::uint64_t>(last), 10);
-    ASSERT_EQ(rows.size(), 1u);
-    EXPECT_EQ(rows[0].action, "admin.refused");
-    EXPECT_EQ(rows[0].outcome, "refused");
-    EXPECT_EQ(rows[0].actor, "peer:ipv4:10.1.2.3:4567");
-    EXPECT_EQ(rows[0].subject, "DeleteToken");
-    EXPECT_EQ(rows[0].at, ca.clock.now());
+    EXPECT_EQ(database_state(ca.conninfo), before) << c.says;
     if (!c.secret.empty()) {
       const std::string body = c.secret.substr(c.secret.find('_', 4) + 1);
       EXPECT_EQ(msg.find(body), std::string::npos) << msg;
-      EXPECT_EQ(rows[0].details_json.find(body), std::string::npos) << rows[0].details_json;
     }
   }
+  // Another port of the same address is the same caller.
+  HOSTCA_EXPECT_ERROR(ca.authority->authenticate_admin("", "ipv4:10.1.2.3:9999", "ListHosts"),
+                      ErrorKind::kUnauthenticated);
+  // One second before the window closes nothing is written; at its end, one row.
+  const Duration window = ca.authority->config().refusal_audit.window;
+  ca.clock.advance(window - std::chrono::seconds(1));
+  EXPECT_EQ(ca.authority->flush_refusals(false), 0u);
+  EXPECT_EQ(database_state(ca.conninfo), before);
+  ca.clock.advance(std::chrono::seconds(1));
+  EXPECT_EQ(ca.authority->flush_refusals(false), 1u);
+  const auto rows = ca.authority->list_audit(static_cast<std::uint64_t>(last), 10);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].action, "admin.refused");
+  EXPECT_EQ(rows[0].outcome, "refused");
+  EXPECT_EQ(rows[0].actor, "peer:ipv4:10.1.2.3");
+  EXPECT_EQ(rows[0].at, ca.clock.now() - window);
+  const auto details = nlohmann::json::parse(rows[0].details_json);
+  EXPECT_EQ(details["count"].get<int>(), static_cast<int>(cases.size()) + 1);
+  EXPECT_GE(details["reasons"].size(), 2u);  // each call and refusal, counted
+  for (const Case& c : cases) {
+    if (c.secret.empty()) continue;
+    const std::string body = c.secret.substr(c.secret.find('_', 4) + 1);
+    EXPECT_EQ(rows[0].details_json.find(body), std::string::npos) << rows[0].details_json;
+  }
+}
+
+// A flood of refused admin calls from many addresses costs memory bounded by
+// the tally and rows bounded per window, never a row per call.
+TEST(AuthenticateAdmin, AMillionRefusalsWriteAtMostOneRowPerAddressPerWindow) {
+  TestCa ca;
+  const auto before = database_state(ca.conninfo);
+  for (int i = 0; i < 20000; ++i) {
+    HOSTCA_EXPECT_ERROR(
+        ca.authority->authenticate_admin(
+            "Bearer nope", "ipv4:10.9.0." + std::to_string(i % 4) + ":" + std::to_string(1000 + i),
+            "ListTokens"),
+        ErrorKind::kUnauthenticated);
+  }
+  EXPECT_EQ(database_state(ca.conninfo), before);
+  ca.clock.advance(ca.authority->config().refusal_audit.window);
+  EXPECT_EQ(ca.authority->flush_refusals(false), 4u);
+  EXPECT_EQ(database_state(ca.conninfo).audit_log, before.audit_log + 4);
 }
 
 TEST(AdminKeys, ACreatedKeyWorksIsAuditedAndStoredAsItsHash) {

@@ -26,6 +26,14 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     hit("insert_ca");
     real_.insert_ca(ca);
   }
+  bool record_crl_base_url(const std::string& url) override {
+    hit("record_crl_base_url");
+    return real_.record_crl_base_url(url);
+  }
+  TimePoint database_time() override {
+    hit("database_time");
+    return real_.database_time();
+  }
 
   void insert_token(const TokenRow& token) override {
     hit("insert_token");
@@ -85,9 +93,9 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     real_.set_auto_reissue_until(host_id, until);
   }
   void set_certificate_failure(const std::string& host_id, std::optional<TimePoint> at,
-                               const std::string& detail) override {
+                               const std::string& detail, bool verified) override {
     hit("set_certificate_failure");
-    real_.set_certificate_failure(host_id, at, detail);
+    real_.set_certificate_failure(host_id, at, detail, verified);
   }
 
   std::vector<NameHolder> record_enrolment(const HostRow& host, const CertificateRow& certificate,

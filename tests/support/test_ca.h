@@ -26,7 +26,7 @@ namespace hostca::testing {
 
 // The passphrase of every test CA.
 inline const std::string kTestPassphrase = "test CA passphrase, long enough";
-// When every test CA was made (2026-03-01T12:00:00Z); each TestCa's clock starts here.
+// When every test CA was made (2024-03-01T12:00:00Z); each TestCa's clock starts here.
 TimePoint test_start_time();
 
 class TestCa {

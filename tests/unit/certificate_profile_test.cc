@@ -54,6 +54,25 @@ TEST(CertificateProfile, RefusesACrlBaseUrlThatIsNotHttpOrEndsWithASlash) {
   }
 }
 
+// A distribution point no relying party can reach is never written into a
+// certificate: "any" addresses, no host, a query or white space.
+TEST(CertificateProfile, RefusesACrlBaseUrlNamingNoReachableHost) {
+  for (const char* bad :
+       {"http://0.0.0.0:8080/crl", "http://[::]:8080/crl", "http://:8080/crl", "http:///crl",
+        "http://ca.example/crl?x=1", "http://ca.example/c rl", "https://0.0.0.0/crl"}) {
+    CertificateProfile p;
+    p.crl_base_url = bad;
+    const std::string msg = HOSTCA_EXPECT_ERROR(p.validate(), ErrorKind::kInvalidArgument);
+    EXPECT_NE(msg.find("crl base URL"), std::string::npos) << bad << ": " << msg;
+  }
+  for (const char* good : {"http://127.0.0.1:8080/crl", "https://ca.example.com/crl",
+                           "http://[2001:db8::1]:8080/crl", "http://ca"}) {
+    CertificateProfile p;
+    p.crl_base_url = good;
+    EXPECT_NO_THROW(p.validate()) << good;
+  }
+}
+
 TEST(CertificateProfile, CrlUrlAppendsTheShardNumber) {
   CertificateProfile p;
   p.crl_base_url = "http://ca.example:8080/crl";

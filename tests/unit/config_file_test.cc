@@ -54,6 +54,8 @@ http_listen = "0.0.0.0:9080"
 http_threads = 32
 ready_file = "/run/hostca/ready.json"
 log_format = "json"
+trusted_proxies = "10.0.0.0/8, 2001:db8::1"
+max_revocation_streams = 50
 
 [tls]
 dir = "/var/lib/hostca/tls"
@@ -73,6 +75,15 @@ check_interval = "15s"
 [token]
 failure_budget = 5
 failure_window = "10m"
+
+[limits]
+max_valid_certificates_per_host = 2
+failure_report_budget = 4
+refusal_audit_window = "5m"
+
+[clock]
+tolerance = "5s"
+check_interval = "30s"
 
 [names]
 allowed_suffixes = "example.com, corp.example"
@@ -99,6 +110,13 @@ TEST(ConfigFile, AFullFileParsesIntoTheRightValues) {
   EXPECT_EQ(c.options.crl_check_interval, std::chrono::milliseconds(15s));
   EXPECT_EQ(c.options.authority.token_attempts.budget, 5);
   EXPECT_EQ(c.options.authority.token_attempts.window, Duration(10min));
+  EXPECT_EQ(c.options.trusted_proxies, "10.0.0.0/8, 2001:db8::1");
+  EXPECT_EQ(c.options.max_revocation_streams, 50);
+  EXPECT_EQ(c.options.authority.max_valid_certificates_per_host, 2);
+  EXPECT_EQ(c.options.authority.failure_reports.budget, 4);
+  EXPECT_EQ(c.options.authority.refusal_audit.window, Duration(5min));
+  EXPECT_EQ(c.options.authority.clock.tolerance, Duration(5s));
+  EXPECT_EQ(c.options.clock_check_interval, std::chrono::milliseconds(30s));
   EXPECT_EQ(c.options.authority.names.allowed_suffixes,
             (std::vector<std::string>{"example.com", "corp.example"}));
 }
@@ -108,6 +126,16 @@ TEST(ConfigFile, RefusesAnAllowedSuffixThatIsNoDnsName) {
     const std::string text = std::string("[names]\nallowed_suffixes = \"") + bad + "\"\n";
     const std::string msg = error_of(text);
     EXPECT_NE(msg.find("names.allowed_suffixes"), std::string::npos) << bad << ": " << msg;
+  }
+}
+
+TEST(ConfigFile, ABadTrustedProxyIsRefusedNamingTheKey) {
+  try {
+    from_text("[server]\ntrusted_proxies = \"10.0.0.0/8, proxy.example\"\n");
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("server.trusted_proxies"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("proxy.example"), std::string::npos) << e.what();
   }
 }
 
