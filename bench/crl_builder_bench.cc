@@ -18,13 +18,14 @@ using hostca::CrlContents;
 using hostca::CrlEntry;
 
 std::shared_ptr<const hostca::Signer> signer() {
+  static Botan::System_RNG rng;
   static const auto s = [] {
     std::shared_ptr<const Botan::Private_Key> key =
-        hostca::generate_key(hostca::CaKeyAlgorithm::kEcdsaP256);
+        hostca::generate_key(hostca::CaKeyAlgorithm::kEcdsaP256, rng);
     const auto now =
         std::chrono::time_point_cast<hostca::Duration>(std::chrono::system_clock::now());
-    return std::make_shared<hostca::SoftwareSigner>(key,
-                                                    hostca::make_ca_certificate(*key, {}, now));
+    return std::make_shared<hostca::SoftwareSigner>(
+        key, hostca::make_ca_certificate(*key, {}, now, rng), rng);
   }();
   return s;
 }

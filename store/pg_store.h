@@ -22,6 +22,7 @@ class PgStore final : public Store {
  public:
   explicit PgStore(PgStoreOptions options);
   void transact(const std::function<void(Tx&)>& work) override;
+  using Store::transact;
   // True if a connection can be had and answers.
   bool ping();
   const PgConnectionPool& pool() const { return pool_; }

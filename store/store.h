@@ -1,24 +1,27 @@
-// The storage interface the domain depends on, in business words. All SQL
-// lives behind it (pg_store.cc, pg_tx.cc). A business operation runs in one
-// unit of work: Store::transact hands the domain a Tx, commits when the
-// function returns and rolls back when it throws.
+// The storage interface the domain depends on, in business words, split
+// into the roles a business operation plays (as Boulder's sa/proto/subsets.go
+// does): each domain part takes only the roles it uses. All SQL lives behind
+// them (store/pg_*.cc, one file per concept). A business operation runs in
+// one unit of work: Store::transact hands the domain a Tx, which plays every
+// role, commits when the function returns and rolls back when it throws.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "store/rows.h"
 
 namespace hostca::store {
 
-class Tx {
+// The CA itself and the database's clock.
+class CaTx {
  public:
-  virtual ~Tx() = default;
-
-  // The CA.
+  virtual ~CaTx() = default;
   virtual std::optional<CaRow> find_ca() = 0;
   // Inserts the CA; throws Error(kAlreadyExists) if one exists.
   virtual void insert_ca(const CaRow& ca) = 0;
@@ -26,8 +29,13 @@ class Tx {
   virtual bool record_crl_base_url(const std::string& url) = 0;
   // The database's clock (clock_timestamp()), the one clock servers are held to.
   virtual TimePoint database_time() = 0;
+};
 
-  // Tokens. find_token_for_update locks the row until the end of the unit of
+// Authorization and reissue tokens.
+class TokenTx {
+ public:
+  virtual ~TokenTx() = default;
+  // find_token_for_update locks the row until the end of the unit of
   // work, so concurrent uses of one token are counted one after the other.
   virtual void insert_token(const TokenRow& token) = 0;
   virtual std::optional<TokenRow> find_token_for_update(const Bytes& token_hash) = 0;
@@ -35,8 +43,12 @@ class Tx {
   virtual void count_token_use(const std::string& token_id) = 0;
   virtual void mark_token_deleted(const std::string& token_id, TimePoint at) = 0;
   virtual std::vector<TokenRow> list_tokens(bool include_deleted) = 0;
+};
 
-  // Hosts.
+// Hosts and the register of their names.
+class HostTx {
+ public:
+  virtual ~HostTx() = default;
   virtual std::optional<HostRow> find_host(const std::string& host_id) = 0;
   virtual std::vector<HostSummaryRow> list_hosts(const std::string& hostname_contains,
                                                  std::uint32_t limit, TimePoint now) = 0;
@@ -64,18 +76,12 @@ class Tx {
   // `verified` when the reporter presented the host's valid certificate.
   virtual void set_certificate_failure(const std::string& host_id, std::optional<TimePoint> at,
                                        const std::string& detail, bool verified) = 0;
+};
 
-  // An enrolment's writes in one statement, so one round trip: the new
-  // host, the claim of its names, its first certificate, one use of the
-  // token (which find_token_for_update locked) and the audit rows. Returns
-  // the host's names someone else holds: if any comes back, the unit of
-  // work must not commit (throw).
-  virtual std::vector<NameHolder> record_enrolment(const HostRow& host,
-                                                   const CertificateRow& certificate,
-                                                   const std::string& token_id,
-                                                   const std::vector<AuditRow>& audit) = 0;
-
-  // Certificates.
+// Host (and server) certificates and their revocation.
+class CertificateTx {
+ public:
+  virtual ~CertificateTx() = default;
   virtual void insert_certificate(const CertificateRow& certificate) = 0;
   virtual std::vector<CertificateRow> list_host_certificates(const std::string& host_id) = 0;
   // A host other than `host_id` (empty: any host) with a certificate for this key.
@@ -89,7 +95,15 @@ class Tx {
                                                                TimePoint now, int reason) = 0;
   virtual void revoke_certificate(const std::string& serial_hex, TimePoint now, int reason) = 0;
 
-  // CRL shards. lock_crl_shard orders publication of one shard across
+  // Unrevoked host certificates whose notAfter is in (from, to].
+  virtual std::int64_t count_certificates_expiring(TimePoint from, TimePoint to) = 0;
+};
+
+// CRL shards and the revocation stream.
+class CrlTx {
+ public:
+  virtual ~CrlTx() = default;
+  // lock_crl_shard orders publication of one shard across
   // servers until the end of the unit of work.
   virtual void create_crl_shards(int count) = 0;
   // The row comes back without its DER (empty), with the database's time.
@@ -113,18 +127,49 @@ class Tx {
                                                                  std::uint32_t limit) = 0;
   // A position before every event not yet settled: "from now".
   virtual std::int64_t revocation_stream_head() = 0;
+};
 
-  // Unrevoked host certificates whose notAfter is in (from, to].
-  virtual std::int64_t count_certificates_expiring(TimePoint from, TimePoint to) = 0;
-
-  // Admin keys.
+// Admin keys.
+class AdminKeyTx {
+ public:
+  virtual ~AdminKeyTx() = default;
   virtual void insert_admin_key(const AdminKeyRow& key) = 0;
   virtual std::optional<AdminKeyRow> find_admin_key(const Bytes& key_hash) = 0;
+};
 
-  // The audit log: append only.
+// The audit log: append only.
+class AuditTx {
+ public:
+  virtual ~AuditTx() = default;
   virtual void append_audit(const AuditRow& row) = 0;
   virtual std::vector<AuditRow> list_audit(std::int64_t after_sequence, std::uint32_t limit) = 0;
 };
+
+// An enrolment as one round trip (it touches hosts, names, certificates,
+// tokens and the audit log at once).
+class EnrolmentTx {
+ public:
+  virtual ~EnrolmentTx() = default;
+  // An enrolment's writes in one statement, so one round trip: the new
+  // host, the claim of its names, its first certificate, one use of the
+  // token (which find_token_for_update locked) and the audit rows. Returns
+  // the host's names someone else holds: if any comes back, the unit of
+  // work must not commit (throw).
+  virtual std::vector<NameHolder> record_enrolment(const HostRow& host,
+                                                   const CertificateRow& certificate,
+                                                   const std::string& token_id,
+                                                   const std::vector<AuditRow>& audit) = 0;
+};
+
+// Every role at once: what one unit of work is.
+class Tx : public CaTx,
+           public TokenTx,
+           public HostTx,
+           public CertificateTx,
+           public CrlTx,
+           public AdminKeyTx,
+           public AuditTx,
+           public EnrolmentTx {};
 
 class Store {
  public:
@@ -132,6 +177,16 @@ class Store {
   // Runs work in one transaction; retries it on a serialization failure or
   // deadlock, so work must not have effects outside the Tx.
   virtual void transact(const std::function<void(Tx&)>& work) = 0;
+
+  // The same for work that returns a value: the value of the attempt that
+  // committed.
+  template <typename Work, typename Result = std::invoke_result_t<Work&, Tx&>,
+            typename = std::enable_if_t<!std::is_void_v<Result>>>
+  Result transact(Work&& work) {
+    std::optional<Result> result;
+    transact(std::function<void(Tx&)>([&](Tx& tx) { result.emplace(work(tx)); }));
+    return std::move(*result);
+  }
 };
 
 }  // namespace hostca::store

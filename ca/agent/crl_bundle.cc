@@ -8,7 +8,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
-#include "domain/revocation_reason.h"
+#include "pki/revocation_reason.h"
 
 namespace hostca::agent {
 

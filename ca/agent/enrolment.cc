@@ -12,9 +12,8 @@
 #include "agent/pinned_ca.h"
 #include "client/cli.h"
 #include "common/clock.h"
-#include "domain/ca_key.h"
-#include "domain/signer.h"
 #include "hostca/v1/host.grpc.pb.h"
+#include "pki/keys.h"
 
 namespace hostca::agent {
 
@@ -36,8 +35,8 @@ Botan::X509_Certificate parse_certificate(const std::string& der, const std::str
 
 KeyAndRequest make_key_and_request(const std::string& key_type, const std::string& common_name,
                                    const std::vector<std::string>& dns_names) {
-  auto key = generate_key(parse_ca_key_algorithm(key_type));
   Botan::System_RNG rng;
+  auto key = generate_key(parse_ca_key_algorithm(key_type), rng);
   Botan::X509_Cert_Options opts;
   opts.common_name = common_name;
   if (!dns_names.empty()) {

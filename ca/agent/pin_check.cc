@@ -4,8 +4,8 @@
 #include "client/cli.h"
 #include "client/server_verifier.h"
 #include "common/error.h"
-#include "domain/ca_key.h"
 #include "hostca/v1/host.grpc.pb.h"
+#include "pki/keys.h"
 
 namespace hostca::agent {
 

@@ -5,7 +5,7 @@
 #include <botan/data_src.h>
 
 #include "client/cli.h"
-#include "domain/ca_key.h"
+#include "pki/keys.h"
 
 namespace hostca::agent {
 

@@ -8,7 +8,7 @@
 #include <botan/data_src.h>
 #include <botan/x509cert.h>
 
-#include "domain/certificate_issuer.h"
+#include "pki/server_marker.h"
 
 namespace hostca::client {
 

@@ -9,8 +9,7 @@
 
 namespace hostca {
 
-std::string new_uuid() {
-  Botan::System_RNG rng;
+std::string new_uuid(Botan::RandomNumberGenerator& rng) {
   auto b = rng.random_vec(16);
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);

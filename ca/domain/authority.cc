@@ -38,14 +38,28 @@ void require_usable(const std::optional<TokenRow>& token, TimePoint now, SecretK
   }
 }
 
+void AuthorityConfig::validate() const {
+  if (max_valid_certificates_per_host < 1 || max_valid_certificates_per_host > 1000) {
+    throw invalid_argument("limits.max_valid_certificates_per_host must be between 1 and 1000");
+  }
+  key_policy.validate();
+  names.validate();
+  tokens.validate();
+  if (crl_shards < 1) throw invalid_argument("crl shards must be at least 1");
+  if (max_auto_reissue_window <= Duration::zero() ||
+      max_auto_reissue_window > std::chrono::hours(48)) {
+    throw invalid_argument("reissue.max_auto_window must be between 1 second and 48 hours");
+  }
+}
+
 void TokenDefaults::validate() const {
   if (default_valid_for <= Duration::zero()) {
-    throw invalid_argument("tokens: default validity must be positive");
+    throw invalid_argument("token.default_validity must be positive");
   }
   if (max_valid_for < default_valid_for) {
-    throw invalid_argument("tokens: max validity must not be below the default validity");
+    throw invalid_argument("token.max_validity must not be below token.default_validity");
   }
-  if (max_uses_limit < 1) throw invalid_argument("tokens: max uses limit must be at least 1");
+  if (max_uses_limit < 1) throw invalid_argument("token.max_uses_limit must be at least 1");
 }
 
 Duration TokenDefaults::checked_validity(const std::optional<Duration>& requested) const {
@@ -60,7 +74,7 @@ Duration TokenDefaults::checked_validity(const std::optional<Duration>& requeste
   return valid_for;
 }
 
-void require_new_key(store::Tx& tx, const Bytes& key_hash, const std::string& host_id,
+void require_new_key(store::CertificateTx& tx, const Bytes& key_hash, const std::string& host_id,
                      const std::string& operation) {
   const auto holder = tx.find_host_with_key(key_hash, "");
   if (!holder) return;
@@ -108,27 +122,6 @@ std::vector<std::string> name_texts(const std::vector<HostName>& names) {
   return out;
 }
 
-TokenState token_state(const TokenRow& token, TimePoint now) {
-  if (token.deleted_at) return TokenState::kDeleted;
-  if (now >= token.expires_at) return TokenState::kExpired;
-  if (token.uses >= token.max_uses) return TokenState::kUsedUp;
-  return TokenState::kUsable;
-}
-
-const char* to_string(TokenState state) {
-  switch (state) {
-    case TokenState::kUsable:
-      return "usable";
-    case TokenState::kExpired:
-      return "expired";
-    case TokenState::kUsedUp:
-      return "used_up";
-    case TokenState::kDeleted:
-      return "deleted";
-  }
-  return "usable";
-}
-
 std::string checked_label(const std::string& text, const std::string& what, std::size_t max) {
   if (text.size() > max) {
     throw invalid_argument(what + " is " + std::to_string(text.size()) + " characters; at most " +
@@ -141,28 +134,18 @@ std::string checked_label(const std::string& text, const std::string& what, std:
 }
 
 Authority::Authority(store::Store& store, std::shared_ptr<const CertificateIssuer> issuer,
-                     const Clock& clock, AuthorityConfig config)
+                     const Clock& clock, Botan::RandomNumberGenerator& rng, AuthorityConfig config)
     : store_(store),
       issuer_(std::move(issuer)),
       clock_(clock),
+      rng_(rng),
       config_(std::move(config)),
       clock_check_(config_.clock) {
   if (!issuer_) throw internal_error("the authority needs a certificate issuer");
   attempts_ = std::make_unique<AttemptLimiter>(config_.token_attempts, clock_);
   reports_ = std::make_unique<AttemptLimiter>(config_.failure_reports, clock_);
   refusals_ = std::make_unique<RefusalTally>(config_.refusal_audit, clock_);
-  if (config_.max_valid_certificates_per_host < 1 ||
-      config_.max_valid_certificates_per_host > 1000) {
-    throw invalid_argument("max valid certificates per host must be between 1 and 1000");
-  }
-  config_.key_policy.validate();
-  config_.names.validate();
-  config_.tokens.validate();
-  if (config_.crl_shards < 1) throw invalid_argument("crl shards must be at least 1");
-  if (config_.max_auto_reissue_window <= Duration::zero() ||
-      config_.max_auto_reissue_window > std::chrono::hours(48)) {
-    throw invalid_argument("the auto-reissue window limit must be between 1 second and 48 hours");
-  }
+  config_.validate();
   crl_publisher_ = std::make_unique<CrlPublisher>(issuer_->signer_ptr(), issuer_->profile(),
                                                   config_.crl_shards, config_.crl);
   const auto& cert = issuer_->signer().ca_certificate();
@@ -256,7 +239,7 @@ Enrollment Authority::enroll(const EnrollmentRequest& request) {
   const CertificateRequest csr = CertificateRequest::parse(request.csr, config_.key_policy);
   const SecretToken token =
       parse_token(request.authorization_token, SecretKind::kAuthorizationToken, address);
-  const std::string host_id = new_uuid();
+  const std::string host_id = new_uuid(rng_);
   const int shard = crl_shard_of(host_id, config_.crl_shards);
 
   std::optional<Enrollment> result;
@@ -319,33 +302,20 @@ Enrollment Authority::enroll(const EnrollmentRequest& request) {
 }
 
 std::int64_t Authority::certificates_expiring_within(Duration within) {
-  std::int64_t count = 0;
-  store_.transact([&](store::Tx& tx) {
+  return store_.transact([&](store::Tx& tx) {
     const TimePoint now = clock_.now();
-    count = tx.count_certificates_expiring(now, now + within);
+    return tx.count_certificates_expiring(now, now + within);
   });
-  return count;
 }
 
-Actor Authority::authenticate_admin(const std::string& authorization_header,
-                                    const std::string& peer, const std::string& call) {
-  std::string refusal;
+Actor Authority::authenticate_admin(const AdminCredential& credential, const std::string& peer,
+                                    const std::string& call) {
+  std::string refusal = credential.problem;
   std::optional<store::AdminKeyRow> key;
-  const std::string bearer = "Bearer ";
-  if (authorization_header.empty()) {
-    refusal = "admin calls need the metadata 'authorization: Bearer <admin key>'";
-  } else if (authorization_header.size() < bearer.size() ||
-             !std::equal(bearer.begin(), bearer.end(), authorization_header.begin(),
-                         [](char a, char b) {  // the scheme name is case-insensitive (RFC 9110)
-                           return std::tolower(static_cast<unsigned char>(a)) ==
-                                  std::tolower(static_cast<unsigned char>(b));
-                         })) {
-    refusal = "the authorization metadata must read 'Bearer <admin key>'";
-  } else {
+  if (refusal.empty()) {
     try {
-      const SecretToken secret =
-          SecretToken::parse(authorization_header.substr(bearer.size()), SecretKind::kAdminKey);
-      store_.transact([&](store::Tx& tx) { key = tx.find_admin_key(secret.hash()); });
+      const SecretToken secret = SecretToken::parse(credential.key, SecretKind::kAdminKey);
+      key = store_.transact([&](store::Tx& tx) { return tx.find_admin_key(secret.hash()); });
       if (!key) refusal = "unknown admin key";
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::kUnauthenticated) throw;
@@ -362,14 +332,14 @@ Actor Authority::authenticate_admin(const std::string& authorization_header,
   throw unauthenticated(refusal);
 }
 
-CreatedAdminKey create_admin_key(store::Store& store, const Clock& clock, const Actor& actor,
+CreatedAdminKey create_admin_key(store::Store& store, const Clock& clock,
+                                 Botan::RandomNumberGenerator& rng, const Actor& actor,
                                  const std::string& name) {
   const std::string label = checked_label(name, "admin key name", 200);
   if (label.empty()) throw invalid_argument("give the admin key a name (who or what uses it)");
-  Botan::System_RNG rng;
   SecretToken key = SecretToken::generate(SecretKind::kAdminKey, rng);
   store::AdminKeyRow row;
-  row.key_id = new_uuid();
+  row.key_id = new_uuid(rng);
   row.name = label;
   row.key_hash = key.hash();
   row.created_by = actor.id;
@@ -383,7 +353,7 @@ CreatedAdminKey create_admin_key(store::Store& store, const Clock& clock, const 
 }
 
 CreatedAdminKey Authority::create_admin_key(const Actor& actor, const std::string& name) {
-  return hostca::create_admin_key(store_, clock_, actor, name);
+  return hostca::create_admin_key(store_, clock_, rng_, actor, name);
 }
 
 CreatedToken Authority::create_authorization_token(const Actor& actor,
@@ -400,10 +370,9 @@ CreatedToken Authority::create_authorization_token(const Actor& actor,
   for (const auto& p : config_.names.parse_patterns(request.allowed_names)) {
     patterns.push_back(p.str());
   }
-  Botan::System_RNG rng;
-  SecretToken token = SecretToken::generate(SecretKind::kAuthorizationToken, rng);
+  SecretToken token = SecretToken::generate(SecretKind::kAuthorizationToken, rng_);
   TokenRow row;
-  row.token_id = new_uuid();
+  row.token_id = new_uuid(rng_);
   row.kind = store::TokenKind::kAuthorization;
   row.token_hash = token.hash();
   row.name = name;
@@ -425,9 +394,13 @@ CreatedToken Authority::create_authorization_token(const Actor& actor,
   return CreatedToken{std::move(token), row.token_id, row.expires_at};
 }
 
-std::vector<TokenRow> Authority::list_tokens(bool include_deleted) {
-  std::vector<TokenRow> out;
-  store_.transact([&](store::Tx& tx) { out = tx.list_tokens(include_deleted); });
+std::vector<TokenView> Authority::list_tokens(bool include_deleted) {
+  const TimePoint now = clock_.now();
+  std::vector<TokenView> out;
+  for (const auto& t :
+       store_.transact([&](store::Tx& tx) { return tx.list_tokens(include_deleted); })) {
+    out.push_back(view_of(t, now));
+  }
   return out;
 }
 
@@ -445,45 +418,49 @@ void Authority::delete_token(const Actor& actor, const std::string& token_id) {
   });
 }
 
-std::vector<store::HostSummaryRow> Authority::list_hosts(const std::string& hostname_contains,
-                                                         std::uint32_t limit) {
+std::vector<HostView> Authority::list_hosts(const std::string& hostname_contains,
+                                            std::uint32_t limit) {
   const std::string filter = checked_label(hostname_contains, "host name filter", 253);
   if (limit == 0) limit = 1000;
   if (limit > 10000) throw invalid_argument("limit must be at most 10000");
-  std::vector<store::HostSummaryRow> out;
-  store_.transact([&](store::Tx& tx) { out = tx.list_hosts(filter, limit, clock_.now()); });
+  const TimePoint now = clock_.now();
+  std::vector<HostView> out;
+  for (const auto& h :
+       store_.transact([&](store::Tx& tx) { return tx.list_hosts(filter, limit, now); })) {
+    out.push_back(view_of(h, now));
+  }
   return out;
 }
 
 HostDetails Authority::get_host(const std::string& host_id) {
   const std::string id = parse_uuid(host_id, "host ID");
-  HostDetails details;
-  store_.transact([&](store::Tx& tx) {
+  const TimePoint now = clock_.now();
+  return store_.transact([&](store::Tx& tx) {
     const auto host = tx.find_host(id);
     if (!host) throw not_found("no host has the ID " + id + " (hostca-admin host list shows them)");
-    const TimePoint now = clock_.now();
-    details.summary.host = *host;
-    details.certificates = tx.list_host_certificates(id);
-    for (const auto& c : details.certificates) {
-      if (!c.revoked_at && c.not_after > now) details.summary.has_valid_certificate = true;
-      if (!details.summary.newest_certificate ||
-          c.not_after > details.summary.newest_certificate->not_after) {
-        details.summary.newest_certificate = c;
+    HostDetails details;
+    details.host.host = *host;
+    for (const auto& c : tx.list_host_certificates(id)) {
+      details.certificates.push_back(view_of(c, now));
+      const auto& newest = details.host.newest_certificate;
+      if (!newest || c.not_after > newest->certificate.not_after) {
+        details.host.newest_certificate = details.certificates.back();
+      }
+      if (details.certificates.back().state == CertificateState::kValid) {
+        details.host.has_valid_certificate = true;
       }
     }
+    return details;
   });
-  return details;
 }
 
 std::vector<store::AuditRow> Authority::list_audit(std::uint64_t after_sequence,
                                                    std::uint32_t limit) {
   if (limit == 0) limit = 100;
   if (limit > 1000) throw invalid_argument("limit must be at most 1000");
-  std::vector<store::AuditRow> out;
-  store_.transact([&](store::Tx& tx) {
-    out = tx.list_audit(static_cast<std::int64_t>(after_sequence), limit);
+  return store_.transact([&](store::Tx& tx) {
+    return tx.list_audit(static_cast<std::int64_t>(after_sequence), limit);
   });
-  return out;
 }
 
 }  // namespace hostca

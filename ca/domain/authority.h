@@ -18,9 +18,10 @@
 #include "domain/key_policy.h"
 #include "domain/name_policy.h"
 #include "domain/refusal_tally.h"
-#include "domain/revocation_reason.h"
 #include "domain/secret_token.h"
 #include "domain/token_attempts.h"
+#include "domain/views.h"
+#include "pki/revocation_reason.h"
 #include "store/store.h"
 
 namespace hostca {
@@ -28,6 +29,12 @@ namespace hostca {
 // Who makes a call, as written to the audit log ("admin:<key id>", ...).
 struct Actor {
   std::string id;
+};
+
+// An admin key as the transport read it, or why it could read none.
+struct AdminCredential {
+  std::string key;
+  std::string problem;  // non-empty: no key could be read (missing or malformed header)
 };
 
 struct TokenDefaults {
@@ -59,6 +66,10 @@ struct AuthorityConfig {
   RefusalTallyPolicy refusal_audit;
   // How far this server's clock may be from the database's.
   ClockPolicy clock;
+
+  // Throws Error(kInvalidArgument) naming the bad setting; the authority
+  // refuses to be built with one, and `config check` runs it too.
+  void validate() const;
 };
 
 struct CaCertificateView {
@@ -97,10 +108,6 @@ struct CreatedToken {
   std::string token_id;
   TimePoint expires_at;
 };
-
-enum class TokenState { kUsable, kExpired, kUsedUp, kDeleted };
-TokenState token_state(const store::TokenRow& token, TimePoint now);
-const char* to_string(TokenState state);
 
 struct ReissueRequest {
   std::string host_id;
@@ -163,11 +170,6 @@ struct CertificateFailureReport {
   std::string client_certificate_pem;
 };
 
-struct HostDetails {
-  store::HostSummaryRow summary;
-  std::vector<store::CertificateRow> certificates;
-};
-
 struct CreatedAdminKey {
   SecretToken key;
   std::string key_id;
@@ -183,8 +185,10 @@ struct OperationOutcome {
 
 class Authority {
  public:
+  // `rng` makes tokens, keys' IDs and host IDs; like the clock it must
+  // outlive the authority, and be safe to share between threads.
   Authority(store::Store& store, std::shared_ptr<const CertificateIssuer> issuer,
-            const Clock& clock, AuthorityConfig config);
+            const Clock& clock, Botan::RandomNumberGenerator& rng, AuthorityConfig config);
 
   const CaCertificateView& ca_certificate() const { return ca_view_; }
 
@@ -193,16 +197,15 @@ class Authority {
 
   // Admin credentials. Refusals are audited in aggregate: one row per client
   // address per window, with the count (flush_refusals writes them).
-  Actor authenticate_admin(const std::string& authorization_header, const std::string& peer,
+  Actor authenticate_admin(const AdminCredential& credential, const std::string& peer,
                            const std::string& call);
   CreatedAdminKey create_admin_key(const Actor& actor, const std::string& name);
 
   CreatedToken create_authorization_token(const Actor& actor, const NewAuthorizationToken& request);
-  std::vector<store::TokenRow> list_tokens(bool include_deleted);
+  std::vector<TokenView> list_tokens(bool include_deleted);
   void delete_token(const Actor& actor, const std::string& token_id);
 
-  std::vector<store::HostSummaryRow> list_hosts(const std::string& hostname_contains,
-                                                std::uint32_t limit);
+  std::vector<HostView> list_hosts(const std::string& hostname_contains, std::uint32_t limit);
   HostDetails get_host(const std::string& host_id);
 
   std::vector<store::AuditRow> list_audit(std::uint64_t after_sequence, std::uint32_t limit);
@@ -272,6 +275,7 @@ class Authority {
   store::Store& store_;
   std::shared_ptr<const CertificateIssuer> issuer_;
   const Clock& clock_;
+  Botan::RandomNumberGenerator& rng_;
   // Revokes `revoked` (already marked in tx) on their shards' CRLs: publishes
   // each shard once, appends the revocation events and audit rows.
   std::vector<PublishedCrl> publish_revocations(store::Tx& tx,
@@ -308,7 +312,7 @@ class Authority {
 // Refuses a key that any certificate already names: one key, one host, one
 // certificate. `operation` ("a reissue") words the refusal for the host's own
 // earlier key.
-void require_new_key(store::Tx& tx, const Bytes& key_hash, const std::string& host_id,
+void require_new_key(store::CertificateTx& tx, const Bytes& key_hash, const std::string& host_id,
                      const std::string& operation);
 
 // Checks a host's names against the CA's name policy (and a token's
@@ -331,7 +335,8 @@ void require_usable(const std::optional<store::TokenRow>& token, TimePoint now, 
 
 // Creates an admin key; used by the AdminService and, for recovery, by
 // `hostca-server admin-key` with database access only.
-CreatedAdminKey create_admin_key(store::Store& store, const Clock& clock, const Actor& actor,
+CreatedAdminKey create_admin_key(store::Store& store, const Clock& clock,
+                                 Botan::RandomNumberGenerator& rng, const Actor& actor,
                                  const std::string& name);
 
 // Checks free text an admin gives (names, reasons); throws kInvalidArgument.

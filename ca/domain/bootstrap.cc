@@ -2,7 +2,6 @@
 
 #include <botan/data_src.h>
 #include <botan/pkcs8.h>
-#include <botan/system_rng.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -26,7 +25,8 @@ store::AuditRow audit(TimePoint at, const std::string& action, const std::string
 
 }  // namespace
 
-InitResult initialize_ca(store::Store& store, const InitOptions& options, const Clock& clock) {
+InitResult initialize_ca(store::Store& store, const InitOptions& options, const Clock& clock,
+                         Botan::RandomNumberGenerator& rng) {
   if (options.crl_shards < 1 || options.crl_shards > 4096) {
     throw invalid_argument("crl shards must be between 1 and 4096");
   }
@@ -43,27 +43,26 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
     }
   });
 
-  std::shared_ptr<const Botan::Private_Key> key = generate_key(options.algorithm);
-  const Botan::X509_Certificate ca_cert = make_ca_certificate(*key, options.ca, now);
-  const std::string encrypted = encrypt_private_key(*key, options.passphrase);
-  auto signer = std::make_shared<SoftwareSigner>(key, ca_cert);
-  const CertificateIssuer issuer(options.profile, signer);
+  std::shared_ptr<const Botan::Private_Key> key = generate_key(options.algorithm, rng);
+  const Botan::X509_Certificate ca_cert = make_ca_certificate(*key, options.ca, now, rng);
+  const std::string encrypted = encrypt_private_key(*key, options.passphrase, rng);
+  auto signer = std::make_shared<SoftwareSigner>(key, ca_cert, rng);
+  const CertificateIssuer issuer(options.profile, signer, rng);
 
-  const auto server_key = generate_key(CaKeyAlgorithm::kEcdsaP256);
+  const auto server_key = generate_key(CaKeyAlgorithm::kEcdsaP256, rng);
   const IssuedCertificate server_cert =
       issuer.issue_server_certificate(options.server_names, *server_key, now);
 
-  Botan::System_RNG rng;
   InitResult result{ca_cert.PEM_encode(),
                     certificate_fingerprint(ca_cert),
                     spki_fingerprint(ca_cert),
                     server_cert.certificate.PEM_encode(),
                     Botan::PKCS8::PEM_encode(*server_key),
                     SecretToken::generate(SecretKind::kAdminKey, rng),
-                    new_uuid()};
+                    new_uuid(rng)};
 
   store::CaRow ca_row;
-  ca_row.ca_id = new_uuid();
+  ca_row.ca_id = new_uuid(rng);
   ca_row.key_algorithm = to_string(options.algorithm);
   const auto der = ca_cert.BER_encode();
   ca_row.certificate_der = Bytes(der.begin(), der.end());
@@ -105,9 +104,10 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
   return result;
 }
 
-OpenedCa open_ca(store::Store& store, const std::string& passphrase) {
-  std::optional<store::CaRow> row;
-  store.transact([&](store::Tx& tx) { row = tx.find_ca(); });
+OpenedCa open_ca(store::Store& store, const std::string& passphrase,
+                 Botan::RandomNumberGenerator& rng) {
+  const std::optional<store::CaRow> row =
+      store.transact([](store::Tx& tx) { return tx.find_ca(); });
   if (!row) {
     throw failed_precondition("the database holds no CA yet: run 'hostca-server init' first");
   }
@@ -115,7 +115,7 @@ OpenedCa open_ca(store::Store& store, const std::string& passphrase) {
       decrypt_private_key(row->encrypted_private_key_pem, passphrase);
   Botan::X509_Certificate cert(
       std::vector<std::uint8_t>(row->certificate_der.begin(), row->certificate_der.end()));
-  return OpenedCa{std::make_shared<SoftwareSigner>(std::move(key), std::move(cert)),
+  return OpenedCa{std::make_shared<SoftwareSigner>(std::move(key), std::move(cert), rng),
                   row->crl_shards, row->crl_base_url};
 }
 
@@ -159,9 +159,10 @@ void record_crl_base_url(store::Store& store, const std::string& url, const Cloc
 
 ServerCertificate issue_server_certificate(store::Store& store, const OpenedCa& ca,
                                            const std::vector<std::string>& names,
-                                           const CertificateProfile& profile, const Clock& clock) {
-  const CertificateIssuer issuer(profile, ca.signer);
-  const auto key = generate_key(CaKeyAlgorithm::kEcdsaP256);
+                                           const CertificateProfile& profile, const Clock& clock,
+                                           Botan::RandomNumberGenerator& rng) {
+  const CertificateIssuer issuer(profile, ca.signer, rng);
+  const auto key = generate_key(CaKeyAlgorithm::kEcdsaP256, rng);
   const TimePoint now = clock.now();
   const IssuedCertificate issued = issuer.issue_server_certificate(names, *key, now);
   store.transact([&](store::Tx& tx) {

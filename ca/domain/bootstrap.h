@@ -39,7 +39,9 @@ struct InitResult {
   std::string admin_key_id;
 };
 
-InitResult initialize_ca(store::Store& store, const InitOptions& options, const Clock& clock);
+// `rng` makes the CA key, the server key, the first admin key and the IDs.
+InitResult initialize_ca(store::Store& store, const InitOptions& options, const Clock& clock,
+                         Botan::RandomNumberGenerator& rng);
 
 struct OpenedCa {
   std::shared_ptr<const Signer> signer;
@@ -62,7 +64,9 @@ void record_crl_base_url(store::Store& store, const std::string& url, const Cloc
 
 // Loads the CA and decrypts its key. Throws Error(kFailedPrecondition) when
 // the database holds no CA or the passphrase is wrong.
-OpenedCa open_ca(store::Store& store, const std::string& passphrase);
+// The signer signs with `rng`, which must outlive it.
+OpenedCa open_ca(store::Store& store, const std::string& passphrase,
+                 Botan::RandomNumberGenerator& rng);
 
 // A new TLS key and certificate for a server, signed by the opened CA and
 // recorded in the database.
@@ -72,7 +76,8 @@ struct ServerCertificate {
 };
 ServerCertificate issue_server_certificate(store::Store& store, const OpenedCa& ca,
                                            const std::vector<std::string>& names,
-                                           const CertificateProfile& profile, const Clock& clock);
+                                           const CertificateProfile& profile, const Clock& clock,
+                                           Botan::RandomNumberGenerator& rng);
 
 // The DNS names among a server's names that a host could otherwise ask for
 // (not IP addresses, not localhost names), as the register keeps them.

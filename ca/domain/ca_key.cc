@@ -18,51 +18,9 @@ namespace {
 constexpr std::size_t kPbkdfIterations = 210000;
 }
 
-CaKeyAlgorithm parse_ca_key_algorithm(const std::string& text) {
-  if (text == "ecdsa-p256") return CaKeyAlgorithm::kEcdsaP256;
-  if (text == "ecdsa-p384") return CaKeyAlgorithm::kEcdsaP384;
-  if (text == "ed25519") return CaKeyAlgorithm::kEd25519;
-  if (text == "rsa-3072") return CaKeyAlgorithm::kRsa3072;
-  if (text == "rsa-4096") return CaKeyAlgorithm::kRsa4096;
-  throw invalid_argument("unknown CA key algorithm '" + text +
-                         "': use ecdsa-p256, ecdsa-p384, ed25519, rsa-3072 or rsa-4096");
-}
-
-std::string to_string(CaKeyAlgorithm algorithm) {
-  switch (algorithm) {
-    case CaKeyAlgorithm::kEcdsaP256:
-      return "ecdsa-p256";
-    case CaKeyAlgorithm::kEcdsaP384:
-      return "ecdsa-p384";
-    case CaKeyAlgorithm::kEd25519:
-      return "ed25519";
-    case CaKeyAlgorithm::kRsa3072:
-      return "rsa-3072";
-    case CaKeyAlgorithm::kRsa4096:
-      return "rsa-4096";
-  }
-  return "ecdsa-p256";
-}
-
-std::unique_ptr<Botan::Private_Key> generate_key(CaKeyAlgorithm algorithm) {
-  Botan::System_RNG rng;
-  switch (algorithm) {
-    case CaKeyAlgorithm::kEcdsaP256:
-      return std::make_unique<Botan::ECDSA_PrivateKey>(rng, Botan::EC_Group("secp256r1"));
-    case CaKeyAlgorithm::kEcdsaP384:
-      return std::make_unique<Botan::ECDSA_PrivateKey>(rng, Botan::EC_Group("secp384r1"));
-    case CaKeyAlgorithm::kEd25519:
-      return std::make_unique<Botan::Ed25519_PrivateKey>(rng);
-    case CaKeyAlgorithm::kRsa3072:
-      return std::make_unique<Botan::RSA_PrivateKey>(rng, 3072);
-    case CaKeyAlgorithm::kRsa4096:
-      return std::make_unique<Botan::RSA_PrivateKey>(rng, 4096);
-  }
-  throw internal_error("unknown CA key algorithm");
-}
-
 Botan::X509_Certificate make_ca_certificate(const Botan::Private_Key& key,
-                                            const CaCertificateOptions& options, TimePoint now) {
+                                            const CaCertificateOptions& options, TimePoint now,
+                                            Botan::RandomNumberGenerator& rng) {
   Botan::X509_Cert_Options opts;
   opts.common_name = options.common_name;
   opts.organization = options.organization;
@@ -72,7 +30,6 @@ Botan::X509_Certificate make_ca_certificate(const Botan::Private_Key& key,
   opts.end = Botan::X509_Time(start + options.validity);
   opts.CA_key(0);
   opts.constraints = Botan::Key_Constraints(Botan::KEY_CERT_SIGN | Botan::CRL_SIGN);
-  Botan::System_RNG rng;
   // Botan also hashes the key with this name for the subject key identifier,
   // so Ed25519 (which signs "Pure") needs a real hash here; its signature
   // stays pure Ed25519 whatever hash is named.
@@ -81,12 +38,12 @@ Botan::X509_Certificate make_ca_certificate(const Botan::Private_Key& key,
   return Botan::X509::create_self_signed_cert(opts, key, hash, rng);
 }
 
-std::string encrypt_private_key(const Botan::Private_Key& key, const std::string& passphrase) {
+std::string encrypt_private_key(const Botan::Private_Key& key, const std::string& passphrase,
+                                Botan::RandomNumberGenerator& rng) {
   if (passphrase.size() < kMinPassphraseLength) {
     throw invalid_argument("the CA passphrase must be at least " +
                            std::to_string(kMinPassphraseLength) + " characters long");
   }
-  Botan::System_RNG rng;
   return Botan::PKCS8::PEM_encode_encrypted_pbkdf_iter(key, rng, passphrase, kPbkdfIterations,
                                                        "AES-256/GCM", "SHA-512");
 }
@@ -100,15 +57,6 @@ std::unique_ptr<Botan::Private_Key> decrypt_private_key(const std::string& pem,
     throw failed_precondition(
         "the passphrase does not open the CA key: check the passphrase file or variable");
   }
-}
-
-std::string certificate_fingerprint(const Botan::X509_Certificate& cert) {
-  return to_hex(sha256(cert.BER_encode()));
-}
-
-std::string spki_fingerprint(const Botan::X509_Certificate& cert) {
-  const auto& spki = cert.subject_public_key_info();
-  return to_hex(sha256(Bytes(spki.begin(), spki.end())));
 }
 
 }  // namespace hostca

@@ -1,7 +1,6 @@
 #include "domain/ca_link.h"
 
 #include <botan/pubkey.h>
-#include <botan/system_rng.h>
 #include <botan/x509_ca.h>
 #include <botan/x509_ext.h>
 
@@ -48,9 +47,10 @@ std::vector<std::uint8_t> key_id_of(const Botan::Public_Key& key) {
 Botan::X509_Certificate make_link_certificate(const Signer& signer,
                                               const std::vector<std::uint8_t>& subject_spki,
                                               const std::vector<std::uint8_t>& subject_key_id,
-                                              TimePoint not_before, TimePoint not_after) {
+                                              TimePoint not_before, TimePoint not_after,
+                                              Botan::RandomNumberGenerator& rng) {
   CertificateBody body;
-  body.serial = random_serial();
+  body.serial = random_serial(rng);
   body.subject_spki = subject_spki;
   body.subject = signer.ca_certificate().subject_dn();
   body.not_before = x509_time(not_before);
@@ -67,25 +67,26 @@ Botan::X509_Certificate make_link_certificate(const Signer& signer,
 
 Botan::X509_Certificate make_next_ca_certificate(const Botan::X509_Certificate& current_ca,
                                                  const Botan::Private_Key& next_key,
-                                                 Duration validity, TimePoint now) {
+                                                 Duration validity, TimePoint now,
+                                                 Botan::RandomNumberGenerator& rng) {
   if (validity <= Duration::zero()) throw invalid_argument("the CA validity must be positive");
   if (next_key.subject_public_key() == current_ca.subject_public_key_info()) {
     throw invalid_argument("the next CA key is the current one");
   }
   // Self-signed with the current CA's subject, so that the links are
   // self-issued and relying parties find it by the same name.
-  Botan::System_RNG rng;
   Botan::AlgorithmIdentifier algorithm;
   std::unique_ptr<Botan::PK_Signer> self(
       Botan::choose_sig_format(next_key, rng, signature_hash_for(next_key), algorithm));
   const std::vector<std::uint8_t> id = key_id_of(next_key);
-  return Botan::X509_CA::make_cert(self.get(), rng, random_serial(), algorithm,
+  return Botan::X509_CA::make_cert(self.get(), rng, random_serial(rng), algorithm,
                                    next_key.subject_public_key(), x509_time(now - kBackdate),
                                    x509_time(now + validity), current_ca.subject_dn(),
                                    current_ca.subject_dn(), ca_extensions(id, id));
 }
 
-LinkCertificates make_link_certificates(const Signer& current, const Signer& next, TimePoint now) {
+LinkCertificates make_link_certificates(const Signer& current, const Signer& next, TimePoint now,
+                                        Botan::RandomNumberGenerator& rng) {
   const Botan::X509_Certificate& old_ca = current.ca_certificate();
   const Botan::X509_Certificate& new_ca = next.ca_certificate();
   const TimePoint old_end = time_of(old_ca.not_after());
@@ -100,9 +101,9 @@ LinkCertificates make_link_certificates(const Signer& current, const Signer& nex
   return LinkCertificates{
       make_link_certificate(current, std::vector<std::uint8_t>(new_spki.begin(), new_spki.end()),
                             new_ca.subject_key_id(), not_before,
-                            std::min(old_end, time_of(new_ca.not_after()))),
+                            std::min(old_end, time_of(new_ca.not_after())), rng),
       make_link_certificate(next, std::vector<std::uint8_t>(old_spki.begin(), old_spki.end()),
-                            old_ca.subject_key_id(), not_before, old_end)};
+                            old_ca.subject_key_id(), not_before, old_end, rng)};
 }
 
 }  // namespace hostca

@@ -21,7 +21,8 @@ namespace hostca {
 // current one or the validity is not positive.
 Botan::X509_Certificate make_next_ca_certificate(const Botan::X509_Certificate& current_ca,
                                                  const Botan::Private_Key& next_key,
-                                                 Duration validity, TimePoint now);
+                                                 Duration validity, TimePoint now,
+                                                 Botan::RandomNumberGenerator& rng);
 
 struct LinkCertificates {
   Botan::X509_Certificate new_with_old;  // the next public key, signed by the current key
@@ -32,13 +33,15 @@ struct LinkCertificates {
 // certificate (newWithOld also not past the next one's). Throws
 // Error(kFailedPrecondition) if the current CA certificate has expired: a
 // planned rollover needs it.
-LinkCertificates make_link_certificates(const Signer& current, const Signer& next, TimePoint now);
+LinkCertificates make_link_certificates(const Signer& current, const Signer& next, TimePoint now,
+                                        Botan::RandomNumberGenerator& rng);
 
 // The self-issued CA certificate of `subject_key`, signed by `signer`, with
 // the signer's CA subject; what both links are.
 Botan::X509_Certificate make_link_certificate(const Signer& signer,
                                               const std::vector<std::uint8_t>& subject_spki,
                                               const std::vector<std::uint8_t>& subject_key_id,
-                                              TimePoint not_before, TimePoint not_after);
+                                              TimePoint not_before, TimePoint not_after,
+                                              Botan::RandomNumberGenerator& rng);
 
 }  // namespace hostca

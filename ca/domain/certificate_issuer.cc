@@ -37,13 +37,7 @@ bool is_ipv4(const std::string& s) {
 
 }  // namespace
 
-bool is_server_certificate(const Botan::X509_Certificate& cert) {
-  const auto orgs = cert.subject_info("X520.Organization");
-  return std::find(orgs.begin(), orgs.end(), kServerCertificateMarker) != orgs.end();
-}
-
-Botan::BigInt random_serial() {
-  Botan::System_RNG rng;
+Botan::BigInt random_serial(Botan::RandomNumberGenerator& rng) {
   auto bytes = rng.random_vec(16);
   bytes[0] = static_cast<std::uint8_t>((bytes[0] & 0x7f) | 0x40);
   return Botan::BigInt(bytes.data(), bytes.size());
@@ -54,8 +48,9 @@ std::string serial_hex(const Botan::BigInt& serial) {
 }
 
 CertificateIssuer::CertificateIssuer(CertificateProfile profile,
-                                     std::shared_ptr<const Signer> signer)
-    : profile_(std::move(profile)), signer_(std::move(signer)) {
+                                     std::shared_ptr<const Signer> signer,
+                                     Botan::RandomNumberGenerator& rng)
+    : profile_(std::move(profile)), signer_(std::move(signer)), rng_(rng) {
   profile_.validate();
   if (!signer_) throw internal_error("a certificate issuer needs a signer");
 }
@@ -88,7 +83,7 @@ IssuedCertificate CertificateIssuer::issue_host_certificate(const std::string& h
                                                             const CertificateRequest& request,
                                                             int crl_shard, TimePoint now) const {
   CertificateBody body;
-  body.serial = random_serial();
+  body.serial = random_serial(rng_);
   body.subject_spki = request.spki();
   body.subject.add_attribute("X520.CommonName", host_id);
 
@@ -123,7 +118,7 @@ IssuedCertificate CertificateIssuer::issue_server_certificate(const std::vector<
                                                               TimePoint now) const {
   if (names.empty()) throw invalid_argument("the server certificate needs at least one name");
   CertificateBody body;
-  body.serial = random_serial();
+  body.serial = random_serial(rng_);
   body.subject_spki = key.subject_public_key();
   body.subject.add_attribute("X520.CommonName", names.front());
   body.subject.add_attribute("X520.Organization", kServerCertificateMarker);

@@ -13,22 +13,14 @@
 #include "domain/certificate_request.h"
 #include "domain/host_name.h"
 #include "domain/signer.h"
+#include "pki/server_marker.h"
 
 namespace hostca {
 
 // A positive serial with 126 random bits, fixed at 16 bytes.
-Botan::BigInt random_serial();
+Botan::BigInt random_serial(Botan::RandomNumberGenerator& rng);
 // Lower-case hex of the serial's magnitude, no leading zeros.
 std::string serial_hex(const Botan::BigInt& serial);
-
-// The marker of the CA server's own TLS certificate: the organizationName of
-// its subject. A host certificate's subject is its host ID alone
-// (issue_host_certificate builds it; nothing of a CSR's subject is kept), so
-// no host certificate can carry the marker, and the agent and the CLIs
-// refuse a server whose certificate lacks it: a host certificate, even one
-// for the server's name, never passes for the CA server.
-inline constexpr const char* kServerCertificateMarker = "hostca server";
-bool is_server_certificate(const Botan::X509_Certificate& cert);
 
 struct IssuedCertificate {
   Botan::X509_Certificate certificate;
@@ -39,7 +31,10 @@ struct IssuedCertificate {
 
 class CertificateIssuer {
  public:
-  CertificateIssuer(CertificateProfile profile, std::shared_ptr<const Signer> signer);
+  // `rng` (for serials) must outlive the issuer and be safe to share
+  // between threads (Botan::System_RNG is).
+  CertificateIssuer(CertificateProfile profile, std::shared_ptr<const Signer> signer,
+                    Botan::RandomNumberGenerator& rng);
 
   // CN = host ID; SANs: the names as DNS, the host ID as urn:uuid; EKU
   // serverAuth+clientAuth; CRL distribution point of the host's shard.
@@ -62,6 +57,7 @@ class CertificateIssuer {
 
   CertificateProfile profile_;
   std::shared_ptr<const Signer> signer_;
+  Botan::RandomNumberGenerator& rng_;
 };
 
 }  // namespace hostca

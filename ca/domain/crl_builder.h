@@ -12,8 +12,8 @@
 
 #include "common/bytes.h"
 #include "common/clock.h"
-#include "domain/revocation_reason.h"
 #include "domain/signer.h"
+#include "pki/revocation_reason.h"
 
 namespace hostca {
 

@@ -27,7 +27,7 @@ CrlPublisher::CrlPublisher(std::shared_ptr<const Signer> signer, CertificateProf
   if (shard_count_ < 1) throw invalid_argument("crl shards must be at least 1");
 }
 
-PublishedCrl CrlPublisher::publish(store::Tx& tx, int shard, TimePoint now) const {
+PublishedCrl CrlPublisher::publish(store::CrlTx& tx, int shard, TimePoint now) const {
   if (shard < store::kCaCrlScope || shard >= shard_count_) {
     throw invalid_argument("CRL shard " + std::to_string(shard) + " does not exist; shards are 0-" +
                            std::to_string(shard_count_ - 1));

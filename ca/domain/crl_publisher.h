@@ -38,7 +38,7 @@ class CrlPublisher {
   CrlPublisher(std::shared_ptr<const Signer> signer, CertificateProfile profile, int shard_count,
                CrlPolicy policy);
 
-  PublishedCrl publish(store::Tx& tx, int shard, TimePoint now) const;
+  PublishedCrl publish(store::CrlTx& tx, int shard, TimePoint now) const;
 
   int shard_count() const { return shard_count_; }
   const CrlPolicy& policy() const { return policy_; }

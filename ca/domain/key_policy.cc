@@ -8,13 +8,15 @@ namespace hostca {
 
 void KeyPolicy::validate() const {
   if (!allow_ecdsa_p256 && !allow_ecdsa_p384 && !allow_ed25519 && !allow_rsa) {
-    throw invalid_argument("key policy: at least one key type must be allowed");
+    throw invalid_argument(
+        "keys.allowed: at least one key type must be allowed (ecdsa-p256, ecdsa-p384, ed25519, "
+        "rsa)");
   }
   if (allow_rsa && min_rsa_bits < 2048) {
-    throw invalid_argument("key policy: min_rsa_bits must be at least 2048");
+    throw invalid_argument("keys.min_rsa_bits must be at least 2048");
   }
   if (allow_rsa && max_rsa_bits < min_rsa_bits) {
-    throw invalid_argument("key policy: max_rsa_bits must not be below min_rsa_bits");
+    throw invalid_argument("keys.max_rsa_bits must not be below keys.min_rsa_bits");
   }
 }
 

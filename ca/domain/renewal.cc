@@ -82,8 +82,7 @@ Renewal Authority::renew(const RenewalRequest& request) {
   const CertificateRequest csr = CertificateRequest::parse(request.csr, config_.key_policy);
   const Bytes key_hash = sha256(csr.spki());
 
-  std::optional<Renewal> result;
-  store_.transact([&](store::Tx& tx) {
+  Renewal result = store_.transact([&](store::Tx& tx) {
     const TimePoint now = clock_.now();
     if (now < time_of(presented.not_before()) || now >= time_of(presented.not_after())) {
       throw unauthenticated(
@@ -159,12 +158,12 @@ Renewal Authority::renew(const RenewalRequest& request) {
                                  {{"serial", issued.serial_hex},
                                   {"previous_serial", old_serial},
                                   {"not_after", format_rfc3339(issued.not_after)}}));
-    result = Renewal{host_id, std::move(issued)};
+    return Renewal{host_id, std::move(issued)};
   });
   notify_committed(OperationOutcome{store::CertificateKind::kRenew, 0, false});
-  spdlog::info("renewed host {}: certificate {} follows {}", host_id,
-               result->certificate.serial_hex, old_serial);
-  return std::move(*result);
+  spdlog::info("renewed host {}: certificate {} follows {}", host_id, result.certificate.serial_hex,
+               old_serial);
+  return result;
 }
 
 bool Authority::record_certificate_failure(const CertificateFailureReport& report) {

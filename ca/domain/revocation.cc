@@ -213,10 +213,9 @@ CreatedToken Authority::create_reissue_token(const Actor& actor, const NewReissu
   const std::string host_id = parse_uuid(request.host_id, "host ID");
   const std::string reason = checked_label(request.reason, "token reason", 1000);
   const Duration valid_for = config_.tokens.checked_validity(request.valid_for);
-  Botan::System_RNG rng;
-  SecretToken token = SecretToken::generate(SecretKind::kReissueToken, rng);
+  SecretToken token = SecretToken::generate(SecretKind::kReissueToken, rng_);
   store::TokenRow row;
-  row.token_id = new_uuid();
+  row.token_id = new_uuid(rng_);
   row.kind = store::TokenKind::kReissue;
   row.token_hash = token.hash();
   row.reason = reason;
@@ -403,8 +402,7 @@ int Authority::republish_due_crls() {
 }
 
 std::optional<store::CrlShardRow> Authority::ca_scope_crl() {
-  std::vector<store::CrlShardRow> out;
-  store_.transact([&](store::Tx& tx) { out = tx.list_crls(store::kCaCrlScope); });
+  const auto out = store_.transact([](store::Tx& tx) { return tx.list_crls(store::kCaCrlScope); });
   if (out.empty() || out.front().der.empty()) return std::nullopt;
   return out.front();
 }
@@ -414,22 +412,17 @@ std::vector<store::CrlShardRow> Authority::crls(std::optional<int> shard) {
     throw not_found("there is no CRL shard " + std::to_string(*shard) + "; shards are 0-" +
                     std::to_string(config_.crl_shards - 1));
   }
-  std::vector<store::CrlShardRow> out;
-  store_.transact([&](store::Tx& tx) { out = tx.list_crls(shard); });
-  return out;
+  return store_.transact([&](store::Tx& tx) { return tx.list_crls(shard); });
 }
 
 std::vector<store::RevocationEventRow> Authority::revocation_events(std::int64_t after_sequence,
                                                                     std::uint32_t limit) {
-  std::vector<store::RevocationEventRow> out;
-  store_.transact([&](store::Tx& tx) { out = tx.list_revocation_events(after_sequence, limit); });
-  return out;
+  return store_.transact(
+      [&](store::Tx& tx) { return tx.list_revocation_events(after_sequence, limit); });
 }
 
 std::int64_t Authority::revocation_stream_head() {
-  std::int64_t head = 0;
-  store_.transact([&](store::Tx& tx) { head = tx.revocation_stream_head(); });
-  return head;
+  return store_.transact([](store::Tx& tx) { return tx.revocation_stream_head(); });
 }
 
 }  // namespace hostca

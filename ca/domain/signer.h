@@ -10,6 +10,8 @@
 #include <botan/pkix_types.h>
 #include <botan/x509cert.h>
 
+#include "pki/keys.h"
+
 namespace hostca {
 
 // Everything a certificate says, before it is signed.
@@ -37,7 +39,9 @@ class Signer {
 class SoftwareSigner final : public Signer {
  public:
   // Checks that the key belongs to the certificate.
-  SoftwareSigner(std::shared_ptr<const Botan::Private_Key> key, Botan::X509_Certificate ca_cert);
+  // `rng` (for the signatures) must outlive the signer.
+  SoftwareSigner(std::shared_ptr<const Botan::Private_Key> key, Botan::X509_Certificate ca_cert,
+                 Botan::RandomNumberGenerator& rng);
   const Botan::X509_Certificate& ca_certificate() const override { return ca_cert_; }
   Botan::X509_Certificate sign(const CertificateBody& body) const override;
   const Botan::AlgorithmIdentifier& signature_algorithm() const override { return algorithm_; }
@@ -46,12 +50,9 @@ class SoftwareSigner final : public Signer {
  private:
   std::shared_ptr<const Botan::Private_Key> key_;
   Botan::X509_Certificate ca_cert_;
+  Botan::RandomNumberGenerator& rng_;
   std::string hash_;
   Botan::AlgorithmIdentifier algorithm_;
 };
-
-// The hash a CA key signs with: SHA-384 for P-384, "Pure" for Ed25519,
-// SHA-256 otherwise.
-std::string signature_hash_for(const Botan::Private_Key& key);
 
 }  // namespace hostca

@@ -18,9 +18,9 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/text.h"
-#include "domain/revocation_reason.h"
 #include "hostca/v1/admin.grpc.pb.h"
 #include "hostca/v1/revocation.grpc.pb.h"
+#include "pki/revocation_reason.h"
 
 namespace {
 

@@ -34,8 +34,8 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/uuid.h"
-#include "domain/ca_key.h"
 #include "hostca/v1/host.grpc.pb.h"
+#include "pki/keys.h"
 
 namespace {
 
@@ -80,7 +80,8 @@ PresentedCa check_pin(const AgentDir& dir, const Pin& pin, const std::string& se
       // An unreadable identity only means the report goes unverified.
     }
     throw CliFailure(hostca::agent::certificate_failure_line(
-                         mismatch, hostca::agent::report_certificate_failure(mismatch, host_id, cert_pem, key_pem)),
+                         mismatch, hostca::agent::report_certificate_failure(mismatch, host_id,
+                                                                             cert_pem, key_pem)),
                      kExitCertificateFailure);
   }
 }

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <botan/system_rng.h>
 #include <grpc/support/log.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -66,7 +67,8 @@ int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file,
   run_migrations(db.conninfo);
   store::PgStore store({db.conninfo, 2});
   SystemClock clock;
-  const InitResult r = initialize_ca(store, options, clock);
+  Botan::System_RNG rng;
+  const InitResult r = initialize_ca(store, options, clock, rng);
   write_file_atomically(tls_dir + "/ca.pem", r.ca_certificate_pem, 0644);
   write_file_atomically(tls_dir + "/server.pem", r.server_certificate_pem, 0644);
   write_file_atomically(tls_dir + "/server.key", r.server_private_key_pem, 0600);
@@ -141,12 +143,12 @@ int cmd_admin_key(const DatabaseFlags& db, const std::string& name) {
   // The way back in when every admin key is lost: it needs direct database
   // access, not the CA passphrase, and it is audited like any other key.
   store::PgStore store({db.conninfo, 1});
-  std::optional<store::CaRow> ca;
-  store.transact([&](store::Tx& tx) { ca = tx.find_ca(); });
+  const auto ca = store.transact([](store::Tx& tx) { return tx.find_ca(); });
   if (!ca)
     throw failed_precondition("the database holds no CA yet: run 'hostca-server init' first");
   SystemClock clock;
-  const CreatedAdminKey key = create_admin_key(store, clock, Actor{"database-operator"}, name);
+  Botan::System_RNG rng;
+  const CreatedAdminKey key = create_admin_key(store, clock, rng, Actor{"database-operator"}, name);
   std::cout << "Admin key " << key.key_id << " (shown once, store it safely):\n  "
             << key.key.reveal() << "\n";
   return 0;
@@ -308,8 +310,10 @@ int main(int argc, char** argv) {
       return cmd_serve(std::move(c));
     }
     if (config_check->parsed()) {
+      // The same checks serve makes before it opens anything.
       load_serve_config(ConfigFile{check_file, read_file(check_file, "the config file")},
-                        [](const std::string&) { return std::nullopt; }, {});
+                        [](const std::string&) { return std::nullopt; }, {})
+          .options.validate();
       std::cout << check_file << ": ok\n";
       return 0;
     }

@@ -3,6 +3,8 @@
 #include <botan/data_src.h>
 #include <botan/pkcs8.h>
 #include <botan/x509cert.h>
+#include <algorithm>
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
@@ -114,8 +116,24 @@ void require_tls_pair(const std::string& cert_pem, const std::string& cert_file,
 
 }  // namespace
 
+void ServeOptions::validate() const {
+  split_host_port(grpc_listen, "server.listen");
+  split_host_port(http_listen, "server.http_listen");
+  service::TrustedProxies::parse(trusted_proxies);
+  // The CRL base URL is the CA's (checked against it at start); the rest of
+  // the profile is this server's.
+  CertificateProfile checked_profile = profile;
+  if (checked_profile.crl_base_url.empty()) checked_profile.crl_base_url = "http://ca.invalid/crl";
+  checked_profile.validate();
+  // The shard count comes from the database; any valid one will do here.
+  AuthorityConfig checked = authority;
+  checked.crl_shards = std::max(checked.crl_shards, 1);
+  checked.validate();
+}
+
 CaServer::CaServer(ServeOptions options)
     : options_(std::move(options)), clock_(options_.drill_clock_offset) {
+  options_.validate();
   if (options_.drill_clock_offset != Duration::zero()) {
     spdlog::warn("HOSTCA_DRILL_CLOCK_OFFSET: this server's clock is set off by {} us, for a drill",
                  options_.drill_clock_offset.count());
@@ -143,7 +161,7 @@ CaServer::CaServer(ServeOptions options)
 
 void CaServer::start(const std::string& tls_cert_pem, const std::string& tls_key_pem) {
   store_ = std::make_unique<store::PgStore>(options_.database);
-  const OpenedCa ca = open_ca(*store_, options_.passphrase);
+  const OpenedCa ca = open_ca(*store_, options_.passphrase, rng_);
   options_.passphrase.assign(options_.passphrase.size(), '\0');
   options_.passphrase.clear();
 
@@ -153,8 +171,8 @@ void CaServer::start(const std::string& tls_cert_pem, const std::string& tls_key
   profile.crl_base_url = crl_base_url_to_serve(ca, options_.profile.crl_base_url);
   AuthorityConfig config = options_.authority;
   config.crl_shards = ca.crl_shards;
-  auto issuer = std::make_shared<const CertificateIssuer>(profile, ca.signer);
-  authority_ = std::make_unique<Authority>(*store_, issuer, clock_, config);
+  auto issuer = std::make_shared<const CertificateIssuer>(profile, ca.signer, rng_);
+  authority_ = std::make_unique<Authority>(*store_, issuer, clock_, rng_, config);
   // The clock first: a server out of step with the database issues nothing.
   authority_->check_clock();
   if (!options_.insecure_plaintext) check_tls_certificate(tls_cert_pem);

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include <botan/system_rng.h>
 #include <grpcpp/grpcpp.h>
 
 #include <condition_variable>
@@ -48,6 +49,11 @@ struct ServeOptions {
   std::chrono::milliseconds clock_check_interval{60000};
   // Sets this server's clock off (drills only: the clock check must catch it).
   Duration drill_clock_offset{0};
+
+  // Everything that can be checked without the database, the files or the
+  // network: what `serve` refuses before it opens anything, and what
+  // `config check` reports. Throws Error(kInvalidArgument) naming the setting.
+  void validate() const;
 };
 
 class CaServer {
@@ -76,6 +82,9 @@ class CaServer {
 
   ServeOptions options_;
   OffsetClock clock_;
+  // The one source of randomness of this server (thread-safe): serials,
+  // signatures, tokens and IDs.
+  Botan::System_RNG rng_;
   std::unique_ptr<store::PgStore> store_;
   std::unique_ptr<Authority> authority_;
   std::unique_ptr<CrlCache> crl_cache_;

@@ -115,6 +115,41 @@ ServeSetting suffix_list(std::string key, std::string flag, std::string help,
   return s;
 }
 
+// The key types hosts may use, as a list ("ecdsa-p256, ed25519").
+ServeSetting key_types(std::string key, std::string flag, std::string help) {
+  ServeSetting s{std::move(key), std::move(flag), Kind::kText, std::move(help), {}, {}};
+  s.set = [](ServeConfig& c, const std::string& value) {
+    KeyPolicy& p = c.options.authority.key_policy;
+    p.allow_ecdsa_p256 = p.allow_ecdsa_p384 = p.allow_ed25519 = p.allow_rsa = false;
+    for (const auto& type : split_list(value)) {
+      if (type == "ecdsa-p256") {
+        p.allow_ecdsa_p256 = true;
+      } else if (type == "ecdsa-p384") {
+        p.allow_ecdsa_p384 = true;
+      } else if (type == "ed25519") {
+        p.allow_ed25519 = true;
+      } else if (type == "rsa") {
+        p.allow_rsa = true;
+      } else {
+        throw invalid_argument("'" + type + "' is not one of ecdsa-p256, ecdsa-p384, ed25519, rsa");
+      }
+    }
+  };
+  s.get = [](const ServeConfig& c) {
+    const KeyPolicy& p = c.options.authority.key_policy;
+    std::string out;
+    const auto add = [&out](bool on, const char* name) {
+      if (on) out += (out.empty() ? "" : ",") + std::string(name);
+    };
+    add(p.allow_ecdsa_p256, "ecdsa-p256");
+    add(p.allow_ecdsa_p384, "ecdsa-p384");
+    add(p.allow_ed25519, "ed25519");
+    add(p.allow_rsa, "rsa");
+    return out;
+  };
+  return s;
+}
+
 std::vector<ServeSetting> make_settings() {
   std::vector<ServeSetting> s;
   s.push_back(text(
@@ -202,6 +237,33 @@ std::vector<ServeSetting> make_settings() {
       "token.failure_window", "token-failure-window",
       "The window the unknown tokens are counted over",
       [](ServeConfig & c) -> auto& { return c.options.authority.token_attempts.window; }));
+  s.push_back(duration<Duration>(
+      "token.default_validity", "token-default-validity",
+      "Validity of a token when its creator gives none",
+      [](ServeConfig & c) -> auto& { return c.options.authority.tokens.default_valid_for; }));
+  s.push_back(duration<Duration>(
+      "token.max_validity", "token-max-validity", "The longest validity a token may be given",
+      [](ServeConfig & c) -> auto& { return c.options.authority.tokens.max_valid_for; }));
+  s.push_back(integer<std::uint32_t>(
+      "token.max_uses_limit", "token-max-uses-limit",
+      "The most uses an authorization token may be given",
+      [](ServeConfig & c) -> auto& { return c.options.authority.tokens.max_uses_limit; }, 1,
+      1000000000));
+  s.push_back(key_types("keys.allowed", "allowed-key-types",
+                        "Key types hosts may use: ecdsa-p256, ecdsa-p384, ed25519, rsa "
+                        "(comma-separated)"));
+  s.push_back(integer<std::size_t>(
+      "keys.min_rsa_bits", "min-rsa-bits", "The smallest RSA key a host may use",
+      [](ServeConfig & c) -> auto& { return c.options.authority.key_policy.min_rsa_bits; }, 2048,
+      16384));
+  s.push_back(integer<std::size_t>(
+      "keys.max_rsa_bits", "max-rsa-bits", "The largest RSA key a host may use",
+      [](ServeConfig & c) -> auto& { return c.options.authority.key_policy.max_rsa_bits; }, 2048,
+      16384));
+  s.push_back(duration<Duration>(
+      "reissue.max_auto_window", "max-auto-reissue-window",
+      "The longest window an admin may open for a reissue without a token (at most 48h)",
+      [](ServeConfig & c) -> auto& { return c.options.authority.max_auto_reissue_window; }));
   s.push_back(integer<int>(
       "limits.max_valid_certificates_per_host", "max-valid-certificates",
       "Valid certificates a host holds at once; a renewal past it is FAILED_PRECONDITION",

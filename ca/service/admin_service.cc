@@ -1,5 +1,6 @@
 #include "service/admin_service.h"
 
+#include "service/admin_credential.h"
 #include "service/convert.h"
 #include "service/status.h"
 
@@ -11,7 +12,8 @@ Actor AdminServiceImpl::authenticate(grpc::ServerContext* context, const char* r
   if (const auto it = md.find("authorization"); it != md.end()) {
     header.assign(it->second.data(), it->second.size());
   }
-  return authority_.authenticate_admin(header, client_address(*context, proxies_), rpc);
+  return authority_.authenticate_admin(admin_credential(header), client_address(*context, proxies_),
+                                       rpc);
 }
 
 grpc::Status AdminServiceImpl::CreateAuthorizationToken(
@@ -72,9 +74,8 @@ grpc::Status AdminServiceImpl::ListTokens(grpc::ServerContext* context,
                                           v1::ListTokensResponse* response) {
   return handle("ListTokens", context, [&] {
     authenticate(context, "ListTokens");
-    const TimePoint now = authority_.clock().now();
     for (const auto& t : authority_.list_tokens(request->include_deleted())) {
-      to_proto(t, now, response->add_tokens());
+      to_proto(t, response->add_tokens());
     }
   });
 }
@@ -93,9 +94,8 @@ grpc::Status AdminServiceImpl::ListHosts(grpc::ServerContext* context,
                                          v1::ListHostsResponse* response) {
   return handle("ListHosts", context, [&] {
     authenticate(context, "ListHosts");
-    const TimePoint now = authority_.clock().now();
     for (const auto& h : authority_.list_hosts(request->hostname_contains(), request->limit())) {
-      to_proto(h, now, response->add_hosts());
+      to_proto(h, response->add_hosts());
     }
   });
 }
@@ -105,10 +105,9 @@ grpc::Status AdminServiceImpl::GetHost(grpc::ServerContext* context,
                                        v1::GetHostResponse* response) {
   return handle("GetHost", context, [&] {
     authenticate(context, "GetHost");
-    const TimePoint now = authority_.clock().now();
     const HostDetails details = authority_.get_host(request->host_id());
-    to_proto(details.summary, now, response->mutable_host());
-    for (const auto& c : details.certificates) to_proto(c, now, response->add_certificates());
+    to_proto(details.host, response->mutable_host());
+    for (const auto& c : details.certificates) to_proto(c, response->add_certificates());
   });
 }
 

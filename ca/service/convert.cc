@@ -137,7 +137,8 @@ void to_proto(const CreatedToken& token, v1::CreateTokenResponse* out) {
   to_proto(token.expires_at, out->mutable_expires_at());
 }
 
-void to_proto(const store::TokenRow& t, TimePoint now, v1::TokenInfo* out) {
+void to_proto(const TokenView& view, v1::TokenInfo* out) {
+  const store::TokenRow& t = view.token;
   out->set_token_id(t.token_id);
   out->set_kind(store::to_string(t.kind));
   out->set_name(t.name);
@@ -148,11 +149,12 @@ void to_proto(const store::TokenRow& t, TimePoint now, v1::TokenInfo* out) {
   to_proto(t.expires_at, out->mutable_expires_at());
   if (t.deleted_at) to_proto(*t.deleted_at, out->mutable_deleted_at());
   if (t.host_id) out->set_host_id(*t.host_id);
-  out->set_state(to_string(token_state(t, now)));
+  out->set_state(to_string(view.state));
   for (const auto& n : t.allowed_names) out->add_allowed_names(n);
 }
 
-void to_proto(const store::CertificateRow& c, TimePoint now, v1::CertificateInfo* out) {
+void to_proto(const CertificateView& view, v1::CertificateInfo* out) {
+  const store::CertificateRow& c = view.certificate;
   out->set_serial_hex(c.serial_hex);
   to_proto(c.not_before, out->mutable_not_before());
   to_proto(c.not_after, out->mutable_not_after());
@@ -163,16 +165,15 @@ void to_proto(const store::CertificateRow& c, TimePoint now, v1::CertificateInfo
     out->set_revocation_reason(static_cast<std::uint32_t>(c.revocation_reason.value_or(0)));
   }
   out->set_certificate_der(c.der.data(), c.der.size());
-  out->set_state(c.revoked_at ? "revoked" : (c.not_after <= now ? "expired" : "valid"));
+  out->set_state(to_string(view.state));
 }
 
-void to_proto(const store::HostSummaryRow& h, TimePoint now, v1::HostInfo* out) {
+void to_proto(const HostView& h, v1::HostInfo* out) {
   out->set_host_id(h.host.host_id);
   out->set_hostname(h.host.hostname);
   for (const auto& a : h.host.aliases) out->add_aliases(a);
   to_proto(h.host.created_at, out->mutable_created_at());
-  if (h.newest_certificate)
-    to_proto(*h.newest_certificate, now, out->mutable_current_certificate());
+  if (h.newest_certificate) to_proto(*h.newest_certificate, out->mutable_current_certificate());
   out->set_has_valid_certificate(h.has_valid_certificate);
   if (h.host.auto_reissue_until)
     to_proto(*h.host.auto_reissue_until, out->mutable_auto_reissue_until());

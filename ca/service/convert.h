@@ -22,9 +22,9 @@ void to_proto(const Enrollment& enrollment, const CaCertificateView& ca,
 
 NewAuthorizationToken from_proto(const v1::CreateAuthorizationTokenRequest& in);
 void to_proto(const CreatedToken& token, v1::CreateTokenResponse* out);
-void to_proto(const store::TokenRow& token, TimePoint now, v1::TokenInfo* out);
-void to_proto(const store::CertificateRow& cert, TimePoint now, v1::CertificateInfo* out);
-void to_proto(const store::HostSummaryRow& host, TimePoint now, v1::HostInfo* out);
+void to_proto(const TokenView& token, v1::TokenInfo* out);
+void to_proto(const CertificateView& cert, v1::CertificateInfo* out);
+void to_proto(const HostView& host, v1::HostInfo* out);
 void to_proto(const store::AuditRow& row, v1::AuditEvent* out);
 
 ReissueRequest from_proto(const v1::ReissueCertificateRequest& in);

@@ -58,10 +58,13 @@ Authority& authority() {
   static Authority* const instance = [] {
     static RefusingStore refusing;
     static FakeClock clock(kNow);
-    const std::shared_ptr<const Botan::Private_Key> key = generate_key(CaKeyAlgorithm::kEcdsaP256);
+    const std::shared_ptr<const Botan::Private_Key> key =
+        generate_key(CaKeyAlgorithm::kEcdsaP256, testing::rng());
     auto signer = std::make_shared<SoftwareSigner>(
-        key, make_ca_certificate(*key, CaCertificateOptions{}, kNow));
-    auto issuer = std::make_shared<CertificateIssuer>(CertificateProfile{}, std::move(signer));
+        key, make_ca_certificate(*key, CaCertificateOptions{}, kNow, testing::rng()),
+        testing::rng());
+    auto issuer = std::make_shared<CertificateIssuer>(CertificateProfile{}, std::move(signer),
+                                                      testing::rng());
     return new Authority(refusing, std::move(issuer), clock, AuthorityConfig{});
   }();
   return *instance;

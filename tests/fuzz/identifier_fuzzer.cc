@@ -8,8 +8,8 @@
 
 #include "common/bytes.h"
 #include "common/uuid.h"
-#include "domain/revocation_reason.h"
 #include "fuzz_support.h"
+#include "pki/revocation_reason.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace hostca;

@@ -7,6 +7,7 @@
 
 #include "domain/secret_token.h"
 #include "fuzz_support.h"
+#include "service/admin_credential.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace hostca;
@@ -25,10 +26,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   // The header as sent, and behind the scheme name the server expects.
   fuzz::expect_only_errors("Authority::authenticate_admin", [&] {
-    fuzz::authority().authenticate_admin(text, "ipv4:127.0.0.1:1", "Fuzz");
+    fuzz::authority().authenticate_admin(hostca::service::admin_credential(text),
+                                         "ipv4:127.0.0.1:1", "Fuzz");
   });
   fuzz::expect_only_errors("Authority::authenticate_admin", [&] {
-    fuzz::authority().authenticate_admin("Bearer " + text, "ipv4:127.0.0.1:1", "Fuzz");
+    fuzz::authority().authenticate_admin(hostca::service::admin_credential("Bearer " + text),
+                                         "ipv4:127.0.0.1:1", "Fuzz");
   });
   return 0;
 }

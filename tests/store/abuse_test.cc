@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "domain/bootstrap.h"
+#include "service/admin_credential.h"
 #include "support/crypto_fixtures.h"
 #include "support/expect_error.h"
 #include "support/fault_injecting_store.h"
@@ -407,7 +408,7 @@ TEST(CertificateFailureReports, UnverifiedReportsAreLimitedPerAddressAndAuditedI
       ca.authority->record_certificate_failure(report_for(host.host_id, port(kNat, 77))),
       ErrorKind::kResourceExhausted);
   EXPECT_EQ(database_state(ca.conninfo), before);
-  const auto details = ca.authority->get_host(host.host_id).summary.host;
+  const auto details = ca.authority->get_host(host.host_id).host.host;
   EXPECT_TRUE(details.certificate_failure_at);
   EXPECT_FALSE(details.certificate_failure_verified);
   EXPECT_EQ(last_audit(ca), last);  // nothing yet: one row per address and window
@@ -427,7 +428,7 @@ TEST(CertificateFailureReports, OnlyTheHostsOwnValidCertificateMakesAReportVerif
   CertificateFailureReport r = report_for(host.host_id, port(kNat, 1));
   r.client_certificate_pem = other.certificate.certificate.PEM_encode();
   ca.authority->record_certificate_failure(r);
-  EXPECT_FALSE(ca.authority->get_host(host.host_id).summary.host.certificate_failure_verified);
+  EXPECT_FALSE(ca.authority->get_host(host.host_id).host.host.certificate_failure_verified);
   // Flood the address's budget: the host itself still gets through, verified.
   for (int i = 0; i < 50; ++i) {
     try {
@@ -438,7 +439,7 @@ TEST(CertificateFailureReports, OnlyTheHostsOwnValidCertificateMakesAReportVerif
   const std::int64_t last = last_audit(ca);
   r.client_certificate_pem = host.certificate.certificate.PEM_encode();
   EXPECT_TRUE(ca.authority->record_certificate_failure(r));
-  const auto h = ca.authority->get_host(host.host_id).summary.host;
+  const auto h = ca.authority->get_host(host.host_id).host.host;
   EXPECT_TRUE(h.certificate_failure_verified);
   const auto rows = audit_after(ca, last);
   ASSERT_EQ(rows.size(), 1u);
@@ -447,7 +448,7 @@ TEST(CertificateFailureReports, OnlyTheHostsOwnValidCertificateMakesAReportVerif
   CertificateFailureReport u = report_for(host.host_id, "ipv4:192.0.2.9:1");
   u.server = "rogue.example:1";
   ca.authority->record_certificate_failure(u);
-  const auto after = ca.authority->get_host(host.host_id).summary.host;
+  const auto after = ca.authority->get_host(host.host_id).host.host;
   EXPECT_TRUE(after.certificate_failure_verified);
   EXPECT_EQ(after.certificate_failure_detail, h.certificate_failure_detail);
   // A revoked certificate verifies nothing.
@@ -457,7 +458,7 @@ TEST(CertificateFailureReports, OnlyTheHostsOwnValidCertificateMakesAReportVerif
   CertificateFailureReport o = report_for(other.host_id, "ipv4:192.0.2.10:1");
   o.client_certificate_pem = other.certificate.certificate.PEM_encode();
   ca.authority->record_certificate_failure(o);
-  EXPECT_FALSE(ca.authority->get_host(other.host_id).summary.host.certificate_failure_verified);
+  EXPECT_FALSE(ca.authority->get_host(other.host_id).host.host.certificate_failure_verified);
 }
 
 // ---------------------------------------------------------------- one clock
@@ -569,7 +570,7 @@ TEST(LeastPrivilege, TheServerRoleCanDoEverythingTheServerDoes) {
   ca.clock.set(database_now(ca));  // in step: check_clock lets it issue
   store::PgStore store({as_server_role(ca.conninfo), 2});
   auto authority = ca.make_authority(store);
-  EXPECT_NO_THROW(open_ca(store, testing::kTestPassphrase));
+  EXPECT_NO_THROW(open_ca(store, testing::kTestPassphrase, testing::rng()));
   authority->check_clock();
   authority->republish_due_crls();
   const CreatedToken token = authority->create_authorization_token(ca.admin(), [] {
@@ -595,19 +596,20 @@ TEST(LeastPrivilege, TheServerRoleCanDoEverythingTheServerDoes) {
   r.host_id = enrolled.host_id;
   EXPECT_EQ(authority->revoke(ca.admin(), r).size(), 1u);
   authority->record_certificate_failure(report_for(enrolled.host_id, "ipv4:127.0.0.1:1"));
-  HOSTCA_EXPECT_ERROR(authority->authenticate_admin("", "ipv4:127.0.0.1:1", "ListHosts"),
+  HOSTCA_EXPECT_ERROR(authority->authenticate_admin(hostca::service::admin_credential(""),
+                                                    "ipv4:127.0.0.1:1", "ListHosts"),
                       ErrorKind::kUnauthenticated);
   EXPECT_EQ(authority->flush_refusals(true), 2u);
   EXPECT_FALSE(authority->list_audit(0, 10).empty());
   EXPECT_FALSE(authority->revocation_events(0, 10).empty());
-  create_admin_key(store, ca.clock, ca.admin(), "made by the server role");
+  create_admin_key(store, ca.clock, testing::rng(), ca.admin(), "made by the server role");
 }
 
 // ---------------------------------------------------------------- the CA's CRL base URL
 
 TEST(CrlBaseUrl, IsTheCasAndAServerConfiguredWithAnotherRefusesToStart) {
   TestCa ca;
-  const OpenedCa opened = open_ca(ca.store, testing::kTestPassphrase);
+  const OpenedCa opened = open_ca(ca.store, testing::kTestPassphrase, testing::rng());
   EXPECT_EQ(opened.crl_base_url, CertificateProfile{}.crl_base_url);
   EXPECT_EQ(crl_base_url_to_serve(opened, ""), opened.crl_base_url);
   EXPECT_EQ(crl_base_url_to_serve(opened, opened.crl_base_url), opened.crl_base_url);
@@ -629,14 +631,15 @@ TEST(CrlBaseUrl, ACaFromBeforeTheUrlWasRecordedMustHaveItRecordedBeforeServing) 
     w.exec("UPDATE ca SET crl_base_url = NULL");
     w.commit();
   }
-  const OpenedCa opened = open_ca(ca.store, testing::kTestPassphrase);
+  const OpenedCa opened = open_ca(ca.store, testing::kTestPassphrase, testing::rng());
   const std::string msg = HOSTCA_EXPECT_ERROR(
       crl_base_url_to_serve(opened, "http://crl.example/crl"), ErrorKind::kFailedPrecondition);
   EXPECT_NE(msg.find("migrate --crl-base-url"), std::string::npos) << msg;
   HOSTCA_EXPECT_ERROR(record_crl_base_url(ca.store, "http://0.0.0.0:8080/crl", ca.clock),
                       ErrorKind::kInvalidArgument);
   record_crl_base_url(ca.store, "http://crl.example/crl", ca.clock);
-  EXPECT_EQ(open_ca(ca.store, testing::kTestPassphrase).crl_base_url, "http://crl.example/crl");
+  EXPECT_EQ(open_ca(ca.store, testing::kTestPassphrase, testing::rng()).crl_base_url,
+            "http://crl.example/crl");
 }
 
 TEST(CrlBaseUrl, InitDerivesItOnlyForLoopbackServerNames) {

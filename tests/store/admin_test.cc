@@ -10,6 +10,7 @@
 
 #include <botan/system_rng.h>
 
+#include "service/admin_credential.h"
 #include "support/expect_error.h"
 #include "support/test_ca.h"
 
@@ -22,16 +23,18 @@ using testing::TestCa;
 
 TEST(AuthenticateAdmin, TheInitAdminKeyAuthenticatesAsItsKeyId) {
   TestCa ca;
-  const Actor actor = ca.authority->authenticate_admin("Bearer " + ca.init.admin_key.reveal(),
-                                                       "ipv4:127.0.0.1:5000", "ListTokens");
+  const Actor actor = ca.authority->authenticate_admin(
+      hostca::service::admin_credential("Bearer " + ca.init.admin_key.reveal()),
+      "ipv4:127.0.0.1:5000", "ListTokens");
   EXPECT_EQ(actor.id, "admin:" + ca.init.admin_key_id);
 }
 
 TEST(AuthenticateAdmin, TheBearerSchemeNameIsCaseInsensitive) {
   TestCa ca;
   for (const std::string scheme : {"bearer ", "BEARER "}) {
-    const Actor actor = ca.authority->authenticate_admin(scheme + ca.init.admin_key.reveal(),
-                                                         "ipv4:127.0.0.1:5000", "ListTokens");
+    const Actor actor = ca.authority->authenticate_admin(
+        hostca::service::admin_credential(scheme + ca.init.admin_key.reveal()),
+        "ipv4:127.0.0.1:5000", "ListTokens");
     EXPECT_EQ(actor.id, "admin:" + ca.init.admin_key_id) << scheme;
   }
 }
@@ -62,7 +65,8 @@ TEST(AuthenticateAdmin, RefusalsAreUnauthenticatedAndAuditedAsOneRowPerAddressAn
       query_value<std::int64_t>(ca.conninfo, "SELECT max(sequence) FROM audit_log");
   for (const Case& c : cases) {
     const std::string msg = HOSTCA_EXPECT_ERROR(
-        ca.authority->authenticate_admin(c.header, "ipv4:10.1.2.3:4567", "DeleteToken"),
+        ca.authority->authenticate_admin(hostca::service::admin_credential(c.header),
+                                         "ipv4:10.1.2.3:4567", "DeleteToken"),
         ErrorKind::kUnauthenticated);
     EXPECT_NE(msg.find(c.says), std::string::npos) << c.says << " / " << msg;
     EXPECT_EQ(database_state(ca.conninfo), before) << c.says;
@@ -72,7 +76,8 @@ TEST(AuthenticateAdmin, RefusalsAreUnauthenticatedAndAuditedAsOneRowPerAddressAn
     }
   }
   // Another port of the same address is the same caller.
-  HOSTCA_EXPECT_ERROR(ca.authority->authenticate_admin("", "ipv4:10.1.2.3:9999", "ListHosts"),
+  HOSTCA_EXPECT_ERROR(ca.authority->authenticate_admin(hostca::service::admin_credential(""),
+                                                       "ipv4:10.1.2.3:9999", "ListHosts"),
                       ErrorKind::kUnauthenticated);
   // One second before the window closes nothing is written; at its end, one row.
   const Duration window = ca.authority->config().refusal_audit.window;
@@ -105,8 +110,8 @@ TEST(AuthenticateAdmin, AMillionRefusalsWriteAtMostOneRowPerAddressPerWindow) {
   for (int i = 0; i < 20000; ++i) {
     HOSTCA_EXPECT_ERROR(
         ca.authority->authenticate_admin(
-            "Bearer nope", "ipv4:10.9.0." + std::to_string(i % 4) + ":" + std::to_string(1000 + i),
-            "ListTokens"),
+            hostca::service::admin_credential("Bearer nope"),
+            "ipv4:10.9.0." + std::to_string(i % 4) + ":" + std::to_string(1000 + i), "ListTokens"),
         ErrorKind::kUnauthenticated);
   }
   EXPECT_EQ(database_state(ca.conninfo), before);
@@ -119,8 +124,8 @@ TEST(AdminKeys, ACreatedKeyWorksIsAuditedAndStoredAsItsHash) {
   TestCa ca;
   const CreatedAdminKey key = ca.authority->create_admin_key(ca.admin(), "ops team");
   EXPECT_EQ(key.key.reveal().rfind("hca_admin_", 0), 0u);
-  const Actor actor =
-      ca.authority->authenticate_admin("Bearer " + key.key.reveal(), "unix:", "ListHosts");
+  const Actor actor = ca.authority->authenticate_admin(
+      hostca::service::admin_credential("Bearer " + key.key.reveal()), "unix:", "ListHosts");
   EXPECT_EQ(actor.id, "admin:" + key.key_id);
   EXPECT_EQ(query_value<std::string>(ca.conninfo,
                                      "SELECT key_id::text || ' ' || name || ' ' || created_by"
@@ -134,10 +139,12 @@ TEST(AdminKeys, ACreatedKeyWorksIsAuditedAndStoredAsItsHash) {
                              key.key_id, ca.admin().id),
             1);
   // The first key keeps working.
-  EXPECT_EQ(
-      ca.authority->authenticate_admin("Bearer " + ca.init.admin_key.reveal(), "unix:", "ListHosts")
-          .id,
-      ca.admin().id);
+  EXPECT_EQ(ca.authority
+                ->authenticate_admin(
+                    hostca::service::admin_credential("Bearer " + ca.init.admin_key.reveal()),
+                    "unix:", "ListHosts")
+                .id,
+            ca.admin().id);
 }
 
 TEST(AdminKeys, NeedANameWithoutControlCharacters) {
@@ -161,9 +168,13 @@ TEST(Secrets, NoTokenOrKeyValueIsStoredAnywhereOnlyItsSha256) {
   ca.authority->enroll(testing::enrollment("h.example", tokens[0].token.reveal()));
   ca.authority->delete_token(ca.admin(), tokens[1].token_id);
   // Refused calls that carry a value.
-  EXPECT_THROW(ca.authority->authenticate_admin("Bearer " + tokens[2].token.reveal(), "p", "c"),
+  EXPECT_THROW(
+      ca.authority->authenticate_admin(
+          hostca::service::admin_credential("Bearer " + tokens[2].token.reveal()), "p", "c"),
+      Error);
+  EXPECT_THROW(ca.authority->authenticate_admin(
+                   hostca::service::admin_credential("Basic " + key.key.reveal()), "p", "c"),
                Error);
-  EXPECT_THROW(ca.authority->authenticate_admin("Basic " + key.key.reveal(), "p", "c"), Error);
 
   std::vector<std::string> secrets = {key.key.reveal(), ca.init.admin_key.reveal()};
   for (const auto& t : tokens) secrets.push_back(t.token.reveal());

@@ -73,13 +73,13 @@ TEST(InitializeCa, TwiceIsAlreadyExistsAndLeavesTheCaAsItWas) {
   const auto before = database_state(ca.conninfo);
   InitOptions options;
   options.passphrase = "another passphrase, long enough";
-  const std::string msg =
-      HOSTCA_EXPECT_ERROR(initialize_ca(ca.store, options, ca.clock), ErrorKind::kAlreadyExists);
+  const std::string msg = HOSTCA_EXPECT_ERROR(
+      initialize_ca(ca.store, options, ca.clock, testing::rng()), ErrorKind::kAlreadyExists);
   EXPECT_NE(msg.find(ca.init.sha256_fingerprint), std::string::npos) << msg;
   EXPECT_NE(msg.find("never overwrites"), std::string::npos) << msg;
   EXPECT_EQ(database_state(ca.conninfo), before);
   // The CA still opens with its own passphrase.
-  EXPECT_NO_THROW(open_ca(ca.store, kTestPassphrase));
+  EXPECT_NO_THROW(open_ca(ca.store, kTestPassphrase, testing::rng()));
 }
 
 TEST(InitializeCa, RefusesBadOptionsAndWritesNothing) {
@@ -89,15 +89,17 @@ TEST(InitializeCa, RefusesBadOptionsAndWritesNothing) {
   const auto before = database_state(db);
   InitOptions options;
   options.passphrase = "short";
-  std::string msg =
-      HOSTCA_EXPECT_ERROR(initialize_ca(store, options, clock), ErrorKind::kInvalidArgument);
+  std::string msg = HOSTCA_EXPECT_ERROR(initialize_ca(store, options, clock, testing::rng()),
+                                        ErrorKind::kInvalidArgument);
   EXPECT_NE(msg.find("passphrase"), std::string::npos) << msg;
   options.passphrase = kTestPassphrase;
   options.crl_shards = 0;
-  HOSTCA_EXPECT_ERROR(initialize_ca(store, options, clock), ErrorKind::kInvalidArgument);
+  HOSTCA_EXPECT_ERROR(initialize_ca(store, options, clock, testing::rng()),
+                      ErrorKind::kInvalidArgument);
   options.crl_shards = 16;
   options.profile.crl_base_url = "ftp://example/crl";
-  HOSTCA_EXPECT_ERROR(initialize_ca(store, options, clock), ErrorKind::kInvalidArgument);
+  HOSTCA_EXPECT_ERROR(initialize_ca(store, options, clock, testing::rng()),
+                      ErrorKind::kInvalidArgument);
   EXPECT_EQ(database_state(db), before);
   EXPECT_EQ(before.ca, 0);
 }
@@ -111,15 +113,16 @@ TEST(InitializeCa, Ed25519AndP384CasInitOpenAndIssue) {
     options.algorithm = algorithm;
     options.passphrase = kTestPassphrase;
     options.crl_shards = 4;
-    const InitResult init = initialize_ca(store, options, clock);
-    const OpenedCa opened = open_ca(store, kTestPassphrase);
+    const InitResult init = initialize_ca(store, options, clock, testing::rng());
+    const OpenedCa opened = open_ca(store, kTestPassphrase, testing::rng());
     EXPECT_EQ(opened.crl_shards, 4);
     EXPECT_EQ(certificate_fingerprint(opened.signer->ca_certificate()), init.sha256_fingerprint);
     AuthorityConfig config;
     config.crl_shards = opened.crl_shards;
-    Authority authority(store,
-                        std::make_shared<CertificateIssuer>(CertificateProfile{}, opened.signer),
-                        clock, config);
+    Authority authority(
+        store,
+        std::make_shared<CertificateIssuer>(CertificateProfile{}, opened.signer, testing::rng()),
+        clock, testing::rng(), config);
     NewAuthorizationToken request;
     request.name = "t";
     const CreatedToken token =
@@ -138,7 +141,8 @@ TEST(InitializeCa, TwoAtOnceLeaveExactlyOneCa) {
     store::PgStore store(store::PgStoreOptions{db, 1});
     InitOptions options;
     options.passphrase = kTestPassphrase;
-    return testing::thrown_by_or_nothing([&] { initialize_ca(store, options, clock); });
+    return testing::thrown_by_or_nothing(
+        [&] { initialize_ca(store, options, clock, testing::rng()); });
   };
   auto other = std::async(std::launch::async, init);
   const testing::Thrown mine = init();
@@ -155,7 +159,7 @@ TEST(InitializeCa, TwoAtOnceLeaveExactlyOneCa) {
 
 TEST(OpenCa, WithTheRightPassphraseGivesTheStoredCaAndItsShards) {
   TestCa ca;
-  const OpenedCa opened = open_ca(ca.store, kTestPassphrase);
+  const OpenedCa opened = open_ca(ca.store, kTestPassphrase, testing::rng());
   EXPECT_EQ(opened.crl_shards, 16);
   EXPECT_EQ(certificate_fingerprint(opened.signer->ca_certificate()), ca.init.sha256_fingerprint);
 }
@@ -164,7 +168,7 @@ TEST(OpenCa, WithAWrongPassphraseIsFailedPrecondition) {
   TestCa ca;
   const std::string wrong = "not the CA passphrase at all";
   const std::string msg =
-      HOSTCA_EXPECT_ERROR(open_ca(ca.store, wrong), ErrorKind::kFailedPrecondition);
+      HOSTCA_EXPECT_ERROR(open_ca(ca.store, wrong, testing::rng()), ErrorKind::kFailedPrecondition);
   EXPECT_NE(msg.find("passphrase"), std::string::npos) << msg;
   EXPECT_EQ(msg.find(wrong), std::string::npos) << msg;
 }
@@ -172,8 +176,8 @@ TEST(OpenCa, WithAWrongPassphraseIsFailedPrecondition) {
 TEST(OpenCa, OnAnEmptyDatabaseIsFailedPreconditionSayingToInit) {
   const std::string db = PostgresCluster::instance().fresh_database();
   store::PgStore store(store::PgStoreOptions{db, 1});
-  const std::string msg =
-      HOSTCA_EXPECT_ERROR(open_ca(store, kTestPassphrase), ErrorKind::kFailedPrecondition);
+  const std::string msg = HOSTCA_EXPECT_ERROR(open_ca(store, kTestPassphrase, testing::rng()),
+                                              ErrorKind::kFailedPrecondition);
   EXPECT_NE(msg.find("hostca-server init"), std::string::npos) << msg;
 }
 

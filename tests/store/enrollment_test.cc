@@ -277,7 +277,7 @@ TEST_F(EnrollmentRefusal, NameStaysWithItsHostAfterItsCertificateExpiredUntilRel
                                std::string("db.example")),
       second.host_id);
   // The first host's record no longer names it.
-  EXPECT_EQ(ca_.authority->get_host(first.host_id).summary.host.hostname, "");
+  EXPECT_EQ(ca_.authority->get_host(first.host_id).host.host.hostname, "");
 }
 
 }  // namespace

@@ -38,10 +38,11 @@ TEST_F(HostQueries, ListHostsReturnsEveryHostByNameWithItsNewestCertificate) {
   for (const auto& h : hosts) {
     EXPECT_TRUE(h.has_valid_certificate) << h.host.hostname;
     ASSERT_TRUE(h.newest_certificate.has_value());
-    EXPECT_EQ(h.newest_certificate->host_id, h.host.host_id);
+    EXPECT_EQ(h.newest_certificate->certificate.host_id, h.host.host_id);
+    EXPECT_EQ(h.newest_certificate->state, CertificateState::kValid);
     EXPECT_EQ(h.host.created_at, ca_.clock.now());
   }
-  EXPECT_EQ(hosts[1].newest_certificate->serial_hex, web1_.certificate.serial_hex);
+  EXPECT_EQ(hosts[1].newest_certificate->certificate.serial_hex, web1_.certificate.serial_hex);
 }
 
 TEST_F(HostQueries, ListHostsFiltersByPartOfTheNameAndHonoursTheLimit) {
@@ -64,12 +65,13 @@ TEST_F(HostQueries, ListHostsRefusesALimitAbove10000) {
 
 TEST_F(HostQueries, GetHostReturnsTheHostAndItsCertificates) {
   const HostDetails d = ca_.authority->get_host(web1_.host_id);
-  EXPECT_EQ(d.summary.host.host_id, web1_.host_id);
-  EXPECT_EQ(d.summary.host.hostname, "web-1.example");
-  EXPECT_EQ(d.summary.host.aliases, std::vector<std::string>{"www"});
-  EXPECT_TRUE(d.summary.has_valid_certificate);
+  EXPECT_EQ(d.host.host.host_id, web1_.host_id);
+  EXPECT_EQ(d.host.host.hostname, "web-1.example");
+  EXPECT_EQ(d.host.host.aliases, std::vector<std::string>{"www"});
+  EXPECT_TRUE(d.host.has_valid_certificate);
   ASSERT_EQ(d.certificates.size(), 1u);
-  const store::CertificateRow& c = d.certificates[0];
+  EXPECT_EQ(d.certificates[0].state, CertificateState::kValid);
+  const store::CertificateRow& c = d.certificates[0].certificate;
   EXPECT_EQ(c.serial_hex, web1_.certificate.serial_hex);
   EXPECT_EQ(c.kind, store::CertificateKind::kEnroll);
   EXPECT_EQ(c.not_before, web1_.certificate.not_before);
@@ -77,18 +79,18 @@ TEST_F(HostQueries, GetHostReturnsTheHostAndItsCertificates) {
   EXPECT_FALSE(c.revoked_at.has_value());
   const auto der = web1_.certificate.certificate.BER_encode();
   EXPECT_EQ(c.der, Bytes(der.begin(), der.end()));
-  ASSERT_TRUE(d.summary.newest_certificate.has_value());
-  EXPECT_EQ(d.summary.newest_certificate->serial_hex, web1_.certificate.serial_hex);
+  ASSERT_TRUE(d.host.newest_certificate.has_value());
+  EXPECT_EQ(d.host.newest_certificate->certificate.serial_hex, web1_.certificate.serial_hex);
 }
 
 TEST_F(HostQueries, HostsHaveAValidCertificateUntilOneSecondBeforeNotAfterOnly) {
   const TimePoint not_after = db_.certificate.not_after;
   ca_.clock.set(not_after - std::chrono::seconds(1));
-  EXPECT_TRUE(ca_.authority->get_host(db_.host_id).summary.has_valid_certificate);
+  EXPECT_TRUE(ca_.authority->get_host(db_.host_id).host.has_valid_certificate);
   for (const auto& h : ca_.authority->list_hosts("", 0)) EXPECT_TRUE(h.has_valid_certificate);
 
   ca_.clock.set(not_after);
-  EXPECT_FALSE(ca_.authority->get_host(db_.host_id).summary.has_valid_certificate);
+  EXPECT_FALSE(ca_.authority->get_host(db_.host_id).host.has_valid_certificate);
   for (const auto& h : ca_.authority->list_hosts("", 0)) {
     EXPECT_FALSE(h.has_valid_certificate) << h.host.hostname;
     EXPECT_TRUE(h.newest_certificate.has_value()) << "expired certificates stay on record";
@@ -98,7 +100,7 @@ TEST_F(HostQueries, HostsHaveAValidCertificateUntilOneSecondBeforeNotAfterOnly) 
 TEST_F(HostQueries, GetHostAcceptsAnUppercaseId) {
   std::string upper = db_.host_id;
   for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  EXPECT_EQ(ca_.authority->get_host(upper).summary.host.host_id, db_.host_id);
+  EXPECT_EQ(ca_.authority->get_host(upper).host.host.host_id, db_.host_id);
 }
 
 TEST_F(HostQueries, GetHostOfAnUnknownIdIsNotFoundAndOfANonUuidInvalidArgument) {

@@ -241,7 +241,7 @@ TEST_F(Names, AServerNameAHostAlreadyHoldsStaysTheHostsAndIsReported) {
   EXPECT_EQ(check.reserved, std::vector<std::string>{"ca.example"});
   EXPECT_EQ(holder_of(ca_, "victim.example.com"), victim_);
   // A host certificate, for whatever name, is no server certificate.
-  const auto host_pem = ca_.authority->get_host(victim_).certificates.front().der;
+  const auto host_pem = ca_.authority->get_host(victim_).certificates.front().certificate.der;
   const Botan::X509_Certificate host_cert(host_pem);
   EXPECT_FALSE(is_server_certificate(host_cert));
   EXPECT_FALSE(reserve_server_names(ca_.store, host_cert.PEM_encode(), ca_.clock).has_marker);
@@ -254,7 +254,7 @@ TEST(NamesAtInit, InitReservesTheServersDnsNames) {
   InitOptions options;
   options.passphrase = testing::kTestPassphrase;
   options.server_names = {"CA.Internal.Example", "localhost", "127.0.0.1"};
-  initialize_ca(store, options, clock);
+  initialize_ca(store, options, clock, testing::rng());
   EXPECT_EQ(query_value<std::string>(db,
                                      "SELECT string_agg(name || '=' ||"
                                      " coalesce(host_id::text, 'server'), ',') FROM host_names"),
@@ -342,7 +342,7 @@ TEST(TokenNamePolicy, AHostEnrolsOnlyWithNamesItsTokenAllows) {
   const CreatedToken token = ca.authority->create_authorization_token(ca.admin(), request);
   const auto listed = ca.authority->list_tokens(false);
   ASSERT_EQ(listed.size(), 1u);
-  EXPECT_EQ(listed.front().allowed_names,
+  EXPECT_EQ(listed.front().token.allowed_names,
             (std::vector<std::string>{"*.lab.example.com", "db01.example.com"}));
 
   const auto before = database_state(ca.conninfo);
@@ -385,7 +385,8 @@ TEST(TokenNamePolicy, PatternsOutsideTheCasPolicyAreRefusedAtCreation) {
 }
 
 TEST_F(Names, ReleaseRefusesWhileAValidCertificateCarriesTheNameUnlessItRevokesIt) {
-  const std::string serial = ca_.authority->get_host(victim_).certificates.front().serial_hex;
+  const std::string serial =
+      ca_.authority->get_host(victim_).certificates.front().certificate.serial_hex;
   NameRelease release;
   release.host_id = victim_;
   release.name = "victim-alias.example.com";
@@ -402,9 +403,9 @@ TEST_F(Names, ReleaseRefusesWhileAValidCertificateCarriesTheNameUnlessItRevokesI
   EXPECT_EQ(holder_of(ca_, "victim-alias.example.com"), "");
   EXPECT_EQ(holder_of(ca_, "victim.example.com"), victim_);
   const auto host = ca_.authority->get_host(victim_);
-  EXPECT_TRUE(host.summary.host.aliases.empty());
+  EXPECT_TRUE(host.host.host.aliases.empty());
   // Revoked (cessationOfOperation) and on the published CRL of its shard.
-  const auto crl = testing::current_crl(*ca_.authority, host.summary.host.crl_shard);
+  const auto crl = testing::current_crl(*ca_.authority, host.host.host.crl_shard);
   ASSERT_EQ(crl.entries.count(serial), 1u);
   EXPECT_EQ(crl.entries.at(serial), static_cast<int>(RevocationReason::kCessationOfOperation));
   const auto audit = ca_.authority->list_audit(0, 1000);
@@ -441,7 +442,7 @@ TEST_F(Names, AHostWhoseHostNameWasReleasedMustBeRenamedToReissue) {
   release.name = "victim.example.com";
   release.revoke_certificates = true;
   ca_.authority->release_host_name(ca_.admin(), release);
-  EXPECT_EQ(ca_.authority->get_host(victim_).summary.host.hostname, "");
+  EXPECT_EQ(ca_.authority->get_host(victim_).host.host.hostname, "");
   const CreatedToken token = ca_.new_reissue_token(victim_);
   const std::string msg = refused_reissue(ca_.reissue_request(victim_, token.token.reveal()),
                                           ErrorKind::kFailedPrecondition);

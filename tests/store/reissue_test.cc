@@ -165,7 +165,7 @@ TEST(Reissue, RevokedHostIsTrustedAgainWithoutPublishingACrl) {
 
   EXPECT_TRUE(r.revoked_serials.empty());
   EXPECT_EQ(ca.authority->crls(host.crl_shard)[0].crl_number, crl_number);
-  EXPECT_TRUE(ca.authority->get_host(host.host_id).summary.has_valid_certificate);
+  EXPECT_TRUE(ca.authority->get_host(host.host_id).host.has_valid_certificate);
   // The revocation for keyCompromise stays as it was.
   EXPECT_EQ(current_crl(*ca.authority, host.crl_shard).entries,
             (std::map<std::string, int>{{host.serial_hex, 1}}));
@@ -207,7 +207,7 @@ class ReissueFault : public ::testing::Test {
     const auto events_after = ca_.authority->revocation_events(0, 1000);
     EXPECT_EQ(events_after.size(), events_before.size());
     EXPECT_EQ(token_uses(ca_, token_->token_id), 0);
-    EXPECT_EQ(ca_.authority->get_host(host_.host_id).summary.host.hostname, "a.example");
+    EXPECT_EQ(ca_.authority->get_host(host_.host_id).host.host.hostname, "a.example");
     EXPECT_EQ(
         query_value<std::string>(
             ca_.conninfo,
@@ -253,7 +253,7 @@ TEST_F(ReissueFault, FailureAtTheLastAuditAppendLeavesEverythingAsItWasAndTheTok
   EXPECT_EQ(after.crl_numbers, before.crl_numbers + 1);
   EXPECT_EQ(after.certificates, before.certificates + 1);
   EXPECT_EQ(after.revocation_events, before.revocation_events + 1);
-  EXPECT_EQ(ca_.authority->get_host(host_.host_id).summary.host.hostname, "a-renamed.example");
+  EXPECT_EQ(ca_.authority->get_host(host_.host_id).host.host.hostname, "a-renamed.example");
 }
 
 TEST_F(ReissueFault, FailureAtAnyStepLeavesEverythingAsItWas) {
@@ -306,7 +306,7 @@ TEST_F(ReissueRefusal, TokenForAnotherHostIsPermissionDeniedAndStillWorksForItsH
       refused(ca_.reissue_request(b_.host_id, for_a.token.reveal()), ErrorKind::kPermissionDenied);
   EXPECT_NE(msg.find("another host"), std::string::npos) << msg;
   EXPECT_NE(msg.find(b_.host_id), std::string::npos) << msg;
-  EXPECT_TRUE(ca_.authority->get_host(b_.host_id).summary.has_valid_certificate);
+  EXPECT_TRUE(ca_.authority->get_host(b_.host_id).host.has_valid_certificate);
 
   const Reissue r = ca_.authority->reissue(ca_.reissue_request(a_.host_id, for_a.token.reveal()));
   EXPECT_EQ(r.revoked_serials, std::vector<std::string>{a_.serial_hex});
@@ -407,7 +407,7 @@ TEST_F(ReissueRefusal, CsrWithTheHostsOwnEarlierKeyIsInvalidArgument) {
 }
 
 TEST_F(ReissueRefusal, ReissueTokenForAnUnknownHostIsNotFound) {
-  const std::string unknown = new_uuid();
+  const std::string unknown = new_uuid(testing::rng());
   const auto before = database_state(ca_.conninfo);
   HOSTCA_EXPECT_ERROR(ca_.authority->create_reissue_token(ca_.admin(), {unknown, {}, ""}),
                       ErrorKind::kNotFound);
@@ -516,8 +516,8 @@ TEST(ReissueRename, NewHostNameRenamesTheHostAndItsCertificate) {
   const Reissue r = ca.authority->reissue(request);
 
   const HostDetails details = ca.authority->get_host(host.host_id);
-  EXPECT_EQ(details.summary.host.hostname, "new-name.example");
-  EXPECT_EQ(details.summary.host.aliases, std::vector<std::string>{"alias.example"});
+  EXPECT_EQ(details.host.host.hostname, "new-name.example");
+  EXPECT_EQ(details.host.host.aliases, std::vector<std::string>{"alias.example"});
   EXPECT_EQ(r.certificate.certificate.subject_alt_name().get_attribute("DNS"),
             (std::vector<std::string>{"new-name.example", "alias.example"}));
   EXPECT_EQ(r.host_id, host.host_id);
@@ -560,7 +560,7 @@ TEST(ReissueRename, NameAnotherHostHoldsIsAlreadyExistsWhateverItsCertificates) 
   release.name = "taken.example";
   EXPECT_TRUE(ca.authority->release_host_name(ca.admin(), release).empty());
   EXPECT_NO_THROW(ca.authority->reissue(request));
-  EXPECT_EQ(ca.authority->get_host(host.host_id).summary.host.hostname, "taken.example");
+  EXPECT_EQ(ca.authority->get_host(host.host_id).host.host.hostname, "taken.example");
 }
 
 class AutoReissue : public ::testing::Test {
@@ -574,7 +574,7 @@ TEST_F(AutoReissue, WindowAllowsOneReissueWithoutAToken) {
   const TimePoint until =
       ca_.authority->allow_auto_reissue(ca_.admin(), host_.host_id, std::chrono::hours(12));
   EXPECT_EQ(until, ca_.clock.now() + std::chrono::hours(12));
-  EXPECT_EQ(ca_.authority->get_host(host_.host_id).summary.host.auto_reissue_until, until);
+  EXPECT_EQ(ca_.authority->get_host(host_.host_id).host.host.auto_reissue_until, until);
   const std::int64_t last_audit = max_audit(ca_);
 
   const Reissue r = ca_.authority->reissue(ca_.reissue_request(host_.host_id, ""));
@@ -586,7 +586,7 @@ TEST_F(AutoReissue, WindowAllowsOneReissueWithoutAToken) {
   EXPECT_EQ(audit.back().actor, "host:" + host_.host_id);
   EXPECT_EQ(nlohmann::json::parse(audit.back().details_json).at("auto_reissue"), true);
   // The window closes with its one use.
-  EXPECT_EQ(ca_.authority->get_host(host_.host_id).summary.host.auto_reissue_until, std::nullopt);
+  EXPECT_EQ(ca_.authority->get_host(host_.host_id).host.host.auto_reissue_until, std::nullopt);
   const auto before = database_state(ca_.conninfo);
   HOSTCA_EXPECT_ERROR(ca_.authority->reissue(ca_.reissue_request(host_.host_id, "")),
                       ErrorKind::kUnauthenticated);
@@ -597,7 +597,7 @@ TEST_F(AutoReissue, AReissueWithATokenClosesAnOpenWindowToo) {
   ca_.authority->allow_auto_reissue(ca_.admin(), host_.host_id, std::chrono::hours(12));
   const std::string token = ca_.new_reissue_token(host_.host_id).token.reveal();
   ca_.authority->reissue(ca_.reissue_request(host_.host_id, token));
-  EXPECT_EQ(ca_.authority->get_host(host_.host_id).summary.host.auto_reissue_until, std::nullopt);
+  EXPECT_EQ(ca_.authority->get_host(host_.host_id).host.host.auto_reissue_until, std::nullopt);
   const auto before = database_state(ca_.conninfo);
   HOSTCA_EXPECT_ERROR(ca_.authority->reissue(ca_.reissue_request(host_.host_id, "")),
                       ErrorKind::kUnauthenticated);
@@ -646,7 +646,7 @@ TEST_F(AutoReissue, WindowOnlyOpensForItsHost) {
 
 TEST_F(AutoReissue, UnknownHostIsNotFoundAndMalformedHostIdInvalidArgument) {
   const auto before = database_state(ca_.conninfo);
-  const std::string unknown = new_uuid();
+  const std::string unknown = new_uuid(testing::rng());
   const std::string msg = HOSTCA_EXPECT_ERROR(
       ca_.authority->allow_auto_reissue(ca_.admin(), unknown, std::chrono::hours(1)),
       ErrorKind::kNotFound);

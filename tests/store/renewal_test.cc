@@ -31,7 +31,9 @@ TEST(Renewal, KeepsTheHostIdAndLeavesTheOldCertificateValid) {
   EXPECT_NE(r.certificate.serial_hex, host.serial_hex);
   const auto details = ca.authority->get_host(host.host_id);
   ASSERT_EQ(details.certificates.size(), 2u);
-  for (const auto& c : details.certificates) EXPECT_FALSE(c.revoked_at) << c.serial_hex;
+  for (const auto& c : details.certificates) {
+    EXPECT_EQ(c.state, CertificateState::kValid) << c.certificate.serial_hex;
+  }
 }
 
 TEST(Renewal, OnlyTheNewestCertificateOfTheHostRenews) {
@@ -94,10 +96,11 @@ TEST(Renewal, NoCertificateOrOneOfAnotherCaIsUnauthenticated) {
 
   // Another CA with the same name issues a certificate naming the same host.
   std::shared_ptr<const Botan::Private_Key> other_key = testing::ecdsa_key("secp256r1");
-  const auto other_ca = make_ca_certificate(*other_key, {}, ca.clock.now());
+  const auto other_ca = make_ca_certificate(*other_key, {}, ca.clock.now(), testing::rng());
   ASSERT_EQ(other_ca.subject_dn(), ca.issuer().signer().ca_certificate().subject_dn());
-  const CertificateIssuer impostor(CertificateProfile{},
-                                   std::make_shared<SoftwareSigner>(other_key, other_ca));
+  const CertificateIssuer impostor(
+      CertificateProfile{}, std::make_shared<SoftwareSigner>(other_key, other_ca, testing::rng()),
+      testing::rng());
   const auto host_key = testing::ecdsa_key("secp256r1");
   const IssuedCertificate forged = impostor.issue_host_certificate(
       host.host_id, HostName::parse(host.hostname), {},
@@ -119,7 +122,7 @@ TEST(CertificateFailureReport, MarksAKnownHostAndRefusesWhatIsNotAFingerprint) {
   report.server = "ca.example:8443";
   report.peer = "ipv4:127.0.0.1:1";
   EXPECT_TRUE(ca.authority->record_certificate_failure(report));
-  EXPECT_TRUE(ca.authority->get_host(host.host_id).summary.host.certificate_failure_at);
+  EXPECT_TRUE(ca.authority->get_host(host.host_id).host.host.certificate_failure_at);
 
   const auto before = database_state(ca.conninfo);
   for (const std::string& bad :
@@ -131,7 +134,7 @@ TEST(CertificateFailureReport, MarksAKnownHostAndRefusesWhatIsNotAFingerprint) {
   EXPECT_EQ(database_state(ca.conninfo), before);
   // The host's next renewal clears the mark.
   ca.authority->renew(renewal_with(host.certificate));
-  EXPECT_FALSE(ca.authority->get_host(host.host_id).summary.host.certificate_failure_at);
+  EXPECT_FALSE(ca.authority->get_host(host.host_id).host.host.certificate_failure_at);
 }
 
 }  // namespace

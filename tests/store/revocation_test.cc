@@ -16,6 +16,7 @@
 #include <pqxx/pqxx>
 
 #include "common/uuid.h"
+#include "support/crypto_fixtures.h"
 #include "support/expect_error.h"
 #include "support/test_ca.h"
 
@@ -70,8 +71,8 @@ TEST(Revoke, BySerialWithKeyCompromiseListsItWithThatReasonOnTheShardCrl) {
             std::chrono::system_clock::time_point(ca.clock.now().time_since_epoch()));
   EXPECT_TRUE(crl.crl.is_revoked(a.certificate.certificate));
   EXPECT_FALSE(crl.crl.is_revoked(b.certificate.certificate));
-  EXPECT_TRUE(ca.authority->get_host(b.host_id).summary.has_valid_certificate);
-  EXPECT_FALSE(ca.authority->get_host(a.host_id).summary.has_valid_certificate);
+  EXPECT_TRUE(ca.authority->get_host(b.host_id).host.has_valid_certificate);
+  EXPECT_FALSE(ca.authority->get_host(a.host_id).host.has_valid_certificate);
 
   const auto after = database_state(ca.conninfo);
   EXPECT_EQ(after.revoked_certificates, before.revoked_certificates + 1);
@@ -161,7 +162,7 @@ TEST_F(RevokeRefusal, AlreadyRevokedIsFailedPreconditionSayingWhenAndWhy) {
 TEST_F(RevokeRefusal, UnknownSerialOrHostIsNotFound) {
   std::string msg = refused(by_serial("0123456789abcdef"), ErrorKind::kNotFound);
   EXPECT_NE(msg.find("0123456789abcdef"), std::string::npos) << msg;
-  const std::string unknown = new_uuid();
+  const std::string unknown = new_uuid(testing::rng());
   msg = refused(by_host(unknown), ErrorKind::kNotFound);
   EXPECT_NE(msg.find(unknown), std::string::npos) << msg;
 }
@@ -183,7 +184,7 @@ TEST_F(RevokeRefusal, HoldRemoveFromCrlAndUnassignedReasonsAreInvalidArgument) {
     refused(by_serial(a_.serial_hex, reason), ErrorKind::kInvalidArgument);
     refused(by_host(a_.host_id, reason), ErrorKind::kInvalidArgument);
   }
-  EXPECT_TRUE(ca_.authority->get_host(a_.host_id).summary.has_valid_certificate);
+  EXPECT_TRUE(ca_.authority->get_host(a_.host_id).host.has_valid_certificate);
 }
 
 TEST_F(RevokeRefusal, HostWithNothingLeftToRevokeIsFailedPrecondition) {

@@ -17,9 +17,9 @@ using testing::database_state;
 using testing::query_value;
 using testing::TestCa;
 
-bool listed(const std::vector<store::TokenRow>& rows, const std::string& token_id) {
+bool listed(const std::vector<TokenView>& rows, const std::string& token_id) {
   return std::any_of(rows.begin(), rows.end(),
-                     [&](const store::TokenRow& r) { return r.token_id == token_id; });
+                     [&](const TokenView& r) { return r.token.token_id == token_id; });
 }
 
 TEST(CreateToken, DefaultsToOneUseFor24HoursAndIsAudited) {
@@ -33,7 +33,8 @@ TEST(CreateToken, DefaultsToOneUseFor24HoursAndIsAudited) {
   EXPECT_EQ(token.expires_at, ca.clock.now() + std::chrono::hours(24));
   const auto rows = ca.authority->list_tokens(false);
   ASSERT_EQ(rows.size(), 1u);
-  const store::TokenRow& row = rows[0];
+  EXPECT_EQ(rows[0].state, TokenState::kUsable);
+  const store::TokenRow& row = rows[0].token;
   EXPECT_EQ(row.token_id, token.token_id);
   EXPECT_EQ(row.kind, store::TokenKind::kAuthorization);
   EXPECT_EQ(row.max_uses, 1);
@@ -109,8 +110,9 @@ TEST(DeleteToken, MarksItDeletedOnceAndIsAudited) {
   ca.authority->delete_token(ca.admin(), token.token_id);
   const auto rows = ca.authority->list_tokens(true);
   ASSERT_EQ(rows.size(), 1u);
-  ASSERT_TRUE(rows[0].deleted_at.has_value());
-  EXPECT_EQ(*rows[0].deleted_at, ca.clock.now());
+  ASSERT_TRUE(rows[0].token.deleted_at.has_value());
+  EXPECT_EQ(*rows[0].token.deleted_at, ca.clock.now());
+  EXPECT_EQ(rows[0].state, TokenState::kDeleted);
   EXPECT_EQ(query_value<int>(ca.conninfo,
                              "SELECT count(*) FROM audit_log WHERE action = 'token.delete'"
                              " AND subject = $1 AND actor = $2",
@@ -177,8 +179,8 @@ TEST(ListTokens, ShowsUsesAsTheyAreCounted) {
   ca.authority->enroll(testing::enrollment("b.example", token.token.reveal()));
   const auto rows = ca.authority->list_tokens(false);
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].uses, 2);
-  EXPECT_EQ(token_state(rows[0], ca.clock.now()), TokenState::kUsable);
+  EXPECT_EQ(rows[0].token.uses, 2);
+  EXPECT_EQ(rows[0].state, TokenState::kUsable);
 }
 
 }  // namespace

@@ -54,6 +54,13 @@ inline const Botan::Private_Key& shared_rsa_key(std::size_t bits) {
   return *key;
 }
 
+// The randomness every test hands the code it tests (Botan's system RNG,
+// safe to share between threads). Never destroyed, like the keys below.
+inline Botan::RandomNumberGenerator& rng() {
+  static auto* const r = new Botan::System_RNG();
+  return *r;
+}
+
 // CA keys by algorithm, made once per binary (RSA generation is slow).
 inline std::shared_ptr<const Botan::Private_Key> shared_ca_key(CaKeyAlgorithm algorithm) {
   // Never destroyed: Botan's secure allocator may be gone by then.
@@ -62,7 +69,7 @@ inline std::shared_ptr<const Botan::Private_Key> shared_ca_key(CaKeyAlgorithm al
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
   auto& key = (*keys)[algorithm];
-  if (!key) key = generate_key(algorithm);
+  if (!key) key = generate_key(algorithm, rng());
   return key;
 }
 

@@ -30,8 +30,8 @@ const TemplateCa& template_ca() {
     const FakeClock clock(test_start_time());
     InitOptions options;
     options.passphrase = kTestPassphrase;
-    InitResult init = initialize_ca(store, options, clock);
-    OpenedCa opened = open_ca(store, kTestPassphrase);
+    InitResult init = initialize_ca(store, options, clock, testing::rng());
+    OpenedCa opened = open_ca(store, kTestPassphrase, testing::rng());
     return TemplateCa{std::move(dbname), std::move(init), std::move(opened)};
   }();
   return made;
@@ -49,8 +49,8 @@ TestCa::TestCa(std::size_t pool_size)
       conninfo(PostgresCluster::instance().conninfo(dbname)),
       store(store::PgStoreOptions{conninfo, pool_size}),
       init(template_ca().init),
-      issuer_(std::make_shared<const CertificateIssuer>(CertificateProfile{},
-                                                        template_ca().opened.signer)) {
+      issuer_(std::make_shared<const CertificateIssuer>(
+          CertificateProfile{}, template_ca().opened.signer, testing::rng())) {
   authority = make_authority(store);
 }
 
@@ -61,7 +61,7 @@ AuthorityConfig TestCa::config() const {
 }
 
 std::unique_ptr<Authority> TestCa::make_authority(store::Store& over, AuthorityConfig with) const {
-  return std::make_unique<Authority>(over, issuer_, clock, std::move(with));
+  return std::make_unique<Authority>(over, issuer_, clock, testing::rng(), std::move(with));
 }
 
 TestCa::Host TestCa::enrol(const std::string& hostname) {
@@ -98,7 +98,7 @@ ReissueRequest TestCa::reissue_request(const std::string& host_id, const std::st
 
 IssuedCertificate TestCa::insert_renewal(const std::string& host_id) {
   const HostDetails details = authority->get_host(host_id);
-  const store::HostRow& host = details.summary.host;
+  const store::HostRow& host = details.host.host;
   const auto key = ecdsa_key("secp256r1");
   const CertificateRequest csr = CertificateRequest::parse(csr_der(*key), KeyPolicy());
   std::vector<HostName> aliases;

@@ -72,7 +72,7 @@ TEST(CaKey, GeneratedKeysHaveTheChosenAlgorithm) {
 TEST(CaKey, EncryptedKeyIsEncryptedPkcs8PemThatOpensToTheSameKey) {
   for (CaKeyAlgorithm algorithm : {CaKeyAlgorithm::kEcdsaP256, CaKeyAlgorithm::kEd25519}) {
     const auto key = shared_ca_key(algorithm);
-    const std::string pem = encrypt_private_key(*key, kPassphrase);
+    const std::string pem = encrypt_private_key(*key, kPassphrase, testing::rng());
     EXPECT_EQ(pem.rfind("-----BEGIN ENCRYPTED PRIVATE KEY-----", 0), 0u) << pem;
     EXPECT_EQ(pem.find("BEGIN PRIVATE KEY"), std::string::npos);
     const auto opened = decrypt_private_key(pem, kPassphrase);
@@ -84,7 +84,7 @@ TEST(CaKey, EncryptedKeyIsEncryptedPkcs8PemThatOpensToTheSameKey) {
 
 TEST(CaKey, EncryptionUsesPbes2WithPbkdf2Sha512AndAes256Gcm) {
   const std::string pem =
-      encrypt_private_key(*shared_ca_key(CaKeyAlgorithm::kEcdsaP256), kPassphrase);
+      encrypt_private_key(*shared_ca_key(CaKeyAlgorithm::kEcdsaP256), kPassphrase, testing::rng());
   std::string label;
   const auto der = Botan::unlock(Botan::PEM_Code::decode(pem, label));
   EXPECT_EQ(label, "ENCRYPTED PRIVATE KEY");
@@ -107,12 +107,13 @@ TEST(CaKey, EncryptionUsesPbes2WithPbkdf2Sha512AndAes256Gcm) {
 
 TEST(CaKey, TwoEncryptionsOfOneKeyDiffer) {
   const auto key = shared_ca_key(CaKeyAlgorithm::kEd25519);
-  EXPECT_NE(encrypt_private_key(*key, kPassphrase), encrypt_private_key(*key, kPassphrase));
+  EXPECT_NE(encrypt_private_key(*key, kPassphrase, testing::rng()),
+            encrypt_private_key(*key, kPassphrase, testing::rng()));
 }
 
 TEST(CaKey, WrongPassphraseIsAFailedPreconditionThatDoesNotRepeatIt) {
   const std::string pem =
-      encrypt_private_key(*shared_ca_key(CaKeyAlgorithm::kEcdsaP256), kPassphrase);
+      encrypt_private_key(*shared_ca_key(CaKeyAlgorithm::kEcdsaP256), kPassphrase, testing::rng());
   const std::string wrong = "twelve chars!";
   const std::string msg =
       HOSTCA_EXPECT_ERROR(decrypt_private_key(pem, wrong), ErrorKind::kFailedPrecondition);
@@ -128,23 +129,24 @@ TEST(CaKey, GarbageInsteadOfAnEncryptedKeyIsAFailedPrecondition) {
 TEST(CaKey, PassphraseShorterThanTheMinimumIsRefused) {
   const auto key = shared_ca_key(CaKeyAlgorithm::kEd25519);
   const std::string short_one(kMinPassphraseLength - 1, 'p');
-  const std::string msg =
-      HOSTCA_EXPECT_ERROR(encrypt_private_key(*key, short_one), ErrorKind::kInvalidArgument);
+  const std::string msg = HOSTCA_EXPECT_ERROR(encrypt_private_key(*key, short_one, testing::rng()),
+                                              ErrorKind::kInvalidArgument);
   EXPECT_NE(msg.find("at least " + std::to_string(kMinPassphraseLength)), std::string::npos) << msg;
-  HOSTCA_EXPECT_ERROR(encrypt_private_key(*key, ""), ErrorKind::kInvalidArgument);
-  EXPECT_NO_THROW(encrypt_private_key(*key, std::string(kMinPassphraseLength, 'p')));
+  HOSTCA_EXPECT_ERROR(encrypt_private_key(*key, "", testing::rng()), ErrorKind::kInvalidArgument);
+  EXPECT_NO_THROW(
+      encrypt_private_key(*key, std::string(kMinPassphraseLength, 'p'), testing::rng()));
 }
 
 TEST(CaKey, FingerprintsAreSha256OfTheDerCertificateAndOfItsSpki) {
   const auto key = shared_ca_key(CaKeyAlgorithm::kEcdsaP256);
-  const auto cert = make_ca_certificate(*key, {}, kNow);
+  const auto cert = make_ca_certificate(*key, {}, kNow, testing::rng());
   EXPECT_EQ(certificate_fingerprint(cert), sha256_hex(cert.BER_encode()));
   // The key's own SubjectPublicKeyInfo, not read back from the certificate.
   EXPECT_EQ(spki_fingerprint(cert), sha256_hex(key->subject_public_key()));
   EXPECT_EQ(certificate_fingerprint(cert).size(), 64u);
   EXPECT_NE(certificate_fingerprint(cert), spki_fingerprint(cert));
   // A new certificate for the same key keeps the SPKI fingerprint.
-  const auto again = make_ca_certificate(*key, {}, kNow + std::chrono::hours(1));
+  const auto again = make_ca_certificate(*key, {}, kNow + std::chrono::hours(1), testing::rng());
   EXPECT_NE(certificate_fingerprint(again), certificate_fingerprint(cert));
   EXPECT_EQ(spki_fingerprint(again), spki_fingerprint(cert));
 }
@@ -153,7 +155,7 @@ class CaCertificate : public ::testing::TestWithParam<CaKeyAlgorithm> {};
 
 TEST_P(CaCertificate, IsACaWithPathLenZeroAndOnlyCertAndCrlSigning) {
   const auto key = shared_ca_key(GetParam());
-  const auto cert = make_ca_certificate(*key, {}, kNow);
+  const auto cert = make_ca_certificate(*key, {}, kNow, testing::rng());
   EXPECT_TRUE(cert.is_CA_cert());
   EXPECT_EQ(cert.path_limit(), 0u);
   EXPECT_EQ(cert.constraints(), Botan::Key_Constraints(Botan::KEY_CERT_SIGN | Botan::CRL_SIGN));
@@ -172,7 +174,7 @@ TEST_P(CaCertificate, IsACaWithPathLenZeroAndOnlyCertAndCrlSigning) {
 
 TEST_P(CaCertificate, IsSelfSignedWithItsOwnKey) {
   const auto key = shared_ca_key(GetParam());
-  const auto cert = make_ca_certificate(*key, {}, kNow);
+  const auto cert = make_ca_certificate(*key, {}, kNow, testing::rng());
   EXPECT_TRUE(cert.is_self_signed());
   EXPECT_EQ(cert.subject_public_key_info(), key->subject_public_key());
   EXPECT_TRUE(cert.check_signature(*cert.load_subject_public_key()));
@@ -183,7 +185,7 @@ TEST_P(CaCertificate, NamesAndValidityComeFromTheOptions) {
   options.common_name = "Fleet CA";
   options.organization = "Example Org";
   options.validity = std::chrono::hours(24 * 100);
-  const auto cert = make_ca_certificate(*shared_ca_key(GetParam()), options, kNow);
+  const auto cert = make_ca_certificate(*shared_ca_key(GetParam()), options, kNow, testing::rng());
   EXPECT_EQ(cert.subject_info("X520.CommonName"), std::vector<std::string>{"Fleet CA"});
   EXPECT_EQ(cert.subject_info("X520.Organization"), std::vector<std::string>{"Example Org"});
   EXPECT_EQ(unix_seconds(cert.not_before()), kNowSeconds - 5 * 60);

@@ -27,16 +27,20 @@ TimePoint time_of(const Botan::X509_Time& t) {
 struct Rollover {
   explicit Rollover(CaKeyAlgorithm old_algorithm = CaKeyAlgorithm::kEcdsaP256,
                     CaKeyAlgorithm next_algorithm = CaKeyAlgorithm::kEcdsaP256) {
-    std::shared_ptr<const Botan::Private_Key> old_key = generate_key(old_algorithm);
+    std::shared_ptr<const Botan::Private_Key> old_key = generate_key(old_algorithm, testing::rng());
     CaCertificateOptions options;
     options.validity = hours(24 * 365 * 2);
     current = std::make_shared<SoftwareSigner>(
-        old_key, make_ca_certificate(*old_key, options, kNow - hours(24 * 365)));
-    next_key = generate_key(next_algorithm);
+        old_key, make_ca_certificate(*old_key, options, kNow - hours(24 * 365), testing::rng()),
+        testing::rng());
+    next_key = generate_key(next_algorithm, testing::rng());
     next = std::make_shared<SoftwareSigner>(
         next_key,
-        make_next_ca_certificate(current->ca_certificate(), *next_key, hours(24 * 365 * 10), kNow));
-    links = std::make_unique<LinkCertificates>(make_link_certificates(*current, *next, kNow));
+        make_next_ca_certificate(current->ca_certificate(), *next_key, hours(24 * 365 * 10), kNow,
+                                 testing::rng()),
+        testing::rng());
+    links = std::make_unique<LinkCertificates>(
+        make_link_certificates(*current, *next, kNow, testing::rng()));
   }
   const Botan::X509_Certificate& old_ca() const { return current->ca_certificate(); }
   const Botan::X509_Certificate& new_ca() const { return next->ca_certificate(); }
@@ -98,8 +102,10 @@ TEST(LinkCertificates, OldWithNewCertifiesTheCurrentKeyWithTheNextOne) {
 TEST(LinkCertificates, ANextCaShorterThanTheCurrentOneBoundsNewWithOld) {
   Rollover r;
   r.next = std::make_shared<SoftwareSigner>(
-      r.next_key, make_next_ca_certificate(r.old_ca(), *r.next_key, hours(24 * 30), kNow));
-  const auto links = make_link_certificates(*r.current, *r.next, kNow);
+      r.next_key,
+      make_next_ca_certificate(r.old_ca(), *r.next_key, hours(24 * 30), kNow, testing::rng()),
+      testing::rng());
+  const auto links = make_link_certificates(*r.current, *r.next, kNow, testing::rng());
   EXPECT_EQ(time_of(links.new_with_old.not_after()), kNow + hours(24 * 30));
 }
 
@@ -115,7 +121,7 @@ TEST(LinkCertificates, WorkAcrossKeyAlgorithms) {
 
 TEST(LinkCertificates, AHostCertificateOfTheNextCaChainsToTheCurrentOneThroughNewWithOld) {
   const Rollover r;
-  const CertificateIssuer issuer(CertificateProfile{}, r.next);
+  const CertificateIssuer issuer(CertificateProfile{}, r.next, testing::rng());
   const auto key = testing::ecdsa_key("secp256r1");
   const auto der = testing::csr_der(*key);
   const auto host = issuer
@@ -136,20 +142,24 @@ TEST(LinkCertificates, AHostCertificateOfTheNextCaChainsToTheCurrentOneThroughNe
 TEST(LinkCertificates, AnExpiredCurrentCaCannotSignALink) {
   const Rollover r;
   const TimePoint later = time_of(r.old_ca().not_after()) + std::chrono::seconds(1);
-  const std::string msg = HOSTCA_EXPECT_ERROR(make_link_certificates(*r.current, *r.next, later),
-                                              ErrorKind::kFailedPrecondition);
+  const std::string msg =
+      HOSTCA_EXPECT_ERROR(make_link_certificates(*r.current, *r.next, later, testing::rng()),
+                          ErrorKind::kFailedPrecondition);
   EXPECT_NE(msg.find("--emergency"), std::string::npos) << msg;
   // One second before the end it still can.
-  EXPECT_NO_THROW(make_link_certificates(*r.current, *r.next, later - std::chrono::seconds(2)));
+  EXPECT_NO_THROW(
+      make_link_certificates(*r.current, *r.next, later - std::chrono::seconds(2), testing::rng()));
 }
 
 TEST(NextCa, RefusesTheCurrentKeyAndANonPositiveValidity) {
   const Rollover r;
-  HOSTCA_EXPECT_ERROR(make_next_ca_certificate(r.old_ca(), *r.next_key, Duration::zero(), kNow),
-                      ErrorKind::kInvalidArgument);
-  std::shared_ptr<const Botan::Private_Key> same = generate_key(CaKeyAlgorithm::kEcdsaP256);
-  const auto own = make_ca_certificate(*same, CaCertificateOptions{}, kNow);
-  HOSTCA_EXPECT_ERROR(make_next_ca_certificate(own, *same, hours(24), kNow),
+  HOSTCA_EXPECT_ERROR(
+      make_next_ca_certificate(r.old_ca(), *r.next_key, Duration::zero(), kNow, testing::rng()),
+      ErrorKind::kInvalidArgument);
+  std::shared_ptr<const Botan::Private_Key> same =
+      generate_key(CaKeyAlgorithm::kEcdsaP256, testing::rng());
+  const auto own = make_ca_certificate(*same, CaCertificateOptions{}, kNow, testing::rng());
+  HOSTCA_EXPECT_ERROR(make_next_ca_certificate(own, *same, hours(24), kNow, testing::rng()),
                       ErrorKind::kInvalidArgument);
 }
 

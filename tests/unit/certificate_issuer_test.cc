@@ -52,7 +52,8 @@ std::shared_ptr<const Signer> make_signer(CaKeyAlgorithm algorithm,
                                           const CaCertificateOptions& options = {},
                                           TimePoint ca_now = kNow) {
   const auto key = testing::shared_ca_key(algorithm);
-  return std::make_shared<SoftwareSigner>(key, make_ca_certificate(*key, options, ca_now));
+  return std::make_shared<SoftwareSigner>(
+      key, make_ca_certificate(*key, options, ca_now, testing::rng()), testing::rng());
 }
 
 CertificateRequest request_for(const Botan::Private_Key& key) {
@@ -64,7 +65,7 @@ class IssuedHostCertificate : public ::testing::TestWithParam<CaKeyAlgorithm> {
   void SetUp() override {
     signer_ = make_signer(GetParam());
     profile_.crl_base_url = "http://crl.test.example:8080/crl";
-    issuer_ = std::make_unique<CertificateIssuer>(profile_, signer_);
+    issuer_ = std::make_unique<CertificateIssuer>(profile_, signer_, testing::rng());
   }
 
   IssuedCertificate issue(const Botan::Private_Key& host_key, TimePoint now = kNow,
@@ -183,7 +184,7 @@ TEST_P(IssuedHostCertificate, ValidityIsBackdatedAndLastsTheProfileValidityInWho
 TEST_P(IssuedHostCertificate, ValidityFollowsTheProfile) {
   profile_.validity = std::chrono::hours(48);
   profile_.backdate = Duration::zero();
-  issuer_ = std::make_unique<CertificateIssuer>(profile_, signer_);
+  issuer_ = std::make_unique<CertificateIssuer>(profile_, signer_, testing::rng());
   const IssuedCertificate issued = issue(*ecdsa_key("secp256r1"));
   EXPECT_EQ(unix_seconds(issued.certificate.not_before()), kNowSeconds);
   EXPECT_EQ(unix_seconds(issued.certificate.not_after()), kNowSeconds + 48 * 3600);
@@ -193,7 +194,7 @@ TEST_P(IssuedHostCertificate, NotAfterIsClampedToTheCasNotAfter) {
   CaCertificateOptions short_ca;
   short_ca.validity = std::chrono::hours(24 * 30);
   signer_ = make_signer(GetParam(), short_ca);
-  issuer_ = std::make_unique<CertificateIssuer>(profile_, signer_);
+  issuer_ = std::make_unique<CertificateIssuer>(profile_, signer_, testing::rng());
   const std::int64_t ca_end = unix_seconds(ca().not_after());
   ASSERT_EQ(ca_end, kNowSeconds + 30 * 24 * 3600);
   const IssuedCertificate issued = issue(*ecdsa_key("secp256r1"));
@@ -205,7 +206,7 @@ TEST_P(IssuedHostCertificate, IssuesOneSecondBeforeTheCaExpiresAndRefusesWhenItH
   CaCertificateOptions short_ca;
   short_ca.validity = std::chrono::hours(24);
   signer_ = make_signer(GetParam(), short_ca);
-  issuer_ = std::make_unique<CertificateIssuer>(profile_, signer_);
+  issuer_ = std::make_unique<CertificateIssuer>(profile_, signer_, testing::rng());
   const TimePoint ca_end = from_unix_micros(unix_seconds(ca().not_after()) * 1000000);
   const auto key = ecdsa_key("secp256r1");
   const IssuedCertificate last = issue(*key, ca_end - std::chrono::seconds(1));
@@ -237,8 +238,8 @@ TEST_P(IssuedHostCertificate, VerifiesAgainstTheCaCertificateForServerAndClientA
 
 TEST_P(IssuedHostCertificate, DoesNotVerifyAgainstAnotherCa) {
   const auto cert = issue(*ecdsa_key("secp256r1")).certificate;
-  const auto other_key = generate_key(CaKeyAlgorithm::kEcdsaP256);
-  const auto other = make_ca_certificate(*other_key, {}, kNow);
+  const auto other_key = generate_key(CaKeyAlgorithm::kEcdsaP256, testing::rng());
+  const auto other = make_ca_certificate(*other_key, {}, kNow, testing::rng());
   EXPECT_FALSE(cert.check_signature(*other.load_subject_public_key()));
 }
 
@@ -294,22 +295,26 @@ INSTANTIATE_TEST_SUITE_P(CaKeys, IssuedHostCertificate,
 TEST(CertificateIssuer, RefusesAnInvalidProfileOrNoSigner) {
   CertificateProfile bad;
   bad.validity = std::chrono::seconds(5);
-  HOSTCA_EXPECT_ERROR(CertificateIssuer(bad, make_signer(CaKeyAlgorithm::kEcdsaP256)),
-                      ErrorKind::kInvalidArgument);
-  HOSTCA_EXPECT_ERROR(CertificateIssuer(CertificateProfile{}, nullptr), ErrorKind::kInternal);
+  HOSTCA_EXPECT_ERROR(
+      CertificateIssuer(bad, make_signer(CaKeyAlgorithm::kEcdsaP256), testing::rng()),
+      ErrorKind::kInvalidArgument);
+  HOSTCA_EXPECT_ERROR(CertificateIssuer(CertificateProfile{}, nullptr, testing::rng()),
+                      ErrorKind::kInternal);
 }
 
 TEST(SoftwareSigner, RefusesAKeyThatDoesNotBelongToTheCertificate) {
   const auto key = testing::shared_ca_key(CaKeyAlgorithm::kEcdsaP256);
-  const auto cert = make_ca_certificate(*key, {}, kNow);
-  std::shared_ptr<const Botan::Private_Key> other = generate_key(CaKeyAlgorithm::kEcdsaP256);
-  const std::string msg =
-      HOSTCA_EXPECT_ERROR(SoftwareSigner(other, cert), ErrorKind::kFailedPrecondition);
+  const auto cert = make_ca_certificate(*key, {}, kNow, testing::rng());
+  std::shared_ptr<const Botan::Private_Key> other =
+      generate_key(CaKeyAlgorithm::kEcdsaP256, testing::rng());
+  const std::string msg = HOSTCA_EXPECT_ERROR(SoftwareSigner(other, cert, testing::rng()),
+                                              ErrorKind::kFailedPrecondition);
   EXPECT_NE(msg.find("does not match"), std::string::npos) << msg;
 }
 
 TEST(ServerCertificate, NamesDnsNamesAndIpAddressesForServerAuthOnly) {
-  const CertificateIssuer issuer(CertificateProfile{}, make_signer(CaKeyAlgorithm::kEcdsaP256));
+  const CertificateIssuer issuer(CertificateProfile{}, make_signer(CaKeyAlgorithm::kEcdsaP256),
+                                 testing::rng());
   const auto key = ecdsa_key("secp256r1");
   const auto cert =
       issuer.issue_server_certificate({"CA.Example", "127.0.0.1"}, *key, kNow).certificate;
@@ -321,7 +326,8 @@ TEST(ServerCertificate, NamesDnsNamesAndIpAddressesForServerAuthOnly) {
 }
 
 TEST(ServerCertificate, CarriesTheServerMarkerThatNoHostCertificateCarries) {
-  const CertificateIssuer issuer(CertificateProfile{}, make_signer(CaKeyAlgorithm::kEcdsaP256));
+  const CertificateIssuer issuer(CertificateProfile{}, make_signer(CaKeyAlgorithm::kEcdsaP256),
+                                 testing::rng());
   const auto key = ecdsa_key("secp256r1");
   const auto server = issuer.issue_server_certificate({"ca.example"}, *key, kNow).certificate;
   EXPECT_TRUE(is_server_certificate(server));
@@ -343,7 +349,8 @@ TEST(ServerCertificate, CarriesTheServerMarkerThatNoHostCertificateCarries) {
 }
 
 TEST(ServerCertificate, RefusesNoNamesAndBadNames) {
-  const CertificateIssuer issuer(CertificateProfile{}, make_signer(CaKeyAlgorithm::kEcdsaP256));
+  const CertificateIssuer issuer(CertificateProfile{}, make_signer(CaKeyAlgorithm::kEcdsaP256),
+                                 testing::rng());
   const auto key = ecdsa_key("secp256r1");
   HOSTCA_EXPECT_ERROR(issuer.issue_server_certificate({}, *key, kNow), ErrorKind::kInvalidArgument);
   const std::string msg = HOSTCA_EXPECT_ERROR(

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/crypto_fixtures.h"
 #include "../support/expect_error.h"
 #include "common/uuid.h"
 #include "domain/authority.h"
@@ -83,7 +84,7 @@ TEST(CertificateProfile, CrlUrlAppendsTheShardNumber) {
 TEST(CrlShard, StaysInRangeAndIsStableForEachHost) {
   for (int shards : {1, 2, 7, 16, 4096}) {
     for (int i = 0; i < 300; ++i) {
-      const std::string id = new_uuid();
+      const std::string id = new_uuid(testing::rng());
       const int shard = crl_shard_of(id, shards);
       EXPECT_GE(shard, 0);
       EXPECT_LT(shard, shards);
@@ -104,13 +105,13 @@ TEST(CrlShard, IsTheFirst32BitsOfTheHostIdSoEveryServerAndSqlAgree) {
 }
 
 TEST(CrlShard, OneShardOrFewerIsShardZero) {
-  EXPECT_EQ(crl_shard_of(new_uuid(), 1), 0);
-  EXPECT_EQ(crl_shard_of(new_uuid(), 0), 0);
+  EXPECT_EQ(crl_shard_of(new_uuid(testing::rng()), 1), 0);
+  EXPECT_EQ(crl_shard_of(new_uuid(testing::rng()), 0), 0);
 }
 
 TEST(CrlShard, SpreadsHostsOverEveryShard) {
   std::set<int> used;
-  for (int i = 0; i < 1600; ++i) used.insert(crl_shard_of(new_uuid(), 16));
+  for (int i = 0; i < 1600; ++i) used.insert(crl_shard_of(new_uuid(testing::rng()), 16));
   EXPECT_EQ(used.size(), 16u);
 }
 

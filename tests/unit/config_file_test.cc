@@ -75,6 +75,9 @@ check_interval = "15s"
 [token]
 failure_budget = 5
 failure_window = "10m"
+default_validity = "8h"
+max_validity = "30d"
+max_uses_limit = 500
 
 [limits]
 max_valid_certificates_per_host = 2
@@ -87,6 +90,14 @@ check_interval = "30s"
 
 [names]
 allowed_suffixes = "example.com, corp.example"
+
+[keys]
+allowed = "ecdsa-p384, rsa"
+min_rsa_bits = 3072
+max_rsa_bits = 4096
+
+[reissue]
+max_auto_window = "12h"
 )";
 
 TEST(ConfigFile, AFullFileParsesIntoTheRightValues) {
@@ -119,6 +130,44 @@ TEST(ConfigFile, AFullFileParsesIntoTheRightValues) {
   EXPECT_EQ(c.options.clock_check_interval, std::chrono::milliseconds(30s));
   EXPECT_EQ(c.options.authority.names.allowed_suffixes,
             (std::vector<std::string>{"example.com", "corp.example"}));
+  EXPECT_EQ(c.options.authority.tokens.default_valid_for, Duration(8h));
+  EXPECT_EQ(c.options.authority.tokens.max_valid_for, Duration(30 * 24h));
+  EXPECT_EQ(c.options.authority.tokens.max_uses_limit, 500u);
+  const KeyPolicy& keys = c.options.authority.key_policy;
+  EXPECT_FALSE(keys.allow_ecdsa_p256);
+  EXPECT_TRUE(keys.allow_ecdsa_p384);
+  EXPECT_FALSE(keys.allow_ed25519);
+  EXPECT_TRUE(keys.allow_rsa);
+  EXPECT_EQ(keys.min_rsa_bits, 3072u);
+  EXPECT_EQ(keys.max_rsa_bits, 4096u);
+  EXPECT_EQ(c.options.authority.max_auto_reissue_window, Duration(12h));
+}
+
+TEST(ConfigFile, ValidationIsWhatServeRefusesNamingTheSetting) {
+  // Each parses, but serve (and `config check`) refuses it.
+  for (const auto& [text, setting] : std::vector<std::pair<std::string, std::string>>{
+           {"[keys]\nallowed = \"\"\n", "keys"},
+           {"[keys]\nmin_rsa_bits = 4096\nmax_rsa_bits = 3072\n", "keys.max_rsa_bits"},
+           {"[token]\ndefault_validity = \"2d\"\nmax_validity = \"1d\"\n", "token.max_validity"},
+           {"[reissue]\nmax_auto_window = \"49h\"\n", "reissue.max_auto_window"},
+           {"[server]\nlisten = \"nowhere\"\n", "server.listen"},
+           {"[crl]\nbase_url = \"http://0.0.0.0/crl\"\n", "crl base URL"},
+       }) {
+    const ServeConfig c = from_text(text);
+    try {
+      c.options.validate();
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kInvalidArgument) << text;
+      EXPECT_NE(std::string(e.what()).find(setting), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_NO_THROW(from_text("").options.validate());
+}
+
+TEST(ConfigFile, AnUnknownKeyTypeIsRefusedWhenRead) {
+  EXPECT_NE(error_of("[keys]\nallowed = \"ecdsa-p256, dsa\"\n").find("'dsa' is not one of"),
+            std::string::npos);
 }
 
 TEST(ConfigFile, RefusesAnAllowedSuffixThatIsNoDnsName) {

@@ -45,7 +45,8 @@ TimePoint at_seconds(std::int64_t s) { return from_unix_micros(s * 1000000); }
 
 std::shared_ptr<const Signer> make_signer(CaKeyAlgorithm algorithm) {
   const auto key = testing::shared_ca_key(algorithm);
-  return std::make_shared<SoftwareSigner>(key, make_ca_certificate(*key, {}, kNow));
+  return std::make_shared<SoftwareSigner>(key, make_ca_certificate(*key, {}, kNow, testing::rng()),
+                                          testing::rng());
 }
 
 std::string serial_of(const Botan::CRL_Entry& entry) {
@@ -241,7 +242,7 @@ TEST_P(CrlBuilderTest, EntriesCarrySerialRevocationDateAndReasonExceptUnspecifie
 
 TEST_P(CrlBuilderTest, ListsIssuedCertificatesSoRelyingPartiesFindThem) {
   CertificateProfile profile;
-  const CertificateIssuer issuer(profile, signer_);
+  const CertificateIssuer issuer(profile, signer_, testing::rng());
   const auto issue = [&] {
     return issuer
         .issue_host_certificate(

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "../support/expect_error.h"
-#include "domain/revocation_reason.h"
+#include "pki/revocation_reason.h"
 
 namespace hostca {
 namespace {

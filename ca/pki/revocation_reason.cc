@@ -1,4 +1,4 @@
-#include "domain/revocation_reason.h"
+#include "pki/revocation_reason.h"
 
 #include <utility>
 

@@ -1,0 +1,108 @@
+// The SQL of one concept: certificates and their revocation.
+#include <nlohmann/json.hpp>
+
+#include <pqxx/pqxx>
+
+#include "common/error.h"
+#include "store/pg_sql.h"
+#include "store/pg_tx.h"
+
+namespace hostca::store {
+
+namespace {
+
+const Statement kInsertCertificate{
+    "insert_certificate",
+    "INSERT INTO certificates (serial_hex, host_id, kind, not_before, not_after, der, created_at,"
+    " crl_shard, spki_sha256)"
+    " VALUES ($1, NULLIF($2, '')::uuid, $3, " TS(4) ", " TS(5) ", $6, " TS(
+        7) ", NULLIF($8, -1), NULLIF($9, ''::bytea))"};
+
+const Statement kListHostCertificates{"list_host_certificates",
+                                      "SELECT " CERT_COLUMNS
+                                      " FROM certificates c WHERE c.host_id = $1::uuid"
+                                      " ORDER BY c.created_at DESC, c.serial_hex"};
+
+const Statement kFindHostWithKey{"find_host_with_key",
+                                 "SELECT host_id::text FROM certificates WHERE spki_sha256 = $1"
+                                 " AND host_id IS NOT NULL AND host_id::text <> $2 LIMIT 1"};
+
+const Statement kFindCertificateForUpdate{
+    "find_certificate_for_update",
+    "SELECT " CERT_COLUMNS " FROM certificates c WHERE c.serial_hex = $1 FOR UPDATE"};
+
+const Statement kRevokeHostCertificates{
+    "revoke_host_certificates",
+    "UPDATE certificates c SET revoked_at = " TS(2) ", revocation_reason = $3"
+    " WHERE c.host_id = $1::uuid AND c.revoked_at IS NULL AND c.not_after > " TS(2)
+    " RETURNING " CERT_COLUMNS};
+
+const Statement kRevokeCertificate{
+    "revoke_certificate",
+    "UPDATE certificates SET revoked_at = " TS(2) ", revocation_reason = $3"
+    " WHERE serial_hex = $1 AND revoked_at IS NULL"};
+
+const Statement kCountCertificatesExpiring{
+    "count_certificates_expiring",
+    "SELECT count(*) FROM certificates WHERE host_id IS NOT NULL AND revoked_at IS NULL"
+    " AND not_after > " TS(1) " AND not_after <= " TS(2)};
+
+}  // namespace
+
+const StatementList& certificates_statements() {
+  static const StatementList all = {&kInsertCertificate,        &kListHostCertificates,
+                                    &kFindHostWithKey,          &kFindCertificateForUpdate,
+                                    &kRevokeHostCertificates,   &kRevokeCertificate,
+                                    &kCountCertificatesExpiring};
+  return all;
+}
+
+void PgTx::insert_certificate(const CertificateRow& c) {
+  run(w_, kInsertCertificate, c.serial_hex, c.host_id.value_or(""), to_string(c.kind),
+      to_unix_micros(c.not_before), to_unix_micros(c.not_after), bin(c.der),
+      to_unix_micros(c.created_at), c.crl_shard.value_or(-1), bin(c.spki_sha256));
+}
+
+std::vector<CertificateRow> PgTx::list_host_certificates(const std::string& host_id) {
+  std::vector<CertificateRow> out;
+  for (const auto& row : run(w_, kListHostCertificates, host_id)) {
+    out.push_back(certificate_from(row, 0));
+  }
+  return out;
+}
+
+std::optional<std::string> PgTx::find_host_with_key(const Bytes& spki_sha256,
+                                                    const std::string& host_id) {
+  const auto r = run(w_, kFindHostWithKey, bin(spki_sha256), host_id);
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<std::string>();
+}
+
+std::optional<CertificateRow> PgTx::find_certificate_for_update(const std::string& serial_hex) {
+  const auto r = run(w_, kFindCertificateForUpdate, serial_hex);
+  if (r.empty()) return std::nullopt;
+  return certificate_from(r[0], 0);
+}
+
+std::vector<CertificateRow> PgTx::revoke_host_certificates(const std::string& host_id,
+                                                           TimePoint now, int reason) {
+  std::vector<CertificateRow> out;
+  for (const auto& row : run(w_, kRevokeHostCertificates, host_id, to_unix_micros(now), reason)) {
+    out.push_back(certificate_from(row, 0));
+  }
+  return out;
+}
+
+void PgTx::revoke_certificate(const std::string& serial_hex, TimePoint now, int reason) {
+  const auto r = run(w_, kRevokeCertificate, serial_hex, to_unix_micros(now), reason);
+  if (r.affected_rows() != 1) {
+    throw internal_error("certificate " + serial_hex + " changed while it was revoked");
+  }
+}
+
+std::int64_t PgTx::count_certificates_expiring(TimePoint from, TimePoint to) {
+  return run(w_, kCountCertificatesExpiring, to_unix_micros(from), to_unix_micros(to))[0][0]
+      .as<std::int64_t>();
+}
+
+}  // namespace hostca::store

@@ -1,0 +1,177 @@
+// The SQL of one concept: CRL shards and the revocation stream.
+#include <nlohmann/json.hpp>
+
+#include <pqxx/pqxx>
+
+#include "common/error.h"
+#include "store/pg_sql.h"
+#include "store/pg_tx.h"
+
+namespace hostca::store {
+
+namespace {
+
+#define CRL_COLUMNS "shard, crl_number, " US("this_update") ", " US("next_update") ", der"
+
+// Transaction ID * 2^20 + position: 1,048,576 events per transaction (a
+// host holds a few valid certificates; see migration 0002). Was * 4096
+// before migration 0006: every old sequence lies below every new one, so a
+// subscriber resuming from an old position misses nothing.
+#define EVENTS_PER_TX "1048576"
+
+#define SETTLED_HEAD "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint * " EVENTS_PER_TX ")"
+
+const Statement kCreateCrlShards{
+    "create_crl_shards",
+    "INSERT INTO crl_shards (shard, crl_number, this_update, next_update, der)"
+    " SELECT s, 0, 'epoch', 'epoch', '' FROM generate_series(-1, $1 - 1) AS s"
+    " ON CONFLICT (shard) DO NOTHING"};
+
+// The current DER stays behind: the next CRL is built from the entries,
+// and reading the old one back cost a TOAST fetch per publication.
+// clock_timestamp() is read once the lock is held: no CRL of the shard is
+// dated past it.
+const Statement kLockCrlShard{"lock_crl_shard",
+                              "SELECT shard, crl_number, " US("this_update") ", " US(
+                                  "next_update") ", ''::bytea, " US(
+                                  "clock_timestamp()") " FROM crl_shards"
+                                                       " WHERE shard = $1 FOR UPDATE"};
+
+const Statement kLockDueCrlShard{
+    "lock_due_crl_shard", "SELECT shard FROM crl_shards WHERE next_update <= " TS(
+                              1) " ORDER BY next_update, shard LIMIT 1 FOR UPDATE SKIP LOCKED"};
+
+const Statement kListCrlEntries{
+    "list_crl_entries",
+    "SELECT serial_hex, " US("revoked_at") ", revocation_reason, " US("not_after")
+    " FROM certificates WHERE crl_shard = $1 AND revoked_at IS NOT NULL AND NOT off_crl"
+    " ORDER BY serial_hex"};
+
+const Statement kSaveCrl{"save_crl", "UPDATE crl_shards SET crl_number = $2, this_update = " TS(
+                                         3) ", next_update = " TS(4) ", der = $5 WHERE shard = $1"};
+
+const Statement kRetireExpiredCrlEntries{
+    "retire_expired_crl_entries",
+    "UPDATE certificates SET off_crl = true WHERE crl_shard = $1 AND revoked_at IS NOT NULL"
+    " AND NOT off_crl AND not_after < " TS(2)};
+
+const Statement kListCrls{"list_crls",
+                          "SELECT " CRL_COLUMNS
+                          " FROM crl_shards WHERE CASE WHEN $2 THEN shard >= 0 ELSE shard = $1 END"
+                          " ORDER BY shard"};
+
+const Statement kAppendRevocationEvent{
+    "append_revocation_event",
+    "INSERT INTO revocation_events (sequence, serial_hex, host_id, reason, revoked_at, shard,"
+    " crl_number) VALUES (pg_current_xact_id()::text::bigint * " EVENTS_PER_TX
+    " + $1, $2, $3::uuid, $4, " TS(5) ", $6, $7)"};
+
+const Statement kListRevocationEvents{
+    "list_revocation_events",
+    "SELECT sequence, serial_hex, host_id::text, reason, " US("revoked_at")
+    ", shard, crl_number FROM revocation_events WHERE sequence > $1 AND sequence < " SETTLED_HEAD
+    " ORDER BY sequence LIMIT $2"};
+
+const Statement kRevocationStreamHead{"revocation_stream_head", "SELECT " SETTLED_HEAD " - 1"};
+
+CrlShardRow crl_from(const pqxx::row& r) {
+  CrlShardRow c;
+  c.shard = r[0].as<int>();
+  c.crl_number = r[1].as<std::int64_t>();
+  c.this_update = time_of(r[2]);
+  c.next_update = time_of(r[3]);
+  c.der = bytes_of(r[4]);
+  return c;
+}
+
+}  // namespace
+
+const StatementList& crls_statements() {
+  static const StatementList all = {&kCreateCrlShards,
+                                    &kLockCrlShard,
+                                    &kLockDueCrlShard,
+                                    &kListCrlEntries,
+                                    &kSaveCrl,
+                                    &kRetireExpiredCrlEntries,
+                                    &kListCrls,
+                                    &kAppendRevocationEvent,
+                                    &kListRevocationEvents,
+                                    &kRevocationStreamHead};
+  return all;
+}
+
+void PgTx::create_crl_shards(int count) { run(w_, kCreateCrlShards, count); }
+
+CrlShardRow PgTx::lock_crl_shard(int shard) {
+  const auto r = run(w_, kLockCrlShard, shard);
+  if (r.empty()) throw internal_error("CRL shard " + std::to_string(shard) + " does not exist");
+  CrlShardRow row = crl_from(r[0]);
+  row.database_time = time_of(r[0][5]);
+  return row;
+}
+
+std::optional<int> PgTx::lock_due_crl_shard(TimePoint due) {
+  const auto r = run(w_, kLockDueCrlShard, to_unix_micros(due));
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<int>();
+}
+
+std::vector<CrlEntryRow> PgTx::list_crl_entries(int shard) {
+  std::vector<CrlEntryRow> out;
+  const auto r = run(w_, kListCrlEntries, shard);
+  out.reserve(r.size());
+  for (const auto& row : r) {
+    out.push_back(
+        CrlEntryRow{row[0].as<std::string>(), time_of(row[1]), row[2].as<int>(), time_of(row[3])});
+  }
+  return out;
+}
+
+void PgTx::save_crl(const CrlShardRow& c) {
+  run(w_, kSaveCrl, c.shard, c.crl_number, to_unix_micros(c.this_update),
+      to_unix_micros(c.next_update), bin(c.der));
+}
+
+void PgTx::retire_expired_crl_entries(int shard, TimePoint this_update) {
+  run(w_, kRetireExpiredCrlEntries, shard, to_unix_micros(this_update));
+}
+
+std::vector<CrlShardRow> PgTx::list_crls(std::optional<int> shard) {
+  std::vector<CrlShardRow> out;
+  for (const auto& row : run(w_, kListCrls, shard.value_or(0), !shard.has_value())) {
+    out.push_back(crl_from(row));
+  }
+  return out;
+}
+
+void PgTx::append_revocation_event(const RevocationEventRow& e, int position) {
+  if (position < 0 || position >= 1048576) {
+    throw internal_error("at most 1,048,576 revocation events fit in one transaction");
+  }
+  run(w_, kAppendRevocationEvent, position, e.serial_hex, e.host_id, e.reason,
+      to_unix_micros(e.revoked_at), e.shard, e.crl_number);
+}
+
+std::vector<RevocationEventRow> PgTx::list_revocation_events(std::int64_t after_sequence,
+                                                             std::uint32_t limit) {
+  std::vector<RevocationEventRow> out;
+  for (const auto& row :
+       run(w_, kListRevocationEvents, after_sequence, static_cast<long long>(limit))) {
+    RevocationEventRow e;
+    e.sequence = row[0].as<std::int64_t>();
+    e.serial_hex = row[1].as<std::string>();
+    e.host_id = row[2].as<std::string>();
+    e.reason = row[3].as<int>();
+    e.revoked_at = time_of(row[4]);
+    e.shard = row[5].as<int>();
+    e.crl_number = row[6].as<std::int64_t>();
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::int64_t PgTx::revocation_stream_head() {
+  return run(w_, kRevocationStreamHead)[0][0].as<std::int64_t>();
+}
+
+}  // namespace hostca::store

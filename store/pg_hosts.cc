@@ -1,0 +1,198 @@
+// The SQL of one concept: hosts, the register of their names (migration 0005), and an enrolment,
+// which creates a host and claims its names in one statement.
+#include <nlohmann/json.hpp>
+
+#include <pqxx/pqxx>
+
+#include "common/error.h"
+#include "store/pg_sql.h"
+#include "store/pg_tx.h"
+
+namespace hostca::store {
+
+namespace {
+
+// Names (migration 0005). A claim is INSERT ... ON CONFLICT DO UPDATE: the
+// primary key orders concurrent claims of one name across servers, every
+// conflicting row is locked until the end of the unit of work (an admin's
+// release waits for it), and RETURNING names the holder of each conflict.
+// A host's own names are locked but not rewritten (the WHERE).
+#define CLAIM_NAMES(host, names, at)                                      \
+  "INSERT INTO host_names (name, host_id, claimed_at)"                    \
+  " SELECT value, " host ", " at " FROM jsonb_array_elements_text(" names \
+  ")"                                                                     \
+  " ON CONFLICT (name) DO UPDATE SET claimed_at = host_names.claimed_at"  \
+  " WHERE host_names.host_id IS DISTINCT FROM EXCLUDED.host_id RETURNING name, host_id"
+
+// The claims of names held by another than `host`, as [[name, holder or null], ...].
+#define NAME_CONFLICTS(cte, host)                                                           \
+  "(SELECT coalesce(jsonb_agg(jsonb_build_array(name, host_id) ORDER BY name), '[]')::text" \
+  " FROM " cte " WHERE host_id IS DISTINCT FROM " host ")"
+
+const Statement kFindHost{"find_host",
+                          "SELECT " HOST_COLUMNS " FROM hosts h WHERE h.host_id = $1::uuid"};
+
+const Statement kLockHost{
+    "lock_host", "SELECT " HOST_COLUMNS " FROM hosts h WHERE h.host_id = $1::uuid FOR UPDATE"};
+
+const Statement kAssignHostNames{
+    "assign_host_names",
+    "WITH claimed AS (" CLAIM_NAMES("$1::uuid", "$2::jsonb", TS(5)) "),"
+    " released AS (DELETE FROM host_names WHERE host_id = $1::uuid AND name NOT IN"
+    " (SELECT value FROM jsonb_array_elements_text($2::jsonb)) RETURNING name),"
+    " renamed AS (UPDATE hosts SET hostname = $3, aliases = $4::jsonb WHERE host_id = $1::uuid"
+    " AND (hostname <> $3 OR aliases <> $4::jsonb) RETURNING 1)"
+    " SELECT " NAME_CONFLICTS("claimed", "$1::uuid")};
+
+const Statement kReleaseHostName{
+    "release_host_name",
+    "WITH released AS (DELETE FROM host_names WHERE name = $2 AND host_id = $1::uuid"
+    " RETURNING name)"
+    " UPDATE hosts SET hostname = CASE WHEN hostname = $2 THEN '' ELSE hostname END,"
+    " aliases = coalesce((SELECT jsonb_agg(a.v ORDER BY a.o) FROM jsonb_array_elements(aliases)"
+    " WITH ORDINALITY AS a(v, o) WHERE a.v <> to_jsonb($2::text)), '[]'::jsonb)"
+    " WHERE host_id = $1::uuid AND EXISTS (SELECT 1 FROM released) RETURNING 1"};
+
+const Statement kReserveServerNames{
+    "reserve_server_names",
+    "WITH claimed AS (" CLAIM_NAMES("NULL::uuid", "$1::jsonb", TS(2)) ")"
+    " SELECT " NAME_CONFLICTS("claimed", "NULL::uuid")};
+
+const Statement kSetAutoReissue{
+    "set_auto_reissue",
+    "UPDATE hosts SET auto_reissue_until = CASE WHEN $2::bigint < 0 THEN NULL ELSE " TS(
+        2) " END WHERE host_id = $1::uuid"};
+
+const Statement kSetCertificateFailure{
+    "set_certificate_failure",
+    "UPDATE hosts SET certificate_failure_at = CASE WHEN $2::bigint < 0 THEN NULL ELSE " TS(
+        2) " END, certificate_failure_detail = $3, certificate_failure_verified = $4"
+           " WHERE host_id = $1::uuid"};
+
+const Statement kListHosts{
+    "list_hosts",
+    "SELECT " HOST_COLUMNS ", c.serial_hex IS NOT NULL, " CERT_COLUMNS ","
+    " EXISTS (SELECT 1 FROM certificates v WHERE v.host_id = h.host_id AND v.revoked_at IS NULL"
+    " AND v.not_after > " TS(3) ")"
+    " FROM hosts h LEFT JOIN LATERAL (SELECT * FROM certificates x WHERE x.host_id = h.host_id"
+    " ORDER BY x.not_after DESC, x.created_at DESC LIMIT 1) c ON true"
+    " WHERE strpos(h.hostname, $1) > 0 ORDER BY h.hostname, h.host_id LIMIT $2"};
+
+const Statement kRecordEnrolment{
+    "record_enrolment",
+    "WITH h AS (INSERT INTO hosts (host_id, hostname, aliases, created_at, crl_shard)"
+    " VALUES ($1::uuid, $2, $3::jsonb, " TS(4) ", $5)),"
+    " n AS (" CLAIM_NAMES("$1::uuid", "$15::jsonb", TS(4)) "),"
+    " c AS (INSERT INTO certificates (serial_hex, host_id, kind, not_before, not_after, der,"
+    " created_at, crl_shard, spki_sha256) VALUES ($6, $1::uuid, $7, " TS(8) ", " TS(9) ", $10, " TS(
+        11) ", $5, NULLIF($12, ''::bytea))),"
+    " u AS (UPDATE tokens SET uses = uses + 1 WHERE token_id = $13::uuid RETURNING 1),"
+    " a AS (" AUDIT_FROM_JSON(14) ")"
+    " SELECT (SELECT count(*) FROM u), " NAME_CONFLICTS("n", "$1::uuid")};
+
+std::vector<std::string> names_of(const std::string& hostname,
+                                  const std::vector<std::string>& aliases) {
+  std::vector<std::string> names{hostname};
+  names.insert(names.end(), aliases.begin(), aliases.end());
+  return names;
+}
+
+// NAME_CONFLICTS' JSON: [[name, holder or null], ...].
+std::vector<NameHolder> name_holders(const std::string& text) {
+  std::vector<NameHolder> out;
+  for (const auto& pair : nlohmann::json::parse(text)) {
+    NameHolder h;
+    h.name = pair.at(0).get<std::string>();
+    if (!pair.at(1).is_null()) h.host_id = pair.at(1).get<std::string>();
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+}  // namespace
+
+const StatementList& hosts_statements() {
+  static const StatementList all = {
+      &kFindHost,           &kLockHost,       &kAssignHostNames,       &kReleaseHostName,
+      &kReserveServerNames, &kSetAutoReissue, &kSetCertificateFailure, &kListHosts,
+      &kRecordEnrolment};
+  return all;
+}
+
+std::optional<HostRow> PgTx::find_host(const std::string& host_id) {
+  const auto r = run(w_, kFindHost, host_id);
+  if (r.empty()) return std::nullopt;
+  return host_from(r[0], 0);
+}
+
+std::vector<HostSummaryRow> PgTx::list_hosts(const std::string& hostname_contains,
+                                             std::uint32_t limit, TimePoint now) {
+  std::vector<HostSummaryRow> out;
+  const auto r =
+      run(w_, kListHosts, hostname_contains, static_cast<long long>(limit), to_unix_micros(now));
+  for (const auto& row : r) {
+    HostSummaryRow s;
+    s.host = host_from(row, 0);
+    if (row[kHostColumns].as<bool>()) {
+      s.newest_certificate = certificate_from(row, kHostColumns + 1);
+    }
+    s.has_valid_certificate = row[kHostColumns + 1 + kCertColumns].as<bool>();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::optional<HostRow> PgTx::lock_host(const std::string& host_id) {
+  const auto r = run(w_, kLockHost, host_id);
+  if (r.empty()) return std::nullopt;
+  return host_from(r[0], 0);
+}
+
+std::vector<NameHolder> PgTx::assign_host_names(const std::string& host_id,
+                                                const std::string& hostname,
+                                                const std::vector<std::string>& aliases,
+                                                TimePoint now) {
+  if (hostname.empty()) throw internal_error("a host's names start with its host name");
+  const auto r =
+      run(w_, kAssignHostNames, host_id, nlohmann::json(names_of(hostname, aliases)).dump(),
+          hostname, aliases_json(aliases), to_unix_micros(now));
+  return name_holders(r[0][0].as<std::string>());
+}
+
+bool PgTx::release_host_name(const std::string& host_id, const std::string& name) {
+  return run(w_, kReleaseHostName, host_id, name).affected_rows() == 1;
+}
+
+std::vector<NameHolder> PgTx::reserve_server_names(const std::vector<std::string>& names,
+                                                   TimePoint now) {
+  const auto r = run(w_, kReserveServerNames, nlohmann::json(names).dump(), to_unix_micros(now));
+  return name_holders(r[0][0].as<std::string>());
+}
+
+void PgTx::set_auto_reissue_until(const std::string& host_id, std::optional<TimePoint> until) {
+  run(w_, kSetAutoReissue, host_id, until ? to_unix_micros(*until) : static_cast<std::int64_t>(-1));
+}
+
+void PgTx::set_certificate_failure(const std::string& host_id, std::optional<TimePoint> at,
+                                   const std::string& detail, bool verified) {
+  run(w_, kSetCertificateFailure, host_id, at ? to_unix_micros(*at) : static_cast<std::int64_t>(-1),
+      detail, verified && at.has_value());
+}
+
+std::vector<NameHolder> PgTx::record_enrolment(const HostRow& h, const CertificateRow& c,
+                                               const std::string& token_id,
+                                               const std::vector<AuditRow>& audit) {
+  if (c.host_id != h.host_id || c.crl_shard != h.crl_shard) {
+    throw internal_error("an enrolment's certificate must belong to its new host and shard");
+  }
+  const auto r =
+      run(w_, kRecordEnrolment, h.host_id, h.hostname, aliases_json(h.aliases),
+          to_unix_micros(h.created_at), h.crl_shard, c.serial_hex, to_string(c.kind),
+          to_unix_micros(c.not_before), to_unix_micros(c.not_after), bin(c.der),
+          to_unix_micros(c.created_at), bin(c.spki_sha256), token_id, audit_json_array(audit),
+          nlohmann::json(names_of(h.hostname, h.aliases)).dump());
+  if (r[0][0].as<int>() != 1) throw internal_error("token " + token_id + " vanished while used");
+  return name_holders(r[0][1].as<std::string>());
+}
+
+}  // namespace hostca::store

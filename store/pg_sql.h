@@ -1,0 +1,76 @@
+// What every file of the PostgreSQL store shares: the prepared-statement
+// type, how times cross the wire, the column lists rows are read from, and
+// the row converters. Internal to store/: nothing outside includes it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "store/rows.h"
+
+namespace hostca::store {
+
+struct Statement {
+  const char* name;
+  const char* sql;
+};
+using StatementList = std::vector<const Statement*>;
+
+// Each file's statements, all prepared on every new connection.
+const StatementList& ca_statements();
+const StatementList& tokens_statements();
+const StatementList& hosts_statements();
+const StatementList& certificates_statements();
+const StatementList& crls_statements();
+const StatementList& audit_statements();
+
+template <typename... Args>
+pqxx::result run(pqxx::work& w, const Statement& s, Args&&... args) {
+  return w.exec_prepared(s.name, std::forward<Args>(args)...);
+}
+
+// Times cross the wire as microseconds since the Unix epoch, exactly.
+#define TS(n) "('epoch'::timestamptz + $" #n "::bigint * interval '1 microsecond')"
+#define US(col) "(extract(epoch from " col ") * 1000000)::bigint"
+
+#define HOST_COLUMNS \
+  "h.host_id::text, h.hostname, h.aliases::text, " US("h.created_at") ", coalesce(" US( \
+      "h.auto_reissue_until") ", -1), h.crl_shard, coalesce(" US("h.certificate_failure_at") \
+                              ", -1), h.certificate_failure_detail,"     \
+                              " h.certificate_failure_verified"
+#define CERT_COLUMNS \
+  "c.serial_hex, coalesce(c.host_id::text, ''), c.kind, " US("c.not_before") ", " US(         \
+      "c.not_after") ", c.der, " US("c.created_at") ", coalesce(" US("c.revoked_at") ", -1)," \
+                     " coalesce(c.revocation_reason, -1), coalesce(c.crl_shard, -1),"        \
+                     " coalesce(c.spki_sha256, ''::bytea)"
+constexpr int kHostColumns = 9;
+constexpr int kCertColumns = 11;
+
+// Audit rows travel as one JSON array, so any number of them is one
+// parameter; `details` is the row's JSON object, `at` microseconds.
+#define AUDIT_FROM_JSON(n)                                                        \
+  "INSERT INTO audit_log (at, actor, action, subject, outcome, details)"          \
+  " SELECT 'epoch'::timestamptz + (a->>'at')::bigint * interval '1 microsecond'," \
+  " a->>'actor', a->>'action', a->>'subject', a->>'outcome', a->'details'"        \
+  " FROM jsonb_array_elements($" #n "::jsonb) WITH ORDINALITY AS x(a, i) ORDER BY i"
+
+pqxx::binarystring bin(const Bytes& b);
+Bytes bytes_of(const pqxx::field& f);
+// -1 (as the queries write NULL times) is none.
+std::optional<TimePoint> optional_time(const pqxx::field& f);
+TimePoint time_of(const pqxx::field& f);
+CertificateKind certificate_kind_of(const std::string& s);
+std::string aliases_json(const std::vector<std::string>& aliases);
+std::vector<std::string> aliases_from_json(const std::string& text);
+// HOST_COLUMNS, starting at column `at`.
+HostRow host_from(const pqxx::row& r, int at);
+// CERT_COLUMNS, starting at column `at`.
+CertificateRow certificate_from(const pqxx::row& r, int at);
+// Audit rows as one JSON array, for AUDIT_FROM_JSON.
+std::string audit_json_array(const std::vector<AuditRow>& rows);
+
+}  // namespace hostca::store
