@@ -174,6 +174,8 @@ std::vector<std::shared_ptr<grpc::Channel>> open_channels(const std::string& add
     // retried), and channelz's call counters.
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
     args.SetInt(GRPC_ARG_ENABLE_CHANNELZ, 0);
+    args.SetInt(GRPC_ARG_MINIMAL_STACK, 1);
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     args.SetInt("hostca.bench.channel", i);
     auto channel = grpc::CreateCustomChannel(address, grpc::SslCredentials(tls), args);
     if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
