@@ -122,6 +122,7 @@ for s in $systems; do
     *) echo "peers.sh: unknown system $s (hostca, hostca-sync, step-ca, cfssl)" >&2; exit 2 ;;
   esac
 done
+run_systems=${run_systems# }
 [ -n "$run_systems" ] || { echo "peers.sh: nothing to run" >&2; exit 1; }
 
 # ---- the temporary folder and the cleanup ----------------------------------
@@ -342,6 +343,18 @@ meta = {
 json.dump(meta, open(sys.argv[1], "w"), indent=2)
 PY
 
+# others_cpu SYSTEM: CPU seconds so far of every other system's server and
+# database, to see what ran beside each run.
+others_cpu() {
+  local args=()
+  case "$1" in hostca|hostca-sync) ;; *)
+    [ -z "${hostca_pid:-}" ] || args+=(--server-pid "$hostca_pid" --db-pid "$hostca_pgpid") ;;
+  esac
+  [ "$1" = step-ca ] || [ -z "${step_pid:-}" ] || args+=(--server-pid "$step_pid")
+  [ "$1" = cfssl ] || [ -z "${cfssl_pid:-}" ] || args+=(--server-pid "$cfssl_pid" --db-pid "$cfssl_pgpid")
+  peers_py cpu "${args[@]}"
+}
+
 for p in $(seq 1 "$passes"); do
   # Interleaved: every system at every level in each pass; the order of the
   # systems turns round from pass to pass so none always runs first.
@@ -351,12 +364,15 @@ for p in $(seq 1 "$passes"); do
   for c in $levels; do
     for s in "${order[@]}"; do
       echo "== pass $p: $s, $c clients, $count enrolments"
+      others_before=$(others_cpu "$s")
       case "$s" in
         hostca) run_hostca "$c" "$p" ;;
         hostca-sync) run_hostca "$c" "$p" sync ;;
         step-ca) run_stepca "$c" "$p" ;;
         cfssl) run_cfssl "$c" "$p" ;;
       esac
+      peers_py add-others --result "$work/results/run-$s-$c-$p.json" \
+        --before "$others_before" --after "$(others_cpu "$s")"
     done
   done
 done

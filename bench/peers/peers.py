@@ -8,6 +8,8 @@
   run-wrk       one wrk run: CPU of the server and database processes from
                 /proc before and after, certificates stored, wrk's figures
   hostca-result hostca-bench's JSON in the same shape as run-wrk's
+  cpu           CPU seconds so far of servers and databases
+  add-others    the other systems' CPU during a run, noted in its result
   table         every run in one table, medians over passes, ratios
 
 Everything is on 127.0.0.1; every run is bounded by a count and a time.
@@ -271,7 +273,8 @@ def cmd_run_wrk(a):
         "server_cpu_s": server_s, "db_cpu_s": db_s if a.db_pid else None,
         "server_ms_per_cert": server_s * 1000 / stored if stored else None,
         "db_ms_per_cert": db_s * 1000 / stored if (stored and a.db_pid) else None,
-        "gen_ms_per_call": res["thread_cpu_seconds"] * 1000 / res["calls"] if res["calls"] else None,
+        "gen_ms_per_call": res["thread_cpu_seconds"] * 1000 / res["calls"]
+        if res["calls"] and res["thread_cpu_seconds"] >= 0 else None,
         "wrk": res, "wrk_threads": threads, "wrk_stdout": wrk_out,
         "wall_seconds": time.monotonic() - t0,
     }
@@ -280,6 +283,23 @@ def cmd_run_wrk(a):
     json.dump(out, open(a.out, "w"), indent=2)
     if res["threads_unfinished"]:
         print(f"run-wrk: {res['threads_unfinished']} wrk threads hit the time bound", file=sys.stderr)
+
+
+def cmd_cpu(a):
+    """Prints the CPU seconds so far of the given servers and databases."""
+    servers, dbs = cpu_sample(a.server_pid, a.db_pid)
+    print(f"{servers + dbs:.3f}")
+
+
+def cmd_add_others(a):
+    """Notes in a run's result the CPU the other systems' processes used
+    meanwhile (a checkpoint, autovacuum, a CRL schedule): it ran on the
+    same cores and is part of why a throughput differs from pass to pass."""
+    r = json.load(open(a.result))
+    r["others_cpu_s"] = a.after - a.before
+    r["others_ms_per_cert"] = (r["others_cpu_s"] * 1000 / r["certificates_stored"]
+                               if r["certificates_stored"] else None)
+    json.dump(r, open(a.result, "w"), indent=2)
 
 
 def cmd_hostca_result(a):
@@ -316,7 +336,8 @@ def fmt(v, digits=2):
 COLUMNS = [("per_s", "certs/s", 0), ("p50_ms", "p50 ms", 1), ("p99_ms", "p99 ms", 1),
            ("server_ms_per_cert", "server ms/cert", 2), ("db_ms_per_cert", "db ms/cert", 2),
            ("server_db_ms_per_cert", "server+db ms/cert", 2),
-           ("gen_ms_per_call", "loadgen ms/call", 3)]
+           ("gen_ms_per_call", "loadgen ms/call", 3),
+           ("others_ms_per_cert", "others ms/cert", 2)]
 
 
 def cmd_table(a):
@@ -355,7 +376,8 @@ def cmd_table(a):
             p = by[(peer, clients)]
             ratio = {"of": f"hostca/{peer}", "clients": clients}
             for k, _, _ in COLUMNS:
-                ratio[k] = (m[k] / p[k]) if (m[k] is not None and p[k]) else None
+                ratio[k] = (m[k] / p[k]) if (m[k] is not None and p[k] and
+                                             k != "others_ms_per_cert") else None
             ratios.append(ratio)
             rows.append([f"hostca/{peer}", str(clients), "ratio", "", ""] +
                         [(fmt(ratio[k], 2) + "x") if ratio[k] is not None else "-"
@@ -414,13 +436,21 @@ def main():
     s.add_argument("--count", type=int, required=True)
     s.add_argument("--pass", dest="pass_no", type=int, required=True)
     s.add_argument("--out", required=True)
+    s = sub.add_parser("cpu")
+    s.add_argument("--server-pid", type=int, action="append", default=[])
+    s.add_argument("--db-pid", type=int, action="append", default=[])
+    s = sub.add_parser("add-others")
+    s.add_argument("--result", required=True)
+    s.add_argument("--before", type=float, required=True)
+    s.add_argument("--after", type=float, required=True)
     s = sub.add_parser("table")
     s.add_argument("--results", required=True)
     s.add_argument("--meta")
     s.add_argument("--json", required=True)
     a = p.parse_args()
     {"stepca-init": cmd_stepca_init, "cfssl-init": cmd_cfssl_init, "bodies": cmd_bodies,
-     "run-wrk": cmd_run_wrk, "hostca-result": cmd_hostca_result,
+     "run-wrk": cmd_run_wrk, "hostca-result": cmd_hostca_result, "cpu": cmd_cpu,
+     "add-others": cmd_add_others,
      "table": cmd_table}[a.cmd](a)
 
 

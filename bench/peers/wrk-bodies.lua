@@ -44,8 +44,16 @@ ok, failed, latencies = 0, 0, {}
 local sent_at = 0
 local shared = tonumber(os.getenv("HOSTCA_WRK_CONNECTIONS_PER_THREAD") or "1") > 1
 if shared then
+  -- wrk asks delay() before each request of a connection and calls
+  -- request() on a later turn of its loop, after other connections may
+  -- have asked too: a body is reserved here, so that no more requests
+  -- start than there are bodies.
+  local reserved = 0
   function delay()
-    if sent < #requests then return 0 end
+    if reserved < #requests then
+      reserved = reserved + 1
+      return 0
+    end
     return 3600000
   end
 end
@@ -74,6 +82,12 @@ function request()
     started = sent_at
     cpu_start = clock(CLOCK_THREAD_CPUTIME_ID)
   end
+  if sent > #requests then
+    -- Only after a socket error lost a request in flight (wrk reconnects
+    -- and asks again): its body is sent again, and its answer counted as
+    -- whatever the server makes of a replay.
+    return requests[#requests]
+  end
   return requests[sent]
 end
 
@@ -87,7 +101,7 @@ function response(status, headers, body)
     failed = failed + 1
     if failed <= 3 then io.stderr:write("wrk: HTTP " .. status .. ": " .. body:sub(1, 200) .. "\n") end
   end
-  if sent >= #requests and answered >= sent then
+  if answered >= #requests or (sent >= #requests and answered >= sent) then
     finished = now
     cpu_end = clock(CLOCK_THREAD_CPUTIME_ID)
     wrk.thread:stop()
@@ -118,6 +132,7 @@ function done(summary, latency, requests_stats)
     if not f then unfinished = unfinished + 1 end
     if c0 and c1 then cpu = cpu + (c1 - c0) end
   end
+  if unfinished > 0 then cpu = -1 end  -- a thread's CPU clock was not read at its end
   table.sort(all)
   local seconds = (first and last) and (last - first) or 0
   local e = summary.errors
