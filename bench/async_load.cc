@@ -64,7 +64,7 @@ Stats run_async_unary(const std::string& scenario,
     ++in_flight;
   };
 
-  const CpuSample before = sample_cpu(watch);
+  const CpuSample before = sample_cpu(watch, Edge::kStart);
   const auto start = SteadyClock::now();
   const auto deadline = start + std::chrono::duration_cast<SteadyClock::duration>(
                                     std::chrono::duration<double>(max_seconds));
@@ -111,7 +111,7 @@ Stats run_async_unary(const std::string& scenario,
     if (next < count && answered < deadline && !cancelled) start_call(slot);
   }
   stats.seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
-  const CpuSample after = sample_cpu(watch);
+  const CpuSample after = sample_cpu(watch, Edge::kEnd);
   queue.Shutdown();
   void* tag = nullptr;
   bool ok = false;

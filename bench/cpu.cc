@@ -83,11 +83,12 @@ double process_cpu_seconds(pid_t pid, bool with_children) {
   return static_cast<double>(ticks) / ticks_per_second();
 }
 
-CpuSample sample_cpu(const CpuWatch& watch) {
+CpuSample sample_cpu(const CpuWatch& watch, Edge edge) {
   CpuSample s;
+  if (edge == Edge::kEnd) s.self = self_cpu_seconds();
   for (const pid_t pid : watch.servers) s.servers += process_cpu_seconds(pid, false);
   for (const pid_t pid : watch.databases) s.databases += process_cpu_seconds(pid, true);
-  s.self = self_cpu_seconds();
+  if (edge == Edge::kStart) s.self = self_cpu_seconds();
   return s;
 }
 

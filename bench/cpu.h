@@ -33,6 +33,10 @@ struct CpuSample {
   double servers = 0;
   double databases = 0;
 };
-CpuSample sample_cpu(const CpuWatch& watch);
+// Which end of a timed part a reading is taken at: this process's own CPU
+// is read after the scan of /proc at the start and before it at the end,
+// so that the scan is never counted as the load generator's.
+enum class Edge { kStart, kEnd };
+CpuSample sample_cpu(const CpuWatch& watch, Edge edge);
 
 }  // namespace hostca::bench

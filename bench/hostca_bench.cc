@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
     target.load = load == "sync" ? bench::LoadMode::kSync : bench::LoadMode::kAsync;
     for (const int pid : server_pids) target.watch.servers.push_back(pid);
     for (const int pid : db_pids) target.watch.databases.push_back(pid);
-    bench::sample_cpu(target.watch);  // fails now, not after the inputs, on a wrong pid
+    bench::sample_cpu(target.watch,
+                      bench::Edge::kStart);  // fails now, not after the inputs, on a wrong pid
     const auto connect = [&] {
       if (!target.channels.empty()) return;
       if (server.empty() || ca_file.empty() || admin_key_file.empty()) {

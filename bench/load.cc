@@ -137,7 +137,7 @@ Stats run_closed_loop(const std::string& scenario, int clients, std::size_t coun
     });
   }
   while (ready.load() < clients) std::this_thread::yield();
-  const CpuSample before = sample_cpu(watch);
+  const CpuSample before = sample_cpu(watch, Edge::kStart);
   const auto start = SteadyClock::now();
   deadline = start + std::chrono::duration_cast<SteadyClock::duration>(
                          std::chrono::duration<double>(max_seconds));
@@ -147,7 +147,7 @@ Stats run_closed_loop(const std::string& scenario, int clients, std::size_t coun
   s.scenario = scenario;
   s.clients = clients;
   s.seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
-  const CpuSample after = sample_cpu(watch);
+  const CpuSample after = sample_cpu(watch, Edge::kEnd);
   std::vector<double> all;
   for (std::size_t c = 0; c < n; ++c) {
     all.insert(all.end(), latencies[c].begin(), latencies[c].end());
