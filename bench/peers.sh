@@ -247,7 +247,7 @@ build_stepca() {
     mkdir -p "$src"
     cp "$here/peers/step-ca-main.go" "$src/main.go"
     (cd "$cache" && GO111MODULE=off GOPATH="$cache/gopath:/usr/share/gocode" GOCACHE="$cache/gocache" \
-      GOFLAGS= nice -n 10 go build -p 1 -o "$step_bin.new" hostcabench/stepca) >"$work/step-build.log" 2>&1 ||
+      GOFLAGS='' nice -n 10 go build -p 1 -o "$step_bin.new" hostcabench/stepca) >"$work/step-build.log" 2>&1 ||
       { tail -n 30 "$work/step-build.log" >&2; exit 1; }
     mv "$step_bin.new" "$step_bin"
   fi
