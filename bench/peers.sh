@@ -131,8 +131,10 @@ chmod 0711 "$work"  # the postgres user must be able to walk into it
 mkdir -p "$work/results"
 pids=()
 clusters=()
+child=
 cleanup() {
   set +e
+  [ -z "$child" ] || kill -TERM "$child" 2>/dev/null
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${pids[@]}"; do
     for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -146,6 +148,17 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 peers_py() { python3 "$here/peers/peers.py" "$@"; }
+# in_background CMD...: runs a load generator as a child the shell waits
+# for, so that a TERM or INT to this script stops it at once (a trap waits
+# for a foreground command to end).
+in_background() {
+  local rc=0
+  "$@" &
+  child=$!
+  wait "$child" || rc=$?
+  child=
+  return "$rc"
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() {  # wait_http NAME PID URL: until URL answers anything over HTTPS, at most 60 s
   for _ in $(seq 1 600); do
@@ -216,7 +229,7 @@ run_hostca() {  # run_hostca CLIENTS PASS [LOAD]
   local c=$1 p=$2 load=${3:-$hostca_load} name=hostca before after
   [ "$load" = "$hostca_load" ] || name=hostca-$load
   before=$(hostca_certs)
-  "$build_dir/bench/hostca-bench" --server "127.0.0.1:$hostca_grpc" --ca-file "$work/tls/ca.pem" \
+  in_background "$build_dir/bench/hostca-bench" --server "127.0.0.1:$hostca_grpc" --ca-file "$work/tls/ca.pem" \
     --admin-key-file "$work/admin.key" --scenario enrol --clients "$c" --count "$count" \
     --max-seconds "$max_seconds" --load "$load" --channels "$hostca_channels" \
     --server-pid "$hostca_pid" --db-pid "$hostca_pgpid" --json "$work/$name-$c-$p.json" \
@@ -268,7 +281,7 @@ run_stepca() {  # run_stepca CLIENTS PASS
   # carry nbf/exp, and each is used once (step-ca refuses a replayed jti).
   peers_py bodies --system step-ca --dir "$work/step" --port "$step_port" --count "$count" \
     --threads "$(wrk_threads_for "$c")" --prefix "s$c-$p" --out "$work/step-bodies-$c-$p"
-  peers_py run-wrk --system step-ca --url "https://127.0.0.1:$step_port" --path /1.0/sign \
+  in_background python3 "$here/peers/peers.py" run-wrk --system step-ca --url "https://127.0.0.1:$step_port" --path /1.0/sign \
     --expect '"crt"' --script "$here/peers/wrk-bodies.lua" --bodies "$work/step-bodies-$c-$p" \
     --clients "$c" --count "$count" --pass "$p" --max-seconds "$max_seconds" \
     --server-pid "$step_pid" --wrk-threads "$(wrk_threads_for "$c")" --out "$work/results/run-step-ca-$c-$p.json"
@@ -302,7 +315,7 @@ run_cfssl() {  # run_cfssl CLIENTS PASS
   else
     count_cmd="psql '$cfssl_db' -tAc 'SELECT count(*) FROM certificates'"
   fi
-  peers_py run-wrk --system cfssl --url "https://127.0.0.1:$cfssl_port" --path /api/v1/cfssl/sign \
+  in_background python3 "$here/peers/peers.py" run-wrk --system cfssl --url "https://127.0.0.1:$cfssl_port" --path /api/v1/cfssl/sign \
     --expect '"success":true' --script "$here/peers/wrk-bodies.lua" \
     --bodies "$work/cfssl-bodies-$c-$p" --clients "$c" --count "$count" --pass "$p" \
     --max-seconds "$max_seconds" --server-pid "$cfssl_pid" --db-pid "$cfssl_pgpid" \

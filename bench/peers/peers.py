@@ -240,6 +240,13 @@ def cmd_run_wrk(a):
     wrk = subprocess.Popen(["wrk", "-t", str(threads), "-c", str(a.clients), "-d",
                             f"{int(a.max_seconds)}s", "--timeout", "30s", "-s", a.script, a.url],
                            env=env, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+
+    def stop(signum, _frame):
+        wrk.kill()
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     started = False
     while wrk.poll() is None:
         try:
