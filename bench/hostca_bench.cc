@@ -1,6 +1,7 @@
 // hostca-bench: load generator for running hostca servers (loopback only).
 // bench/run.sh starts PostgreSQL and the servers and runs every scenario;
 // see bench/README.md and docs/benchmarks.md.
+#include <absl/synchronization/mutex.h>
 #include <botan/auto_rng.h>
 #include <botan/hex.h>
 
@@ -39,6 +40,8 @@ int main(int argc, char** argv) {
   int crl_clients = 16, crl_shard = 0;
   double crl_seconds = 5;
   std::uint64_t crl_max_requests = 10'000'000;
+  std::string load = "async";
+  std::vector<int> server_pids, db_pids;
   app.add_option("--server", server, "gRPC address of the server under load (host:port)");
   app.add_option("--watch-server", watch_server,
                  "gRPC address of a second server, for the visibility scenario");
@@ -66,6 +69,16 @@ int main(int argc, char** argv) {
   app.add_option("--crl-max-requests", crl_max_requests, "Request bound of each CRL fetch run")
       ->capture_default_str();
   app.add_option("--crl-shard", crl_shard, "CRL shard to fetch")->capture_default_str();
+  app.add_option("--load", load,
+                 "How timed gRPC calls are made: async (one thread, a completion queue, "
+                 "requests serialised beforehand) or sync (a thread per client)")
+      ->check(CLI::IsMember({"async", "sync"}))
+      ->capture_default_str();
+  app.add_option("--server-pid", server_pids,
+                 "Server process(es) whose CPU per call each result reports (from /proc)");
+  app.add_option("--db-pid", db_pids,
+                 "Database postmaster(s) whose CPU per call, with every backend's, each result "
+                 "reports");
   app.add_option("--label", label, "Free text stored with every result (e.g. revoked=1000000)");
   app.add_option("--json", json_file, "Write the results here as JSON");
   try {
@@ -73,11 +86,20 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  // Debian's abseil keeps absl::Mutex's deadlock detection on, a graph of
+  // lock order updated on every lock gRPC takes: 5 % of the load
+  // generator's CPU in perf, and nothing a benchmark needs.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   try {
     std::vector<Stats> results;
     const std::string run_id = random_run_id();
     bench::Target target;
+    target.load = load == "sync" ? bench::LoadMode::kSync : bench::LoadMode::kAsync;
+    for (const int pid : server_pids) target.watch.servers.push_back(pid);
+    for (const int pid : db_pids) target.watch.databases.push_back(pid);
+    bench::sample_cpu(target.watch,
+                      bench::Edge::kStart);  // fails now, not after the inputs, on a wrong pid
     const auto connect = [&] {
       if (!target.channels.empty()) return;
       if (server.empty() || ca_file.empty() || admin_key_file.empty()) {
@@ -119,7 +141,7 @@ int main(int argc, char** argv) {
           std::cerr << "crl: " << crl_clients << " connections, " << crl_seconds << " s, "
                     << (conditional ? "If-None-Match" : "full GET") << "...\n";
           results.push_back(bench::run_crl_fetch(host, port, crl_shard, crl_clients, crl_seconds,
-                                                 crl_max_requests, conditional));
+                                                 crl_max_requests, conditional, target.watch));
         }
       } else if (scenario == "visibility") {
         connect();
@@ -137,11 +159,8 @@ int main(int argc, char** argv) {
     }
     bench::print_table(results);
     if (!json_file.empty()) {
-      Json out{{"run_id", run_id},
-               {"server", server},
-               {"http", http},
-               {"label", label},
-               {"results", Json::array()}};
+      Json out{{"run_id", run_id}, {"server", server}, {"load", load},
+               {"http", http},     {"label", label},   {"results", Json::array()}};
       for (const auto& s : results) {
         Json j = bench::to_json(s);
         j["label"] = label;

@@ -42,7 +42,22 @@ void summarise(Stats& s, std::vector<double> latencies_ms) {
   s.throughput = s.seconds > 0 ? static_cast<double>(s.ok) / s.seconds : 0;
 }
 
+void account_cpu(Stats& s, const CpuSample& before, const CpuSample& after, const CpuWatch& watch) {
+  const auto per = [](double seconds, std::uint64_t n) {
+    return n == 0 ? -1.0 : seconds * 1000.0 / static_cast<double>(n);
+  };
+  s.load_cpu_ms_per_call = per(after.self - before.self, s.attempted);
+  if (!watch.servers.empty()) s.server_cpu_ms_per_ok = per(after.servers - before.servers, s.ok);
+  if (!watch.databases.empty()) {
+    s.db_cpu_ms_per_ok = per(after.databases - before.databases, s.ok);
+  }
+  s.extra["cpu_seconds"] = Json{{"load_generator", after.self - before.self},
+                                {"servers", after.servers - before.servers},
+                                {"databases", after.databases - before.databases}};
+}
+
 Json to_json(const Stats& s) {
+  const auto measured = [](double v) { return v < 0 ? Json() : Json(v); };
   return Json{{"scenario", s.scenario},
               {"clients", s.clients},
               {"attempted", s.attempted},
@@ -51,6 +66,14 @@ Json to_json(const Stats& s) {
               {"seconds", s.seconds},
               {"throughput_per_s", s.throughput},
               {"latency_ms", {{"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}, {"max", s.max}}},
+              {"cpu_ms",
+               {{"load_generator_per_call", measured(s.load_cpu_ms_per_call)},
+                {"server_per_ok", measured(s.server_cpu_ms_per_ok)},
+                {"database_per_ok", measured(s.db_cpu_ms_per_ok)},
+                {"server_and_database_per_ok", s.server_cpu_ms_per_ok < 0 && s.db_cpu_ms_per_ok < 0
+                                                   ? Json()
+                                                   : Json(std::max(0.0, s.server_cpu_ms_per_ok) +
+                                                          std::max(0.0, s.db_cpu_ms_per_ok))}}},
               {"extra", s.extra}};
 }
 
@@ -58,7 +81,8 @@ void print_table(const std::vector<Stats>& results) {
   std::cout << std::left << std::setw(24) << "scenario" << std::right << std::setw(8) << "clients"
             << std::setw(10) << "ok" << std::setw(8) << "errors" << std::setw(9) << "seconds"
             << std::setw(11) << "per_s" << std::setw(9) << "p50_ms" << std::setw(9) << "p90_ms"
-            << std::setw(9) << "p99_ms" << std::setw(9) << "max_ms"
+            << std::setw(9) << "p99_ms" << std::setw(9) << "max_ms" << std::setw(10) << "gen_ms"
+            << std::setw(10) << "srv_ms" << std::setw(10) << "db_ms"
             << "\n";
   for (const auto& s : results) {
     std::uint64_t errors = 0;
@@ -67,14 +91,23 @@ void print_table(const std::vector<Stats>& results) {
               << std::setw(10) << s.ok << std::setw(8) << errors << std::fixed
               << std::setprecision(2) << std::setw(9) << s.seconds << std::setprecision(0)
               << std::setw(11) << s.throughput << std::setprecision(2) << std::setw(9) << s.p50
-              << std::setw(9) << s.p90 << std::setw(9) << s.p99 << std::setw(9) << s.max << "\n";
+              << std::setw(9) << s.p90 << std::setw(9) << s.p99 << std::setw(9) << s.max
+              << std::setprecision(3);
+    for (const double cpu : {s.load_cpu_ms_per_call, s.server_cpu_ms_per_ok, s.db_cpu_ms_per_ok}) {
+      if (cpu < 0) {
+        std::cout << std::setw(10) << "-";
+      } else {
+        std::cout << std::setw(10) << cpu;
+      }
+    }
+    std::cout << "\n";
   }
   std::cout.flush();
 }
 
 Stats run_closed_loop(const std::string& scenario, int clients, std::size_t count,
-                      double max_seconds,
-                      const std::function<CallOutcome(std::size_t, int)>& call) {
+                      double max_seconds, const std::function<CallOutcome(std::size_t, int)>& call,
+                      const CpuWatch& watch) {
   const auto n = static_cast<std::size_t>(clients);
   std::atomic<std::size_t> next{0};
   std::atomic<int> ready{0};
@@ -104,6 +137,7 @@ Stats run_closed_loop(const std::string& scenario, int clients, std::size_t coun
     });
   }
   while (ready.load() < clients) std::this_thread::yield();
+  const CpuSample before = sample_cpu(watch, Edge::kStart);
   const auto start = SteadyClock::now();
   deadline = start + std::chrono::duration_cast<SteadyClock::duration>(
                          std::chrono::duration<double>(max_seconds));
@@ -113,6 +147,7 @@ Stats run_closed_loop(const std::string& scenario, int clients, std::size_t coun
   s.scenario = scenario;
   s.clients = clients;
   s.seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  const CpuSample after = sample_cpu(watch, Edge::kEnd);
   std::vector<double> all;
   for (std::size_t c = 0; c < n; ++c) {
     all.insert(all.end(), latencies[c].begin(), latencies[c].end());
@@ -120,6 +155,7 @@ Stats run_closed_loop(const std::string& scenario, int clients, std::size_t coun
     for (const auto& [what, k] : errors[c]) s.errors[what] += k;
   }
   summarise(s, std::move(all));
+  account_cpu(s, before, after, watch);
   return s;
 }
 
@@ -132,6 +168,14 @@ std::vector<std::shared_ptr<grpc::Channel>> open_channels(const std::string& add
     grpc::ChannelArguments args;
     // A subchannel pool per channel, so each channel is its own connection.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    // What a load generator does not need and pays for on every call (in
+    // perf): the retry filter, which holds each request until the answer
+    // in case it must send it again (a failed call is counted, not
+    // retried), and channelz's call counters.
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+    args.SetInt(GRPC_ARG_ENABLE_CHANNELZ, 0);
+    args.SetInt(GRPC_ARG_MINIMAL_STACK, 1);
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     args.SetInt("hostca.bench.channel", i);
     auto channel = grpc::CreateCustomChannel(address, grpc::SslCredentials(tls), args);
     if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {

@@ -14,6 +14,7 @@
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
+#include "cpu.h"
 #include "hostca/v1/host.grpc.pb.h"
 
 namespace hostca::bench {
@@ -31,11 +32,19 @@ struct Stats {
   double seconds = 0;
   double throughput = 0;                      // ok per second
   double p50 = 0, p90 = 0, p99 = 0, max = 0;  // milliseconds
+  // CPU of the timed part, in milliseconds: this process's per call made
+  // (the load generator's own cost), and the watched servers' and
+  // databases' per successful call; negative when not measured.
+  double load_cpu_ms_per_call = -1;
+  double server_cpu_ms_per_ok = -1;
+  double db_cpu_ms_per_ok = -1;
   Json extra = Json::object();
 };
 
 // Nearest-rank percentiles over latencies in milliseconds.
 void summarise(Stats& s, std::vector<double> latencies_ms);
+// Fills the CPU figures of `s` (after summarise) from two readings.
+void account_cpu(Stats& s, const CpuSample& before, const CpuSample& after, const CpuWatch& watch);
 Json to_json(const Stats& s);
 void print_table(const std::vector<Stats>& results);
 
@@ -45,10 +54,13 @@ using CallOutcome = std::string;
 
 // Runs call(i, client) for i in [0, count) from `clients` threads, each
 // thread taking the next i until count calls were made or max_seconds
-// passed. Only the calls are timed; `scenario` names the result.
+// passed. Only the calls are timed; `scenario` names the result. (The
+// gRPC scenarios use run_async_unary unless told --load sync: a thread per
+// client costs the load generator several times the CPU per call.)
 Stats run_closed_loop(const std::string& scenario, int clients, std::size_t count,
                       double max_seconds,
-                      const std::function<CallOutcome(std::size_t i, int client)>& call);
+                      const std::function<CallOutcome(std::size_t i, int client)>& call,
+                      const CpuWatch& watch = {});
 
 // `count` TLS channels to `address`, each its own connection.
 std::vector<std::shared_ptr<grpc::Channel>> open_channels(const std::string& address,

@@ -19,7 +19,7 @@ namespace hostca::bench {
 namespace v1 = hostca::v1;
 
 Stats run_crl_fetch(const std::string& host, int port, int shard, int clients, double seconds,
-                    std::uint64_t max_requests, bool conditional) {
+                    std::uint64_t max_requests, bool conditional, const CpuWatch& watch) {
   const std::string path = "/crl/" + std::to_string(shard) + ".crl";
   std::string etag;
   std::size_t bytes = 0;
@@ -48,16 +48,16 @@ Stats run_crl_fetch(const std::string& host, int port, int shard, int clients, d
   const httplib::Headers headers =
       conditional ? httplib::Headers{{"If-None-Match", etag}} : httplib::Headers{};
   const int expected = conditional ? 304 : 200;
-  Stats s = run_closed_loop(conditional ? "crl-get-304" : "crl-get-200", clients, max_requests,
-                            seconds, [&](std::size_t, int c) -> CallOutcome {
-                              const auto res = connections[static_cast<std::size_t>(c)]->Get(
-                                  path.c_str(), headers);
-                              if (!res) return "NO_ANSWER";
-                              if (res->status != expected)
-                                return "HTTP_" + std::to_string(res->status);
-                              if (!conditional && res->body.size() != bytes) return "WRONG_BODY";
-                              return {};
-                            });
+  Stats s = run_closed_loop(
+      conditional ? "crl-get-304" : "crl-get-200", clients, max_requests, seconds,
+      [&](std::size_t, int c) -> CallOutcome {
+        const auto res = connections[static_cast<std::size_t>(c)]->Get(path.c_str(), headers);
+        if (!res) return "NO_ANSWER";
+        if (res->status != expected) return "HTTP_" + std::to_string(res->status);
+        if (!conditional && res->body.size() != bytes) return "WRONG_BODY";
+        return {};
+      },
+      watch);
   s.extra = Json{{"path", path}, {"etag", etag}, {"crl_bytes", bytes}};
   return s;
 }

@@ -134,10 +134,14 @@ start_server a
 start_server b
 echo "== servers: a gRPC $a_grpc HTTP $a_http (pid $a_pid), b gRPC $b_grpc (pid $b_pid); pool $pool_size; $crl_shards CRL shards"
 
+pg_pid=$(head -n1 "$work/pg/data/postmaster.pid")
 bench() {  # bench JSON_NAME hostca-bench-args...
   local out=$1; shift
+  # Server a's and PostgreSQL's CPU per call are read from /proc around each
+  # timed part, as is hostca-bench's own (columns srv_ms, db_ms, gen_ms).
   "$bench_bin" --server "127.0.0.1:$a_grpc" --ca-file "$work/tls/ca.pem" \
-    --admin-key-file "$work/admin.key" --http "127.0.0.1:$a_http" "$@" --json "$work/$out.json"
+    --admin-key-file "$work/admin.key" --http "127.0.0.1:$a_http" \
+    --server-pid "$a_pid" --db-pid "$pg_pid" "$@" --json "$work/$out.json"
 }
 seed() {
   echo "== seeding revoked certificates on record up to $1"
@@ -175,7 +179,8 @@ for phase in $phases; do
       n=$((soak_seconds * 2000))  # more CSRs than a 5-minute run at this machine's rate uses
       echo "== soak: enrolment at 64 clients for up to $soak_seconds s ($n CSRs prepared first)"
       "$bench_bin" --server "127.0.0.1:$a_grpc" --ca-file "$work/tls/ca.pem" \
-        --admin-key-file "$work/admin.key" --scenario enrol --clients 64 --count "$n" \
+        --admin-key-file "$work/admin.key" --server-pid "$a_pid" --db-pid "$pg_pid" \
+        --scenario enrol --clients 64 --count "$n" \
         --max-seconds "$soak_seconds" --json "$work/soak.json" &
       bpid=$!
       # The soak's timed part starts once its CSRs are made: sample RSS every 10 s meanwhile.

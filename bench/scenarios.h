@@ -11,9 +11,17 @@
 
 namespace hostca::bench {
 
+// How the timed gRPC calls are made: asynchronously from one thread with
+// every request serialised beforehand (run_async_unary, the default), or
+// from a thread per client with synchronous stubs (the load generator of
+// earlier figures, kept to compare with).
+enum class LoadMode { kAsync, kSync };
+
 struct Target {
   std::vector<std::shared_ptr<grpc::Channel>> channels;  // the server under load
   std::shared_ptr<Admin> admin;
+  LoadMode load = LoadMode::kAsync;
+  CpuWatch watch;  // processes whose CPU per call each result reports
 };
 
 // How enrolments get their authorization tokens: one per client thread
@@ -31,7 +39,7 @@ Stats run_reissue(const Target& target, const std::string& prefix, int clients, 
 // HTTP GET of one CRL shard: full answers (200 with the DER) or, with
 // `conditional`, If-None-Match answered 304.
 Stats run_crl_fetch(const std::string& host, int port, int shard, int clients, double seconds,
-                    std::uint64_t max_requests, bool conditional);
+                    std::uint64_t max_requests, bool conditional, const CpuWatch& watch);
 
 // Revokes `count` hosts one after another through `revoking`, while a
 // WatchRevocations subscriber on `watching` (another server) times each
