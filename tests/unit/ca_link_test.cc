@@ -12,6 +12,7 @@
 #include "domain/ca_key.h"
 #include "domain/ca_link.h"
 #include "domain/certificate_issuer.h"
+#include "pki/ca_link_check.h"
 
 namespace hostca {
 namespace {
@@ -161,6 +162,50 @@ TEST(NextCa, RefusesTheCurrentKeyAndANonPositiveValidity) {
   const auto own = make_ca_certificate(*same, CaCertificateOptions{}, kNow, testing::rng());
   HOSTCA_EXPECT_ERROR(make_next_ca_certificate(own, *same, hours(24), kNow, testing::rng()),
                       ErrorKind::kInvalidArgument);
+}
+
+std::chrono::system_clock::time_point at(TimePoint t) {
+  return std::chrono::system_clock::time_point(t.time_since_epoch());
+}
+
+TEST(LinkCheck, AcceptsNewWithOldSignedByAPinnedKeyForTheAnnouncedKey) {
+  const Rollover r;
+  EXPECT_EQ(link_refusal({r.old_ca()}, r.new_ca(), r.links->new_with_old, at(kNow)), "");
+  // Any pinned key may have signed it: the order of the pins does not matter.
+  const Rollover other;
+  EXPECT_EQ(link_refusal({other.old_ca(), r.old_ca()}, r.new_ca(), r.links->new_with_old, at(kNow)),
+            "");
+}
+
+TEST(LinkCheck, RefusesALinkSignedByAKeyThatIsNotPinned) {
+  const Rollover r;
+  const Rollover stranger;
+  const std::string why =
+      link_refusal({stranger.old_ca()}, r.new_ca(), r.links->new_with_old, at(kNow));
+  EXPECT_NE(why.find("not signed by a CA key this host pins"), std::string::npos) << why;
+  // Nor does a key vouch for itself: the next CA's own certificate is no link.
+  EXPECT_NE(link_refusal({stranger.old_ca()}, r.new_ca(), r.new_ca(), at(kNow)), "");
+}
+
+TEST(LinkCheck, RefusesALinkForAnotherKey) {
+  const Rollover r;
+  const Rollover other;
+  const std::string why =
+      link_refusal({r.old_ca()}, other.new_ca(), r.links->new_with_old, at(kNow));
+  EXPECT_NE(why.find("not the announced"), std::string::npos) << why;
+  // oldWithNew certifies the old key: no link to the new one.
+  EXPECT_NE(link_refusal({r.old_ca()}, r.new_ca(), r.links->old_with_new, at(kNow)), "");
+}
+
+TEST(LinkCheck, RefusesALinkOutsideItsValidityToTheSecond) {
+  const Rollover r;
+  const auto& link = r.links->new_with_old;
+  const auto end = link.not_after().to_std_timepoint();
+  EXPECT_EQ(link_refusal({r.old_ca()}, r.new_ca(), link, end - std::chrono::seconds(1)), "");
+  EXPECT_NE(link_refusal({r.old_ca()}, r.new_ca(), link, end).find("outside its validity"),
+            std::string::npos);
+  const auto start = link.not_before().to_std_timepoint();
+  EXPECT_NE(link_refusal({r.old_ca()}, r.new_ca(), link, start - std::chrono::seconds(1)), "");
 }
 
 }  // namespace
