@@ -5,6 +5,7 @@
 #include <exception>
 #include <memory>
 
+#include <botan/system_rng.h>
 #include <google/protobuf/stubs/logging.h>
 
 #include "common/error.h"
@@ -24,6 +25,12 @@ class RefusingStore final : public store::Store {
  public:
   void transact(const std::function<void(store::Tx&)>&) override { throw ReachedStore{}; }
 };
+
+// The fuzzers' randomness: nothing here needs it pinned.
+Botan::RandomNumberGenerator& rng() {
+  static auto* const r = new Botan::System_RNG();
+  return *r;
+}
 
 // 2026-03-01T12:00:00Z, as the tests use: the CA is valid then.
 const TimePoint kNow = from_unix_micros(1772366400LL * 1000000);
@@ -59,13 +66,12 @@ Authority& authority() {
     static RefusingStore refusing;
     static FakeClock clock(kNow);
     const std::shared_ptr<const Botan::Private_Key> key =
-        generate_key(CaKeyAlgorithm::kEcdsaP256, testing::rng());
+        generate_key(CaKeyAlgorithm::kEcdsaP256, rng());
     auto signer = std::make_shared<SoftwareSigner>(
-        key, make_ca_certificate(*key, CaCertificateOptions{}, kNow, testing::rng()),
-        testing::rng());
-    auto issuer = std::make_shared<CertificateIssuer>(CertificateProfile{}, std::move(signer),
-                                                      testing::rng());
-    return new Authority(refusing, std::move(issuer), clock, AuthorityConfig{});
+        key, make_ca_certificate(*key, CaCertificateOptions{}, kNow, rng()), rng());
+    auto issuer =
+        std::make_shared<CertificateIssuer>(CertificateProfile{}, std::move(signer), rng());
+    return new Authority(refusing, std::move(issuer), clock, rng(), AuthorityConfig{});
   }();
   return *instance;
 }
