@@ -24,11 +24,11 @@ INSERT INTO hosts (host_id, hostname, created_at, crl_shard)
            % (SELECT crl_shards FROM ca))::integer
     FROM seed;
 INSERT INTO certificates (serial_hex, host_id, kind, not_before, not_after, der, created_at,
-                          revoked_at, revocation_reason, crl_shard)
+                          revoked_at, revocation_reason, crl_shard, ca_generation)
   SELECT s.serial_hex, s.host_id, 'enroll', now() - interval '60 days',
          now() + interval '300 days', '\x3000'::bytea, now() - interval '60 days',
          now() - (s.i % 86400) * interval '1 second', CASE WHEN s.i % 3 = 0 THEN 1 ELSE 4 END,
-         h.crl_shard
+         h.crl_shard, (SELECT generation FROM ca_keys WHERE state = 'active')
     FROM seed s JOIN hosts h USING (host_id);
 COMMIT;
 -- What autovacuum does to rows on record for months: statistics, and the

@@ -37,11 +37,32 @@ const Statement kFindAdminKey{"find_admin_key",
                               "SELECT key_id::text, name, key_hash, " US(
                                   "created_at") ", created_by FROM admin_keys WHERE key_hash = $1"};
 
+const Statement kLockCa{"lock_ca", "SELECT 1 FROM ca FOR UPDATE"};
+
+#define CA_KEY_COLUMNS                                                                         \
+  "generation, key_algorithm, certificate_der, encrypted_private_key_pem, sha256_fingerprint," \
+  " spki_sha256, state, coalesce(new_with_old_der, ''::bytea),"                                \
+  " coalesce(old_with_new_der, ''::bytea), emergency, " US("created_at")
+
+const Statement kListCaKeys{"list_ca_keys",
+                            "SELECT " CA_KEY_COLUMNS " FROM ca_keys ORDER BY generation"};
+
+const Statement kInsertCaKey{
+    "insert_ca_key",
+    "INSERT INTO ca_keys (generation, key_algorithm, certificate_der, encrypted_private_key_pem,"
+    " sha256_fingerprint, spki_sha256, state, new_with_old_der, old_with_new_der, emergency,"
+    " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''::bytea), NULLIF($9, ''::bytea),"
+    " $10, " TS(11) ")"};
+
+const Statement kSetCaKeyState{
+    "set_ca_key_state", "UPDATE ca_keys SET state = $3 WHERE generation = $1 AND state = $2"};
+
 }  // namespace
 
 const StatementList& ca_statements() {
-  static const StatementList all = {&kFindCa,       &kInsertCa,       &kRecordCrlBaseUrl,
-                                    &kDatabaseTime, &kInsertAdminKey, &kFindAdminKey};
+  static const StatementList all = {
+      &kFindCa,       &kInsertCa, &kRecordCrlBaseUrl, &kDatabaseTime, &kInsertAdminKey,
+      &kFindAdminKey, &kLockCa,   &kListCaKeys,       &kInsertCaKey,  &kSetCaKeyState};
   return all;
 }
 
@@ -92,6 +113,38 @@ std::optional<AdminKeyRow> PgTx::find_admin_key(const Bytes& key_hash) {
   k.created_at = time_of(r[0][3]);
   k.created_by = r[0][4].as<std::string>();
   return k;
+}
+
+void PgTx::lock_ca() { run(w_, kLockCa); }
+
+std::vector<CaKeyRow> PgTx::list_ca_keys() {
+  std::vector<CaKeyRow> out;
+  for (const auto& r : run(w_, kListCaKeys)) {
+    CaKeyRow k;
+    k.generation = r[0].as<int>();
+    k.key_algorithm = r[1].as<std::string>();
+    k.certificate_der = bytes_of(r[2]);
+    k.encrypted_private_key_pem = r[3].as<std::string>();
+    k.sha256_fingerprint = r[4].as<std::string>();
+    k.spki_sha256 = r[5].as<std::string>();
+    k.state = r[6].as<std::string>();
+    k.new_with_old_der = bytes_of(r[7]);
+    k.old_with_new_der = bytes_of(r[8]);
+    k.emergency = r[9].as<bool>();
+    k.created_at = time_of(r[10]);
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
+void PgTx::insert_ca_key(const CaKeyRow& k) {
+  run(w_, kInsertCaKey, k.generation, k.key_algorithm, bin(k.certificate_der),
+      k.encrypted_private_key_pem, k.sha256_fingerprint, k.spki_sha256, k.state,
+      bin(k.new_with_old_der), bin(k.old_with_new_der), k.emergency, to_unix_micros(k.created_at));
+}
+
+bool PgTx::set_ca_key_state(int generation, const std::string& from, const std::string& to) {
+  return run(w_, kSetCaKeyState, generation, from, to).affected_rows() == 1;
 }
 
 }  // namespace hostca::store

@@ -14,9 +14,9 @@ namespace {
 const Statement kInsertCertificate{
     "insert_certificate",
     "INSERT INTO certificates (serial_hex, host_id, kind, not_before, not_after, der, created_at,"
-    " crl_shard, spki_sha256)"
+    " crl_shard, spki_sha256, ca_generation)"
     " VALUES ($1, NULLIF($2, '')::uuid, $3, " TS(4) ", " TS(5) ", $6, " TS(
-        7) ", NULLIF($8, -1), NULLIF($9, ''::bytea))"};
+        7) ", NULLIF($8, -1), NULLIF($9, ''::bytea), $10)"};
 
 const Statement kListHostCertificates{"list_host_certificates",
                                       "SELECT " CERT_COLUMNS
@@ -47,20 +47,31 @@ const Statement kCountCertificatesExpiring{
     "SELECT count(*) FROM certificates WHERE host_id IS NOT NULL AND revoked_at IS NULL"
     " AND not_after > " TS(1) " AND not_after <= " TS(2)};
 
+const Statement kCountValidCertificatesOfKey{
+    "count_valid_certificates_of_key",
+    "SELECT count(*) FROM certificates WHERE ca_generation = $1 AND host_id IS NOT NULL"
+    " AND revoked_at IS NULL AND not_after > " TS(2)};
+
+const Statement kRevokeCertificatesOfKey{
+    "revoke_certificates_of_key",
+    "UPDATE certificates c SET revoked_at = " TS(2) ", revocation_reason = $3"
+    " WHERE c.ca_generation = $1 AND c.host_id IS NOT NULL AND c.revoked_at IS NULL"
+    " AND c.not_after > " TS(2) " RETURNING " CERT_COLUMNS};
+
 }  // namespace
 
 const StatementList& certificates_statements() {
-  static const StatementList all = {&kInsertCertificate,        &kListHostCertificates,
-                                    &kFindHostWithKey,          &kFindCertificateForUpdate,
-                                    &kRevokeHostCertificates,   &kRevokeCertificate,
-                                    &kCountCertificatesExpiring};
+  static const StatementList all = {
+      &kInsertCertificate,         &kListHostCertificates,        &kFindHostWithKey,
+      &kFindCertificateForUpdate,  &kRevokeHostCertificates,      &kRevokeCertificate,
+      &kCountCertificatesExpiring, &kCountValidCertificatesOfKey, &kRevokeCertificatesOfKey};
   return all;
 }
 
 void PgTx::insert_certificate(const CertificateRow& c) {
   run(w_, kInsertCertificate, c.serial_hex, c.host_id.value_or(""), to_string(c.kind),
       to_unix_micros(c.not_before), to_unix_micros(c.not_after), bin(c.der),
-      to_unix_micros(c.created_at), c.crl_shard.value_or(-1), bin(c.spki_sha256));
+      to_unix_micros(c.created_at), c.crl_shard.value_or(-1), bin(c.spki_sha256), c.ca_generation);
 }
 
 std::vector<CertificateRow> PgTx::list_host_certificates(const std::string& host_id) {
@@ -103,6 +114,21 @@ void PgTx::revoke_certificate(const std::string& serial_hex, TimePoint now, int 
 std::int64_t PgTx::count_certificates_expiring(TimePoint from, TimePoint to) {
   return run(w_, kCountCertificatesExpiring, to_unix_micros(from), to_unix_micros(to))[0][0]
       .as<std::int64_t>();
+}
+
+std::int64_t PgTx::count_valid_certificates_of_key(int ca_generation, TimePoint now) {
+  return run(w_, kCountValidCertificatesOfKey, ca_generation, to_unix_micros(now))[0][0]
+      .as<std::int64_t>();
+}
+
+std::vector<CertificateRow> PgTx::revoke_certificates_of_key(int ca_generation, TimePoint now,
+                                                             int reason) {
+  std::vector<CertificateRow> out;
+  for (const auto& row :
+       run(w_, kRevokeCertificatesOfKey, ca_generation, to_unix_micros(now), reason)) {
+    out.push_back(certificate_from(row, 0));
+  }
+  return out;
 }
 
 }  // namespace hostca::store

@@ -11,7 +11,8 @@ namespace hostca::store {
 
 namespace {
 
-#define CRL_COLUMNS "shard, crl_number, " US("this_update") ", " US("next_update") ", der"
+#define CRL_COLUMNS \
+  "ca_generation, shard, crl_number, " US("this_update") ", " US("next_update") ", der"
 
 // Transaction ID * 2^20 + position: 1,048,576 events per transaction (a
 // host holds a few valid certificates; see migration 0002). Was * 4096
@@ -23,65 +24,80 @@ namespace {
 
 const Statement kCreateCrlShards{
     "create_crl_shards",
-    "INSERT INTO crl_shards (shard, crl_number, this_update, next_update, der)"
-    " SELECT s, 0, 'epoch', 'epoch', '' FROM generate_series(-1, $1 - 1) AS s"
-    " ON CONFLICT (shard) DO NOTHING"};
+    "INSERT INTO crl_shards (ca_generation, shard, crl_number, this_update, next_update, der)"
+    " SELECT $1, s, 0, 'epoch', 'epoch', '' FROM generate_series(-1, $2 - 1) AS s"
+    " ON CONFLICT (ca_generation, shard) DO NOTHING"};
 
 // The current DER stays behind: the next CRL is built from the entries,
 // and reading the old one back cost a TOAST fetch per publication.
 // clock_timestamp() is read once the lock is held: no CRL of the shard is
 // dated past it.
-const Statement kLockCrlShard{"lock_crl_shard",
-                              "SELECT shard, crl_number, " US("this_update") ", " US(
-                                  "next_update") ", ''::bytea, " US(
-                                  "clock_timestamp()") " FROM crl_shards"
-                                                       " WHERE shard = $1 FOR UPDATE"};
+// clang-format off
+const Statement kLockCrlShard{
+    "lock_crl_shard",
+    "SELECT ca_generation, shard, crl_number, " US("this_update") ", " US("next_update")
+    ", ''::bytea, " US("clock_timestamp()") " FROM crl_shards"
+    " WHERE ca_generation = $1 AND shard = $2 FOR UPDATE"};
+// clang-format on
 
 const Statement kLockDueCrlShard{
-    "lock_due_crl_shard", "SELECT shard FROM crl_shards WHERE next_update <= " TS(
-                              1) " ORDER BY next_update, shard LIMIT 1 FOR UPDATE SKIP LOCKED"};
+    "lock_due_crl_shard",
+    "SELECT ca_generation, shard FROM crl_shards WHERE next_update <= " TS(1)
+    " AND ca_generation = ANY($2::int[]) ORDER BY next_update, ca_generation, shard LIMIT 1"
+    " FOR UPDATE SKIP LOCKED"};
 
 const Statement kListCrlEntries{
     "list_crl_entries",
     "SELECT serial_hex, " US("revoked_at") ", revocation_reason, " US("not_after")
-    " FROM certificates WHERE crl_shard = $1 AND revoked_at IS NOT NULL AND NOT off_crl"
-    " ORDER BY serial_hex"};
+    " FROM certificates WHERE ca_generation = $1 AND crl_shard = $2 AND revoked_at IS NOT NULL"
+    " AND NOT off_crl ORDER BY serial_hex"};
 
-const Statement kSaveCrl{"save_crl", "UPDATE crl_shards SET crl_number = $2, this_update = " TS(
-                                         3) ", next_update = " TS(4) ", der = $5 WHERE shard = $1"};
+const Statement kSaveCrl{"save_crl",
+                         "UPDATE crl_shards SET crl_number = $3, this_update = " TS(
+                             4) ", next_update = " TS(5) ", der = $6"
+                                                         " WHERE ca_generation = $1 AND shard = $2"};
 
 const Statement kRetireExpiredCrlEntries{
     "retire_expired_crl_entries",
-    "UPDATE certificates SET off_crl = true WHERE crl_shard = $1 AND revoked_at IS NOT NULL"
-    " AND NOT off_crl AND not_after < " TS(2)};
+    "UPDATE certificates SET off_crl = true WHERE ca_generation = $1 AND crl_shard = $2"
+    " AND revoked_at IS NOT NULL AND NOT off_crl AND not_after < " TS(3)};
 
-const Statement kListCrls{"list_crls",
-                          "SELECT " CRL_COLUMNS
-                          " FROM crl_shards WHERE CASE WHEN $2 THEN shard >= 0 ELSE shard = $1 END"
-                          " ORDER BY shard"};
+const Statement kListCrls{"list_crls", "SELECT " CRL_COLUMNS
+                                       " FROM crl_shards WHERE ($3 OR ca_generation = $1)"
+                                       " AND CASE WHEN $4 THEN shard >= 0 ELSE shard = $2 END"
+                                       " ORDER BY ca_generation, shard"};
 
 const Statement kAppendRevocationEvent{
     "append_revocation_event",
     "INSERT INTO revocation_events (sequence, serial_hex, host_id, reason, revoked_at, shard,"
-    " crl_number) VALUES (pg_current_xact_id()::text::bigint * " EVENTS_PER_TX
-    " + $1, $2, $3::uuid, $4, " TS(5) ", $6, $7)"};
+    " crl_number, ca_generation) VALUES (pg_current_xact_id()::text::bigint * " EVENTS_PER_TX
+    " + $1, $2, $3::uuid, $4, " TS(5) ", $6, $7, $8)"};
 
 const Statement kListRevocationEvents{
     "list_revocation_events",
     "SELECT sequence, serial_hex, host_id::text, reason, " US("revoked_at")
-    ", shard, crl_number FROM revocation_events WHERE sequence > $1 AND sequence < " SETTLED_HEAD
+    ", shard, crl_number, ca_generation FROM revocation_events WHERE sequence > $1"
+    " AND sequence < " SETTLED_HEAD
     " ORDER BY sequence LIMIT $2"};
 
 const Statement kRevocationStreamHead{"revocation_stream_head", "SELECT " SETTLED_HEAD " - 1"};
 
 CrlShardRow crl_from(const pqxx::row& r) {
   CrlShardRow c;
-  c.shard = r[0].as<int>();
-  c.crl_number = r[1].as<std::int64_t>();
-  c.this_update = time_of(r[2]);
-  c.next_update = time_of(r[3]);
-  c.der = bytes_of(r[4]);
+  c.ca_generation = r[0].as<int>();
+  c.shard = r[1].as<int>();
+  c.crl_number = r[2].as<std::int64_t>();
+  c.this_update = time_of(r[3]);
+  c.next_update = time_of(r[4]);
+  c.der = bytes_of(r[5]);
   return c;
+}
+
+// {1, 2} as PostgreSQL's array literal.
+std::string int_array(const std::vector<int>& values) {
+  std::string out = "{";
+  for (const int v : values) out += (out.size() > 1 ? "," : "") + std::to_string(v);
+  return out + "}";
 }
 
 }  // namespace
@@ -100,25 +116,31 @@ const StatementList& crls_statements() {
   return all;
 }
 
-void PgTx::create_crl_shards(int count) { run(w_, kCreateCrlShards, count); }
+void PgTx::create_crl_shards(int ca_generation, int count) {
+  run(w_, kCreateCrlShards, ca_generation, count);
+}
 
-CrlShardRow PgTx::lock_crl_shard(int shard) {
-  const auto r = run(w_, kLockCrlShard, shard);
-  if (r.empty()) throw internal_error("CRL shard " + std::to_string(shard) + " does not exist");
+CrlShardRow PgTx::lock_crl_shard(int ca_generation, int shard) {
+  const auto r = run(w_, kLockCrlShard, ca_generation, shard);
+  if (r.empty()) {
+    throw internal_error("CRL shard " + std::to_string(shard) + " of CA key " +
+                         std::to_string(ca_generation) + " does not exist");
+  }
   CrlShardRow row = crl_from(r[0]);
-  row.database_time = time_of(r[0][5]);
+  row.database_time = time_of(r[0][6]);
   return row;
 }
 
-std::optional<int> PgTx::lock_due_crl_shard(TimePoint due) {
-  const auto r = run(w_, kLockDueCrlShard, to_unix_micros(due));
+std::optional<std::pair<int, int>> PgTx::lock_due_crl_shard(TimePoint due,
+                                                            const std::vector<int>& generations) {
+  const auto r = run(w_, kLockDueCrlShard, to_unix_micros(due), int_array(generations));
   if (r.empty()) return std::nullopt;
-  return r[0][0].as<int>();
+  return std::make_pair(r[0][0].as<int>(), r[0][1].as<int>());
 }
 
-std::vector<CrlEntryRow> PgTx::list_crl_entries(int shard) {
+std::vector<CrlEntryRow> PgTx::list_crl_entries(int ca_generation, int shard) {
   std::vector<CrlEntryRow> out;
-  const auto r = run(w_, kListCrlEntries, shard);
+  const auto r = run(w_, kListCrlEntries, ca_generation, shard);
   out.reserve(r.size());
   for (const auto& row : r) {
     out.push_back(
@@ -128,17 +150,19 @@ std::vector<CrlEntryRow> PgTx::list_crl_entries(int shard) {
 }
 
 void PgTx::save_crl(const CrlShardRow& c) {
-  run(w_, kSaveCrl, c.shard, c.crl_number, to_unix_micros(c.this_update),
+  run(w_, kSaveCrl, c.ca_generation, c.shard, c.crl_number, to_unix_micros(c.this_update),
       to_unix_micros(c.next_update), bin(c.der));
 }
 
-void PgTx::retire_expired_crl_entries(int shard, TimePoint this_update) {
-  run(w_, kRetireExpiredCrlEntries, shard, to_unix_micros(this_update));
+void PgTx::retire_expired_crl_entries(int ca_generation, int shard, TimePoint this_update) {
+  run(w_, kRetireExpiredCrlEntries, ca_generation, shard, to_unix_micros(this_update));
 }
 
-std::vector<CrlShardRow> PgTx::list_crls(std::optional<int> shard) {
+std::vector<CrlShardRow> PgTx::list_crls(std::optional<int> ca_generation,
+                                         std::optional<int> shard) {
   std::vector<CrlShardRow> out;
-  for (const auto& row : run(w_, kListCrls, shard.value_or(0), !shard.has_value())) {
+  for (const auto& row : run(w_, kListCrls, ca_generation.value_or(0), shard.value_or(0),
+                             !ca_generation.has_value(), !shard.has_value())) {
     out.push_back(crl_from(row));
   }
   return out;
@@ -149,7 +173,7 @@ void PgTx::append_revocation_event(const RevocationEventRow& e, int position) {
     throw internal_error("at most 1,048,576 revocation events fit in one transaction");
   }
   run(w_, kAppendRevocationEvent, position, e.serial_hex, e.host_id, e.reason,
-      to_unix_micros(e.revoked_at), e.shard, e.crl_number);
+      to_unix_micros(e.revoked_at), e.shard, e.crl_number, e.ca_generation);
 }
 
 std::vector<RevocationEventRow> PgTx::list_revocation_events(std::int64_t after_sequence,
@@ -165,6 +189,7 @@ std::vector<RevocationEventRow> PgTx::list_revocation_events(std::int64_t after_
     e.revoked_at = time_of(row[4]);
     e.shard = row[5].as<int>();
     e.crl_number = row[6].as<std::int64_t>();
+    e.ca_generation = row[7].as<int>();
     out.push_back(std::move(e));
   }
   return out;

@@ -84,8 +84,8 @@ const Statement kRecordEnrolment{
     " VALUES ($1::uuid, $2, $3::jsonb, " TS(4) ", $5)),"
     " n AS (" CLAIM_NAMES("$1::uuid", "$15::jsonb", TS(4)) "),"
     " c AS (INSERT INTO certificates (serial_hex, host_id, kind, not_before, not_after, der,"
-    " created_at, crl_shard, spki_sha256) VALUES ($6, $1::uuid, $7, " TS(8) ", " TS(9) ", $10, " TS(
-        11) ", $5, NULLIF($12, ''::bytea))),"
+    " created_at, crl_shard, spki_sha256, ca_generation) VALUES ($6, $1::uuid, $7, " TS(8) ", " TS(
+        9) ", $10, " TS(11) ", $5, NULLIF($12, ''::bytea), $16)),"
     " u AS (UPDATE tokens SET uses = uses + 1 WHERE token_id = $13::uuid RETURNING 1),"
     " a AS (" AUDIT_FROM_JSON(14) ")"
     " SELECT (SELECT count(*) FROM u), " NAME_CONFLICTS("n", "$1::uuid")};
@@ -109,13 +109,35 @@ std::vector<NameHolder> name_holders(const std::string& text) {
   return out;
 }
 
+const Statement kRecordTrustedCas{
+    "record_trusted_cas", "UPDATE hosts SET trusted_ca_spki = $2::jsonb, trust_reported_at = " TS(
+                              3) " WHERE host_id = $1::uuid"};
+
+const Statement kCountHosts{"count_hosts", "SELECT count(*) FROM hosts"};
+
+const Statement kCountHostsReportingTrust{
+    "count_hosts_reporting_trust",
+    "SELECT count(*) FROM hosts WHERE trust_reported_at IS NOT NULL"};
+
+const Statement kCountHostsTrusting{"count_hosts_trusting",
+                                    "SELECT count(*) FROM hosts WHERE trusted_ca_spki ? $1"};
+
 }  // namespace
 
 const StatementList& hosts_statements() {
-  static const StatementList all = {
-      &kFindHost,           &kLockHost,       &kAssignHostNames,       &kReleaseHostName,
-      &kReserveServerNames, &kSetAutoReissue, &kSetCertificateFailure, &kListHosts,
-      &kRecordEnrolment};
+  static const StatementList all = {&kFindHost,
+                                    &kLockHost,
+                                    &kAssignHostNames,
+                                    &kReleaseHostName,
+                                    &kReserveServerNames,
+                                    &kSetAutoReissue,
+                                    &kSetCertificateFailure,
+                                    &kListHosts,
+                                    &kRecordEnrolment,
+                                    &kRecordTrustedCas,
+                                    &kCountHosts,
+                                    &kCountHostsReportingTrust,
+                                    &kCountHostsTrusting};
   return all;
 }
 
@@ -190,9 +212,24 @@ std::vector<NameHolder> PgTx::record_enrolment(const HostRow& h, const Certifica
           to_unix_micros(h.created_at), h.crl_shard, c.serial_hex, to_string(c.kind),
           to_unix_micros(c.not_before), to_unix_micros(c.not_after), bin(c.der),
           to_unix_micros(c.created_at), bin(c.spki_sha256), token_id, audit_json_array(audit),
-          nlohmann::json(names_of(h.hostname, h.aliases)).dump());
+          nlohmann::json(names_of(h.hostname, h.aliases)).dump(), c.ca_generation);
   if (r[0][0].as<int>() != 1) throw internal_error("token " + token_id + " vanished while used");
   return name_holders(r[0][1].as<std::string>());
+}
+
+void PgTx::record_trusted_cas(const std::string& host_id, const std::vector<std::string>& spkis,
+                              TimePoint at) {
+  run(w_, kRecordTrustedCas, host_id, nlohmann::json(spkis).dump(), to_unix_micros(at));
+}
+
+std::int64_t PgTx::count_hosts() { return run(w_, kCountHosts)[0][0].as<std::int64_t>(); }
+
+std::int64_t PgTx::count_hosts_reporting_trust() {
+  return run(w_, kCountHostsReportingTrust)[0][0].as<std::int64_t>();
+}
+
+std::int64_t PgTx::count_hosts_trusting(const std::string& spki_sha256) {
+  return run(w_, kCountHostsTrusting, spki_sha256)[0][0].as<std::int64_t>();
 }
 
 }  // namespace hostca::store

@@ -64,6 +64,7 @@ CertificateRow certificate_from(const pqxx::row& r, int at) {
   if (const int reason = r[at + 8].as<int>(); reason >= 0) c.revocation_reason = reason;
   if (const int shard = r[at + 9].as<int>(); shard >= 0) c.crl_shard = shard;
   c.spki_sha256 = bytes_of(r[at + 10]);
+  c.ca_generation = r[at + 11].as<int>();
   return c;
 }
 

@@ -46,9 +46,9 @@ pqxx::result run(pqxx::work& w, const Statement& s, Args&&... args) {
   "c.serial_hex, coalesce(c.host_id::text, ''), c.kind, " US("c.not_before") ", " US(         \
       "c.not_after") ", c.der, " US("c.created_at") ", coalesce(" US("c.revoked_at") ", -1)," \
                      " coalesce(c.revocation_reason, -1), coalesce(c.crl_shard, -1),"        \
-                     " coalesce(c.spki_sha256, ''::bytea)"
+                     " coalesce(c.spki_sha256, ''::bytea), c.ca_generation"
 constexpr int kHostColumns = 9;
-constexpr int kCertColumns = 11;
+constexpr int kCertColumns = 12;
 
 // Audit rows travel as one JSON array, so any number of them is one
 // parameter; `details` is the row's JSON object, `at` microseconds.

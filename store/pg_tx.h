@@ -19,6 +19,18 @@ class PgTx final : public Tx {
   void insert_ca(const CaRow& ca) override;
   bool record_crl_base_url(const std::string& url) override;
   TimePoint database_time() override;
+  void lock_ca() override;
+  std::vector<CaKeyRow> list_ca_keys() override;
+  void insert_ca_key(const CaKeyRow& key) override;
+  bool set_ca_key_state(int generation, const std::string& from, const std::string& to) override;
+  void record_trusted_cas(const std::string& host_id, const std::vector<std::string>& spkis,
+                          TimePoint at) override;
+  std::int64_t count_hosts() override;
+  std::int64_t count_hosts_reporting_trust() override;
+  std::int64_t count_hosts_trusting(const std::string& spki_sha256) override;
+  std::int64_t count_valid_certificates_of_key(int ca_generation, TimePoint now) override;
+  std::vector<CertificateRow> revoke_certificates_of_key(int ca_generation, TimePoint now,
+                                                         int reason) override;
 
   void insert_token(const TokenRow& token) override;
   std::optional<TokenRow> find_token_for_update(const Bytes& token_hash) override;
@@ -54,13 +66,15 @@ class PgTx final : public Tx {
                                                        int reason) override;
   void revoke_certificate(const std::string& serial_hex, TimePoint now, int reason) override;
 
-  void create_crl_shards(int count) override;
-  CrlShardRow lock_crl_shard(int shard) override;
-  std::optional<int> lock_due_crl_shard(TimePoint due) override;
-  std::vector<CrlEntryRow> list_crl_entries(int shard) override;
+  void create_crl_shards(int ca_generation, int count) override;
+  CrlShardRow lock_crl_shard(int ca_generation, int shard) override;
+  std::optional<std::pair<int, int>> lock_due_crl_shard(
+      TimePoint due, const std::vector<int>& ca_generations) override;
+  std::vector<CrlEntryRow> list_crl_entries(int ca_generation, int shard) override;
   void save_crl(const CrlShardRow& crl) override;
-  void retire_expired_crl_entries(int shard, TimePoint this_update) override;
-  std::vector<CrlShardRow> list_crls(std::optional<int> shard) override;
+  void retire_expired_crl_entries(int ca_generation, int shard, TimePoint this_update) override;
+  std::vector<CrlShardRow> list_crls(std::optional<int> ca_generation,
+                                     std::optional<int> shard) override;
 
   void append_revocation_event(const RevocationEventRow& event, int position) override;
   std::vector<RevocationEventRow> list_revocation_events(std::int64_t after_sequence,

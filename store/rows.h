@@ -26,6 +26,21 @@ struct CaRow {
   std::string crl_base_url;
 };
 
+// One CA key (migration 0007); generation 1 is the key made at init.
+struct CaKeyRow {
+  int generation = 1;
+  std::string key_algorithm;
+  Bytes certificate_der;
+  std::string encrypted_private_key_pem;  // PKCS#8, encrypted with the passphrase
+  std::string sha256_fingerprint;
+  std::string spki_sha256;
+  std::string state;       // "next", "active", "retiring" or "retired"
+  Bytes new_with_old_der;  // empty for generation 1 and emergency keys
+  Bytes old_with_new_der;
+  bool emergency = false;
+  TimePoint created_at;
+};
+
 enum class TokenKind { kAuthorization, kReissue };
 
 struct TokenRow {
@@ -74,6 +89,7 @@ struct CertificateRow {
   std::optional<int> revocation_reason;
   std::optional<int> crl_shard;  // host certificates only
   Bytes spki_sha256;             // empty for certificates from before migration 0002
+  int ca_generation = 1;         // the CA key that issued it
 };
 
 // Who holds a DNS name in the register of names (migration 0005).
@@ -95,6 +111,7 @@ constexpr int kCaCrlScope = -1;
 
 // The current CRL of one shard; der is empty until first published.
 struct CrlShardRow {
+  int ca_generation = 1;  // the CA key whose CRL it is
   int shard = 0;
   std::int64_t crl_number = 0;
   TimePoint this_update;
@@ -112,6 +129,7 @@ struct RevocationEventRow {
   TimePoint revoked_at;
   int shard = 0;
   std::int64_t crl_number = 0;
+  int ca_generation = 1;
 };
 
 struct HostSummaryRow {

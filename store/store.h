@@ -29,6 +29,15 @@ class CaTx {
   virtual bool record_crl_base_url(const std::string& url) = 0;
   // The database's clock (clock_timestamp()), the one clock servers are held to.
   virtual TimePoint database_time() = 0;
+  // Locks the CA row until the end of the unit of work: CA key changes (a
+  // rollover's steps) happen one after the other.
+  virtual void lock_ca() = 0;
+
+  // The CA's keys (migration 0007), oldest first.
+  virtual std::vector<CaKeyRow> list_ca_keys() = 0;
+  virtual void insert_ca_key(const CaKeyRow& key) = 0;
+  // Moves a key from one state to another; false if it was not in `from`.
+  virtual bool set_ca_key_state(int generation, const std::string& from, const std::string& to) = 0;
 };
 
 // Authorization and reissue tokens.
@@ -67,6 +76,14 @@ class HostTx {
   // Gives up one name of the host (and takes it off the host's record);
   // false if the host does not hold it.
   virtual bool release_host_name(const std::string& host_id, const std::string& name) = 0;
+  // Which CA keys (SPKI SHA-256) a host's agent says it trusts.
+  virtual void record_trusted_cas(const std::string& host_id, const std::vector<std::string>& spkis,
+                                  TimePoint at) = 0;
+  // Hosts on record, hosts that reported what they trust, and for each CA key
+  // (SPKI SHA-256) how many hosts trust it.
+  virtual std::int64_t count_hosts() = 0;
+  virtual std::int64_t count_hosts_reporting_trust() = 0;
+  virtual std::int64_t count_hosts_trusting(const std::string& spki_sha256) = 0;
   // Reserves names for the CA server itself; returns those a host holds.
   virtual std::vector<NameHolder> reserve_server_names(const std::vector<std::string>& names,
                                                        TimePoint now) = 0;
@@ -94,6 +111,11 @@ class CertificateTx {
   virtual std::vector<CertificateRow> revoke_host_certificates(const std::string& host_id,
                                                                TimePoint now, int reason) = 0;
   virtual void revoke_certificate(const std::string& serial_hex, TimePoint now, int reason) = 0;
+  // Unrevoked, unexpired host certificates a CA key issued.
+  virtual std::int64_t count_valid_certificates_of_key(int ca_generation, TimePoint now) = 0;
+  // Revokes them all; returns them as they are now.
+  virtual std::vector<CertificateRow> revoke_certificates_of_key(int ca_generation, TimePoint now,
+                                                                 int reason) = 0;
 
   // Unrevoked host certificates whose notAfter is in (from, to].
   virtual std::int64_t count_certificates_expiring(TimePoint from, TimePoint to) = 0;
@@ -105,18 +127,23 @@ class CrlTx {
   virtual ~CrlTx() = default;
   // lock_crl_shard orders publication of one shard across
   // servers until the end of the unit of work.
-  virtual void create_crl_shards(int count) = 0;
+  // A CA key's shards (and its CA scope), all of them at CRL number 0.
+  virtual void create_crl_shards(int ca_generation, int count) = 0;
   // The row comes back without its DER (empty), with the database's time.
-  virtual CrlShardRow lock_crl_shard(int shard) = 0;
-  // The first shard due (next_update at or before `due`) that no other
-  // server is publishing, locked; none if every due shard is taken.
-  virtual std::optional<int> lock_due_crl_shard(TimePoint due) = 0;
-  virtual std::vector<CrlEntryRow> list_crl_entries(int shard) = 0;
+  virtual CrlShardRow lock_crl_shard(int ca_generation, int shard) = 0;
+  // The first shard of one of `ca_generations` due (next_update at or
+  // before `due`) that no other server is publishing, locked, as
+  // (generation, shard); none if every due shard is taken.
+  virtual std::optional<std::pair<int, int>> lock_due_crl_shard(
+      TimePoint due, const std::vector<int>& ca_generations) = 0;
+  virtual std::vector<CrlEntryRow> list_crl_entries(int ca_generation, int shard) = 0;
   virtual void save_crl(const CrlShardRow& crl) = 0;
   // Entries on a CRL issued at `this_update` past their expiry leave later CRLs.
-  virtual void retire_expired_crl_entries(int shard, TimePoint this_update) = 0;
-  // One shard (kCaScope for the CA scope) or, with none, every host shard.
-  virtual std::vector<CrlShardRow> list_crls(std::optional<int> shard) = 0;
+  virtual void retire_expired_crl_entries(int ca_generation, int shard, TimePoint this_update) = 0;
+  // The CRLs of one key (or, with none, of every key): one shard
+  // (kCaCrlScope for the CA scope) or, with none, every host shard.
+  virtual std::vector<CrlShardRow> list_crls(std::optional<int> ca_generation,
+                                             std::optional<int> shard) = 0;
 
   // The revocation stream. Events get sequence numbers that only grow in
   // the order readers may see them (see migration 0002): transaction ID

@@ -133,27 +133,97 @@ std::string checked_label(const std::string& text, const std::string& what, std:
   return text;
 }
 
-Authority::Authority(store::Store& store, std::shared_ptr<const CertificateIssuer> issuer,
-                     const Clock& clock, Botan::RandomNumberGenerator& rng, AuthorityConfig config)
+namespace {
+CaCertificateView view_of_key(const CaKey& key) {
+  const auto der = key.certificate().BER_encode();
+  return CaCertificateView{key.generation, Bytes(der.begin(), der.end()),
+                           key.certificate().PEM_encode(), key.sha256_fingerprint, key.spki_sha256};
+}
+
+Bytes der_of(const std::optional<Botan::X509_Certificate>& cert) {
+  if (!cert) return {};
+  const auto der = cert->BER_encode();
+  return Bytes(der.begin(), der.end());
+}
+}  // namespace
+
+Authority::Authority(store::Store& store, std::shared_ptr<const CaKeyRing> ring,
+                     CertificateProfile profile, const Clock& clock,
+                     Botan::RandomNumberGenerator& rng, AuthorityConfig config)
     : store_(store),
-      issuer_(std::move(issuer)),
+      profile_(std::move(profile)),
       clock_(clock),
       rng_(rng),
       config_(std::move(config)),
       clock_check_(config_.clock) {
-  if (!issuer_) throw internal_error("the authority needs a certificate issuer");
+  if (!ring) throw internal_error("the authority needs the CA's keys");
   attempts_ = std::make_unique<AttemptLimiter>(config_.token_attempts, clock_);
   reports_ = std::make_unique<AttemptLimiter>(config_.failure_reports, clock_);
   refusals_ = std::make_unique<RefusalTally>(config_.refusal_audit, clock_);
   config_.validate();
-  crl_publisher_ = std::make_unique<CrlPublisher>(issuer_->signer_ptr(), issuer_->profile(),
-                                                  config_.crl_shards, config_.crl);
-  const auto& cert = issuer_->signer().ca_certificate();
-  const auto der = cert.BER_encode();
-  ca_view_.der = Bytes(der.begin(), der.end());
-  ca_view_.pem = cert.PEM_encode();
-  ca_view_.sha256_fingerprint = certificate_fingerprint(cert);
-  ca_view_.spki_sha256 = spki_fingerprint(cert);
+  profile_.validate();
+  keys_ = make_keys(std::move(ring));
+}
+
+Authority::Authority(store::Store& store, std::shared_ptr<const CertificateIssuer> issuer,
+                     const Clock& clock, Botan::RandomNumberGenerator& rng, AuthorityConfig config)
+    : Authority(store,
+                issuer ? std::make_shared<const CaKeyRing>(CaKeyRing::single(issuer->signer_ptr()))
+                       : nullptr,
+                issuer ? issuer->profile() : CertificateProfile{}, clock, rng, std::move(config)) {}
+
+std::shared_ptr<const Authority::Keys> Authority::make_keys(
+    std::shared_ptr<const CaKeyRing> ring) const {
+  auto keys = std::make_shared<Keys>();
+  for (const auto& key : ring->keys()) {
+    keys->issuers[key.generation] =
+        std::make_shared<const CertificateIssuer>(profile_, key.signer, rng_, key.generation);
+    keys->publishers[key.generation] = std::make_shared<const CrlPublisher>(
+        key.signer, profile_, config_.crl_shards, config_.crl, key.generation);
+  }
+  for (const auto& key : ring->keys()) keys->views[key.generation] = view_of_key(key);
+  keys->active_view = keys->views.at(ring->active().generation);
+  keys->ring = std::move(ring);
+  return keys;
+}
+
+const CrlPublisher& Authority::Keys::publisher(int generation) const {
+  const auto it = publishers.find(generation);
+  if (it == publishers.end()) {
+    throw internal_error("this server holds no key of CA generation " + std::to_string(generation));
+  }
+  return *it->second;
+}
+
+void Authority::reload(std::shared_ptr<const CaKeyRing> ring) {
+  if (!ring) throw internal_error("reload needs the CA's keys");
+  std::atomic_store(&keys_, make_keys(std::move(ring)));
+}
+
+std::optional<CaCertificateView> Authority::ca_certificate(int generation) const {
+  const auto k = keys();
+  const auto it = k->views.find(generation);
+  if (it == k->views.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<AnnouncedCaKey> Authority::announced_keys() const {
+  const auto k = keys();
+  std::vector<AnnouncedCaKey> out;
+  for (const CaKey* key : k->ring->announced()) {
+    AnnouncedCaKey a;
+    a.certificate = k->views.at(key->generation);
+    a.state = key->state;
+    a.new_with_old_der = der_of(key->new_with_old);
+    a.old_with_new_der = der_of(key->old_with_new);
+    if (key->new_with_old) {
+      if (const CaKey* previous = k->ring->find(key->generation - 1)) {
+        a.previous_spki_sha256 = previous->spki_sha256;
+      }
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
 }
 
 void Authority::refuse_unknown_token(const std::string& address, SecretKind kind,
@@ -232,6 +302,7 @@ Duration Authority::check_clock() {
 Enrollment Authority::enroll(const EnrollmentRequest& request) {
   const std::string address = peer_address(request.peer);
   clock_check_.require_in_step("issue certificates");
+  const auto keys = this->keys();
   // Everything that needs no database is checked first.
   const HostName hostname = HostName::parse(request.hostname);
   const std::vector<HostName> aliases = parse_aliases(request.aliases, hostname);
@@ -264,7 +335,7 @@ Enrollment Authority::enroll(const EnrollmentRequest& request) {
       }
       require_new_key(tx, sha256(csr.spki()), "", "an enrolment");
       IssuedCertificate issued =
-          issuer_->issue_host_certificate(host_id, hostname, aliases, csr, shard, now);
+          keys->issuer().issue_host_certificate(host_id, hostname, aliases, csr, shard, now);
 
       store::HostRow host;
       host.host_id = host_id;

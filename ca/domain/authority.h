@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,8 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "domain/ca_keys.h"
+#include "domain/ca_rollover.h"
 #include "domain/certificate_issuer.h"
 #include "domain/clock_check.h"
 #include "domain/crl_publisher.h"
@@ -73,10 +76,46 @@ struct AuthorityConfig {
 };
 
 struct CaCertificateView {
+  int generation = 1;
   Bytes der;
   std::string pem;
   std::string sha256_fingerprint;
   std::string spki_sha256;
+};
+
+// A CA key as hosts are told about it (GetCACertificate, /ca.json).
+struct AnnouncedCaKey {
+  CaCertificateView certificate;
+  CaKeyState state = CaKeyState::kActive;
+  Bytes new_with_old_der;  // empty without a link
+  Bytes old_with_new_der;
+  std::string previous_spki_sha256;  // the key newWithOld is signed by
+};
+
+// A CA key as admins see it (GetCaStatus).
+struct CaKeyStatus {
+  AnnouncedCaKey key;
+  std::string key_algorithm;
+  TimePoint not_after;
+  bool emergency = false;
+  bool publishing = false;
+  std::int64_t hosts_trusting = 0;
+  std::int64_t valid_certificates = 0;
+};
+
+struct CaStatus {
+  std::string phase;  // "none", "propagate" or "activate"
+  std::vector<CaKeyStatus> keys;
+  std::int64_t hosts = 0;
+  std::int64_t hosts_reporting = 0;
+  std::string warning;  // empty unless the active CA certificate nears its end unrolled
+};
+
+// A host's report of the CA keys it pins; the transport's client certificate
+// is the only source of its identity.
+struct TrustReport {
+  std::string client_certificate_pem;
+  std::vector<std::string> spki_sha256;
 };
 
 struct EnrollmentRequest {
@@ -186,11 +225,34 @@ struct OperationOutcome {
 class Authority {
  public:
   // `rng` makes tokens, keys' IDs and host IDs; like the clock it must
-  // outlive the authority, and be safe to share between threads.
+  // outlive the authority, and be safe to share between threads. The CA's
+  // keys come from `ring`; reload() replaces them while serving.
+  Authority(store::Store& store, std::shared_ptr<const CaKeyRing> ring, CertificateProfile profile,
+            const Clock& clock, Botan::RandomNumberGenerator& rng, AuthorityConfig config);
+  // One CA key, the issuer's (what tests and a CA without rollover use).
   Authority(store::Store& store, std::shared_ptr<const CertificateIssuer> issuer,
             const Clock& clock, Botan::RandomNumberGenerator& rng, AuthorityConfig config);
 
-  const CaCertificateView& ca_certificate() const { return ca_view_; }
+  // Takes the CA's keys as they now are: calls that start after it issue
+  // with the new active key and publish each key's CRLs.
+  void reload(std::shared_ptr<const CaKeyRing> ring);
+  std::shared_ptr<const CaKeyRing> ring() const { return keys()->ring; }
+
+  // The active CA, the one that issues now.
+  CaCertificateView ca_certificate() const { return keys()->active_view; }
+  // One key's, if the CA has it.
+  std::optional<CaCertificateView> ca_certificate(int generation) const;
+  // The keys hosts should trust (next, active, retiring), with their links.
+  std::vector<AnnouncedCaKey> announced_keys() const;
+  // The keys, the rollover phase and how far hosts follow.
+  CaStatus ca_status();
+  // Records which CA keys a host pins; the host is the one its valid client
+  // certificate names (else kUnauthenticated, nothing written).
+  void record_trusted_cas(const TrustReport& report);
+  // The warning of ca_status() when the active CA certificate is closer to
+  // its end than the host certificate validity plus `margin` and no next key
+  // is announced; empty otherwise.
+  std::string expiry_warning(TimePoint now, Duration margin = std::chrono::hours(24 * 30)) const;
 
   // First certificate of a new host against an authorization token.
   Enrollment enroll(const EnrollmentRequest& request);
@@ -234,13 +296,20 @@ class Authority {
   // the shard CRLs that list them; returns the serials revoked.
   std::vector<std::string> revoke(const Actor& actor, const RevocationRequest& request);
 
+  // The last step of a rollover (ca_rollover.h) that revokes the retiring
+  // key's remaining certificates when asked to, on that key's CRLs.
+  RolloverStep finish_rollover(const RolloverFinish& request);
+
   // Republishes every shard whose nextUpdate is within republish_before,
   // unless another server is at it; returns how many it published.
   int republish_due_crls();
-  // One host shard's CRL, or every host shard's.
-  std::vector<store::CrlShardRow> crls(std::optional<int> shard);
-  // The CRL covering CA certificates only, once published.
-  std::optional<store::CrlShardRow> ca_scope_crl();
+  // One host shard's CRL, or every host shard's, of one CA key or of every
+  // key that still publishes.
+  std::vector<store::CrlShardRow> crls(std::optional<int> shard,
+                                       std::optional<int> ca_generation = std::nullopt);
+  // The CRLs covering CA certificates only, of every key that publishes
+  // (each once published).
+  std::vector<store::CrlShardRow> ca_scope_crls();
   std::vector<store::RevocationEventRow> revocation_events(std::int64_t after_sequence,
                                                            std::uint32_t limit);
   std::int64_t revocation_stream_head();
@@ -272,13 +341,27 @@ class Authority {
   std::optional<std::string> clock_problem() const { return clock_check_.problem(); }
 
  private:
+  // What the authority issues and publishes with, for one version of the
+  // CA's keys; replaced whole by reload(), read whole by every call.
+  struct Keys {
+    std::shared_ptr<const CaKeyRing> ring;
+    std::map<int, std::shared_ptr<const CertificateIssuer>> issuers;
+    std::map<int, std::shared_ptr<const CrlPublisher>> publishers;
+    std::map<int, CaCertificateView> views;
+    CaCertificateView active_view;
+    const CertificateIssuer& issuer() const { return *issuers.at(ring->active().generation); }
+    const CrlPublisher& publisher(int generation) const;
+  };
+  std::shared_ptr<const Keys> keys() const { return std::atomic_load(&keys_); }
+  std::shared_ptr<const Keys> make_keys(std::shared_ptr<const CaKeyRing> ring) const;
+
   store::Store& store_;
-  std::shared_ptr<const CertificateIssuer> issuer_;
+  CertificateProfile profile_;
   const Clock& clock_;
   Botan::RandomNumberGenerator& rng_;
-  // Revokes `revoked` (already marked in tx) on their shards' CRLs: publishes
-  // each shard once, appends the revocation events and audit rows.
-  std::vector<PublishedCrl> publish_revocations(store::Tx& tx,
+  // Revokes `revoked` (already marked in tx) on their keys' shards' CRLs:
+  // publishes each shard once, appends the revocation events and audit rows.
+  std::vector<PublishedCrl> publish_revocations(store::Tx& tx, const Keys& keys,
                                                 const std::vector<store::CertificateRow>& revoked,
                                                 const std::string& actor, TimePoint now);
   void notify_published(const std::vector<PublishedCrl>& published) const;
@@ -303,11 +386,19 @@ class Authority {
   std::unique_ptr<AttemptLimiter> reports_;
   std::unique_ptr<RefusalTally> refusals_;
   ClockCheck clock_check_;
-  CaCertificateView ca_view_;
-  std::unique_ptr<CrlPublisher> crl_publisher_;
+  std::shared_ptr<const Keys> keys_;
   std::function<void(const PublishedCrl&)> crl_listener_;
   std::function<void(const OperationOutcome&)> outcome_listener_;
 };
+
+// The presented certificate (PEM), if one of the ring's keys issued it;
+// throws Error(kUnauthenticated) otherwise. Time and revocation are the
+// caller's to check.
+Botan::X509_Certificate our_certificate(const std::string& pem, const CaKeyRing& ring);
+
+// The audit subject of a CRL publication: the shard for the first key,
+// "generation:shard" for later ones.
+std::string crl_subject(int ca_generation, int shard);
 
 // Refuses a key that any certificate already names: one key, one host, one
 // certificate. `operation` ("a reissue") words the refusal for the host's own

@@ -73,6 +73,16 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
   ca_row.created_at = now;
   ca_row.crl_base_url = options.profile.crl_base_url;
 
+  store::CaKeyRow first_key;
+  first_key.generation = 1;
+  first_key.key_algorithm = ca_row.key_algorithm;
+  first_key.certificate_der = ca_row.certificate_der;
+  first_key.encrypted_private_key_pem = encrypted;
+  first_key.sha256_fingerprint = ca_row.sha256_fingerprint;
+  first_key.spki_sha256 = ca_row.spki_sha256;
+  first_key.state = "active";
+  first_key.created_at = now;
+
   store::AdminKeyRow admin;
   admin.key_id = result.admin_key_id;
   admin.name = admin_name;
@@ -83,7 +93,8 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
   const std::vector<std::string> reserved = server_dns_names(options.server_names);
   store.transact([&](store::Tx& tx) {
     tx.insert_ca(ca_row);
-    tx.create_crl_shards(ca_row.crl_shards);
+    tx.insert_ca_key(first_key);
+    tx.create_crl_shards(first_key.generation, ca_row.crl_shards);
     // An empty database: no host can hold one of them yet.
     if (!tx.reserve_server_names(reserved, now).empty()) {
       throw internal_error("a new CA's server names are held by a host");
@@ -106,17 +117,20 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
 
 OpenedCa open_ca(store::Store& store, const std::string& passphrase,
                  Botan::RandomNumberGenerator& rng) {
-  const std::optional<store::CaRow> row =
-      store.transact([](store::Tx& tx) { return tx.find_ca(); });
-  if (!row) {
+  struct Found {
+    std::optional<store::CaRow> ca;
+    std::vector<store::CaKeyRow> keys;
+  };
+  const Found found = store.transact([](store::Tx& tx) {
+    Found f{tx.find_ca(), {}};
+    if (f.ca) f.keys = tx.list_ca_keys();
+    return f;
+  });
+  if (!found.ca) {
     throw failed_precondition("the database holds no CA yet: run 'hostca-server init' first");
   }
-  std::shared_ptr<const Botan::Private_Key> key =
-      decrypt_private_key(row->encrypted_private_key_pem, passphrase);
-  Botan::X509_Certificate cert(
-      std::vector<std::uint8_t>(row->certificate_der.begin(), row->certificate_der.end()));
-  return OpenedCa{std::make_shared<SoftwareSigner>(std::move(key), std::move(cert), rng),
-                  row->crl_shards, row->crl_base_url};
+  auto ring = std::make_shared<const CaKeyRing>(CaKeyRing::open(found.keys, passphrase, rng));
+  return OpenedCa{ring, ring->active().signer, found.ca->crl_shards, found.ca->crl_base_url};
 }
 
 std::optional<std::string> default_crl_base_url(const std::vector<std::string>& server_names) {
@@ -161,7 +175,7 @@ ServerCertificate issue_server_certificate(store::Store& store, const OpenedCa& 
                                            const std::vector<std::string>& names,
                                            const CertificateProfile& profile, const Clock& clock,
                                            Botan::RandomNumberGenerator& rng) {
-  const CertificateIssuer issuer(profile, ca.signer, rng);
+  const CertificateIssuer issuer(profile, ca.signer, rng, ca.ring->active().generation);
   const auto key = generate_key(CaKeyAlgorithm::kEcdsaP256, rng);
   const TimePoint now = clock.now();
   const IssuedCertificate issued = issuer.issue_server_certificate(names, *key, now);

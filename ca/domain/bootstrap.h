@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "domain/ca_key.h"
+#include "domain/ca_keys.h"
 #include "domain/certificate_profile.h"
 #include "domain/secret_token.h"
 #include "domain/signer.h"
@@ -44,7 +45,8 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
                          Botan::RandomNumberGenerator& rng);
 
 struct OpenedCa {
-  std::shared_ptr<const Signer> signer;
+  std::shared_ptr<const CaKeyRing> ring;  // every key, opened
+  std::shared_ptr<const Signer> signer;   // the active key's
   int crl_shards = 1;
   std::string crl_base_url;  // empty for a CA from before migration 0006 until one is recorded
 };

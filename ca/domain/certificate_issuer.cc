@@ -49,8 +49,11 @@ std::string serial_hex(const Botan::BigInt& serial) {
 
 CertificateIssuer::CertificateIssuer(CertificateProfile profile,
                                      std::shared_ptr<const Signer> signer,
-                                     Botan::RandomNumberGenerator& rng)
-    : profile_(std::move(profile)), signer_(std::move(signer)), rng_(rng) {
+                                     Botan::RandomNumberGenerator& rng, int ca_generation)
+    : profile_(std::move(profile)),
+      signer_(std::move(signer)),
+      rng_(rng),
+      ca_generation_(ca_generation) {
   profile_.validate();
   if (!signer_) throw internal_error("a certificate issuer needs a signer");
 }
@@ -69,7 +72,8 @@ IssuedCertificate CertificateIssuer::sign(CertificateBody body, TimePoint not_be
   body.extensions.add(new Botan::Cert_Extension::Authority_Key_ID(ca.subject_key_id()));
   try {
     Botan::X509_Certificate cert = signer_->sign(body);
-    return IssuedCertificate{std::move(cert), serial_hex(body.serial), not_before, not_after};
+    return IssuedCertificate{std::move(cert), serial_hex(body.serial), not_before, not_after,
+                             ca_generation_};
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -103,7 +107,7 @@ IssuedCertificate CertificateIssuer::issue_host_certificate(const std::string& h
   names.add_attribute("URI", "urn:uuid:" + host_id);
   ext.add(new Subject_Alternative_Name(names));
   ext.add(new Subject_Key_ID(request.public_key().public_key_bits(), "SHA-1"));
-  ext.add(new CrlDistributionPoint(profile_.crl_url(crl_shard)));
+  ext.add(new CrlDistributionPoint(profile_.crl_url(crl_shard, ca_generation_)));
 
   const TimePoint not_before = whole_seconds(now - profile_.backdate);
   const TimePoint not_after = clamp_not_after(whole_seconds(now + profile_.validity));

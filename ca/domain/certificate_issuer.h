@@ -27,14 +27,17 @@ struct IssuedCertificate {
   std::string serial_hex;
   TimePoint not_before;
   TimePoint not_after;
+  int ca_generation = 1;  // the CA key that signed it
 };
 
 class CertificateIssuer {
  public:
   // `rng` (for serials) must outlive the issuer and be safe to share
   // between threads (Botan::System_RNG is).
+  // `ca_generation` names the CA key the signer holds (for the CRL
+  // distribution points and the records).
   CertificateIssuer(CertificateProfile profile, std::shared_ptr<const Signer> signer,
-                    Botan::RandomNumberGenerator& rng);
+                    Botan::RandomNumberGenerator& rng, int ca_generation = 1);
 
   // CN = host ID; SANs: the names as DNS, the host ID as urn:uuid; EKU
   // serverAuth+clientAuth; CRL distribution point of the host's shard.
@@ -50,6 +53,7 @@ class CertificateIssuer {
   const Signer& signer() const { return *signer_; }
   const std::shared_ptr<const Signer>& signer_ptr() const { return signer_; }
   const CertificateProfile& profile() const { return profile_; }
+  int ca_generation() const { return ca_generation_; }
 
  private:
   IssuedCertificate sign(CertificateBody body, TimePoint not_before, TimePoint not_after) const;
@@ -58,6 +62,7 @@ class CertificateIssuer {
   CertificateProfile profile_;
   std::shared_ptr<const Signer> signer_;
   Botan::RandomNumberGenerator& rng_;
+  int ca_generation_;
 };
 
 }  // namespace hostca

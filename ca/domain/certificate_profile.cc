@@ -43,8 +43,10 @@ void CertificateProfile::validate() const {
   }
 }
 
-std::string CertificateProfile::crl_url(int shard) const {
-  return crl_base_url + "/" + std::to_string(shard) + ".crl";
+std::string CertificateProfile::crl_url(int shard, int ca_generation) const {
+  const std::string name = shard == -1 ? "ca" : std::to_string(shard);
+  if (ca_generation <= 1) return crl_base_url + "/" + name + ".crl";
+  return crl_base_url + "/g" + std::to_string(ca_generation) + "/" + name + ".crl";
 }
 
 int crl_shard_of(const std::string& host_id, int shard_count) {

@@ -17,7 +17,9 @@ struct CertificateProfile {
 
   // Throws Error(kInvalidArgument) naming the bad setting.
   void validate() const;
-  std::string crl_url(int shard) const;
+  // The CRL distribution point of a shard of one CA key: "<base>/<shard>.crl"
+  // for the key made at init, "<base>/g<generation>/<shard>.crl" after.
+  std::string crl_url(int shard, int ca_generation) const;
 };
 
 // The CRL shard a host belongs to: stable for the host's life.

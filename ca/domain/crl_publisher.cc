@@ -17,11 +17,12 @@ void CrlPolicy::validate() const {
 }
 
 CrlPublisher::CrlPublisher(std::shared_ptr<const Signer> signer, CertificateProfile profile,
-                           int shard_count, CrlPolicy policy)
+                           int shard_count, CrlPolicy policy, int ca_generation)
     : builder_(std::move(signer)),
       profile_(std::move(profile)),
       shard_count_(shard_count),
-      policy_(policy) {
+      policy_(policy),
+      ca_generation_(ca_generation) {
   profile_.validate();
   policy_.validate();
   if (shard_count_ < 1) throw invalid_argument("crl shards must be at least 1");
@@ -35,7 +36,7 @@ PublishedCrl CrlPublisher::publish(store::CrlTx& tx, int shard, TimePoint now) c
   const auto started = std::chrono::steady_clock::now();
   // The lock comes first: the entries read after it include every
   // revocation committed before this publication.
-  const store::CrlShardRow previous = tx.lock_crl_shard(shard);
+  const store::CrlShardRow previous = tx.lock_crl_shard(ca_generation_, shard);
   CrlContents contents;
   contents.crl_number = previous.crl_number + 1;
   contents.this_update = TimePoint(std::chrono::duration_cast<std::chrono::seconds>(
@@ -54,15 +55,16 @@ PublishedCrl CrlPublisher::publish(store::CrlTx& tx, int shard, TimePoint now) c
   if (shard == store::kCaCrlScope) {
     contents.only_ca_certificates = true;
   } else {
-    contents.distribution_point_url = profile_.crl_url(shard);
+    contents.distribution_point_url = profile_.crl_url(shard, ca_generation_);
   }
   bool any_expired = false;
-  for (const auto& e : tx.list_crl_entries(shard)) {
+  for (const auto& e : tx.list_crl_entries(ca_generation_, shard)) {
     contents.entries.push_back(
         CrlEntry{e.serial_hex, e.revoked_at, revocation_reason_from_code(e.reason)});
     any_expired = any_expired || e.not_after < contents.this_update;
   }
   store::CrlShardRow next;
+  next.ca_generation = ca_generation_;
   next.shard = shard;
   next.crl_number = static_cast<std::int64_t>(contents.crl_number);
   next.this_update = contents.this_update;
@@ -73,14 +75,11 @@ PublishedCrl CrlPublisher::publish(store::CrlTx& tx, int shard, TimePoint now) c
   // a CRL issued past their expiry: later CRLs leave them out. (Most
   // publications have none, and skip the statement.) thisUpdate is at most
   // the database's time, so no entry is retired early by a fast clock.
-  if (any_expired) tx.retire_expired_crl_entries(shard, contents.this_update);
-  return PublishedCrl{shard,
-                      next.crl_number,
-                      next.this_update,
-                      next.next_update,
-                      contents.entries.size(),
-                      std::move(next.der),
-                      std::chrono::steady_clock::now() - started};
+  if (any_expired) tx.retire_expired_crl_entries(ca_generation_, shard, contents.this_update);
+  return PublishedCrl{ca_generation_,      shard,
+                      next.crl_number,     next.this_update,
+                      next.next_update,    contents.entries.size(),
+                      std::move(next.der), std::chrono::steady_clock::now() - started};
 }
 
 }  // namespace hostca

@@ -22,6 +22,7 @@ struct CrlPolicy {
 };
 
 struct PublishedCrl {
+  int ca_generation = 1;  // the CA key that signed it
   int shard = 0;
   std::int64_t crl_number = 0;
   TimePoint this_update;
@@ -35,12 +36,14 @@ struct PublishedCrl {
 
 class CrlPublisher {
  public:
+  // Publishes the CRLs of the CA key `ca_generation`, which `signer` holds.
   CrlPublisher(std::shared_ptr<const Signer> signer, CertificateProfile profile, int shard_count,
-               CrlPolicy policy);
+               CrlPolicy policy, int ca_generation = 1);
 
   PublishedCrl publish(store::CrlTx& tx, int shard, TimePoint now) const;
 
   int shard_count() const { return shard_count_; }
+  int ca_generation() const { return ca_generation_; }
   const CrlPolicy& policy() const { return policy_; }
 
  private:
@@ -48,6 +51,7 @@ class CrlPublisher {
   CertificateProfile profile_;
   int shard_count_;
   CrlPolicy policy_;
+  int ca_generation_;
 };
 
 }  // namespace hostca

@@ -13,6 +13,7 @@ store::CertificateRow record(const IssuedCertificate& issued, store::Certificate
   const auto der = issued.certificate.BER_encode();
   row.der = Bytes(der.begin(), der.end());
   row.created_at = now;
+  row.ca_generation = issued.ca_generation;
   return row;
 }
 }  // namespace

@@ -22,9 +22,12 @@ const char* kAskForReissue =
     "ask an admin for a reissue token (hostca-admin reissue-token create) and run "
     "'hostca-agent reissue'";
 
-// The presented certificate, if this CA issued it; the caller checks the
-// rest (time, revocation) against the clock and the database.
-Botan::X509_Certificate our_certificate(const std::string& pem, const Botan::X509_Certificate& ca) {
+}  // namespace
+
+// The presented certificate, if one of this CA's keys issued it (during a
+// rollover, the old key's certificates renew onto the new key); the caller
+// checks the rest (time, revocation) against the clock and the database.
+Botan::X509_Certificate our_certificate(const std::string& pem, const CaKeyRing& ring) {
   if (pem.empty()) {
     throw unauthenticated(
         "renewal needs the host's current certificate as the TLS client certificate "
@@ -37,20 +40,15 @@ Botan::X509_Certificate our_certificate(const std::string& pem, const Botan::X50
   } catch (const std::exception&) {
     throw unauthenticated("the TLS client certificate could not be read");
   }
-  bool signed_by_ca = false;
-  try {
-    std::unique_ptr<Botan::Public_Key> ca_key(ca.subject_public_key());
-    signed_by_ca = cert->issuer_dn() == ca.subject_dn() && cert->check_signature(*ca_key);
-  } catch (const std::exception&) {
-    signed_by_ca = false;
-  }
-  if (!signed_by_ca) {
+  if (ring.issuer_of(*cert) == nullptr) {
     throw unauthenticated(
         "the TLS client certificate was not issued by this CA; a host renews with the "
         "certificate this CA gave it");
   }
   return *cert;
 }
+
+namespace {
 
 // Reports come from unauthenticated peers and end up in front of admins:
 // only a SHA-256 in lower-case hex gets through.
@@ -68,9 +66,10 @@ TimePoint time_of(const Botan::X509_Time& t) {
 }  // namespace
 
 Renewal Authority::renew(const RenewalRequest& request) {
+  const auto keys = this->keys();
   clock_check_.require_in_step("issue certificates");
   const Botan::X509_Certificate presented =
-      our_certificate(request.client_certificate_pem, issuer_->signer().ca_certificate());
+      our_certificate(request.client_certificate_pem, *keys->ring);
   const std::string host_id = [&] {
     try {
       return parse_uuid(presented.subject_dn().get_first_attribute("CN"), "host ID");
@@ -147,8 +146,8 @@ Renewal Authority::renew(const RenewalRequest& request) {
     check_names(config_.names, hostname, aliases);
     refuse_held_names(tx.assign_host_names(host_id, hostname.str(), name_texts(aliases), now),
                       hostname);
-    IssuedCertificate issued =
-        issuer_->issue_host_certificate(host_id, hostname, aliases, csr, host->crl_shard, now);
+    IssuedCertificate issued = keys->issuer().issue_host_certificate(host_id, hostname, aliases,
+                                                                     csr, host->crl_shard, now);
     tx.insert_certificate(certificate_record(issued, store::CertificateKind::kRenew, host_id,
                                              host->crl_shard, key_hash, now));
     if (host->certificate_failure_at) {
@@ -183,7 +182,7 @@ bool Authority::record_certificate_failure(const CertificateFailureReport& repor
   if (!report.client_certificate_pem.empty()) {
     try {
       const Botan::X509_Certificate cert =
-          our_certificate(report.client_certificate_pem, issuer_->signer().ca_certificate());
+          our_certificate(report.client_certificate_pem, *keys()->ring);
       const TimePoint now = clock_.now();
       if (parse_uuid(cert.subject_dn().get_first_attribute("CN"), "host ID") == host_id &&
           now >= time_of(cert.not_before()) && now < time_of(cert.not_after())) {

@@ -38,16 +38,26 @@ std::string describe_revocation(const store::CertificateRow& c) {
 
 }  // namespace
 
+std::string crl_subject(int ca_generation, int shard) {
+  // The key made at init keeps the subject it always had: the shard alone.
+  return ca_generation <= 1 ? std::to_string(shard)
+                            : std::to_string(ca_generation) + ":" + std::to_string(shard);
+}
+
 std::vector<PublishedCrl> Authority::publish_revocations(
-    store::Tx& tx, const std::vector<store::CertificateRow>& revoked, const std::string& actor,
-    TimePoint now) {
-  // Each shard once, in shard order (a fixed lock order across servers).
-  std::map<int, std::vector<const store::CertificateRow*>> by_shard;
-  for (const auto& c : revoked) by_shard[c.crl_shard.value_or(0)].push_back(&c);
+    store::Tx& tx, const Keys& keys, const std::vector<store::CertificateRow>& revoked,
+    const std::string& actor, TimePoint now) {
+  // Each key's shard once, in (key, shard) order: a fixed lock order across
+  // servers. A certificate is listed on the CRLs of the key that issued it.
+  std::map<std::pair<int, int>, std::vector<const store::CertificateRow*>> by_shard;
+  for (const auto& c : revoked) {
+    by_shard[{c.ca_generation, c.crl_shard.value_or(0)}].push_back(&c);
+  }
   std::vector<PublishedCrl> published;
   int position = 0;
-  for (const auto& [shard, certs] : by_shard) {
-    const PublishedCrl crl = crl_publisher_->publish(tx, shard, now);
+  for (const auto& [key_shard, certs] : by_shard) {
+    const auto [generation, shard] = key_shard;
+    const PublishedCrl crl = keys.publisher(generation).publish(tx, shard, now);
     for (const auto* c : certs) {
       store::RevocationEventRow e;
       e.serial_hex = c->serial_hex;
@@ -56,14 +66,16 @@ std::vector<PublishedCrl> Authority::publish_revocations(
       e.revoked_at = c->revoked_at.value_or(now);
       e.shard = shard;
       e.crl_number = crl.crl_number;
+      e.ca_generation = generation;
       tx.append_revocation_event(e, position++);
       tx.append_audit(audit_record(now, actor, "certificate.revoke", c->serial_hex, "ok",
                                    {{"host_id", e.host_id},
                                     {"reason", to_string(revocation_reason_from_code(e.reason))},
+                                    {"ca_generation", generation},
                                     {"shard", shard},
                                     {"crl_number", crl.crl_number}}));
     }
-    tx.append_audit(audit_record(now, actor, "crl.publish", std::to_string(shard), "ok",
+    tx.append_audit(audit_record(now, actor, "crl.publish", crl_subject(generation, shard), "ok",
                                  {{"crl_number", crl.crl_number},
                                   {"entries", crl.entries},
                                   {"next_update", format_rfc3339(crl.next_update)}}));
@@ -78,6 +90,7 @@ void Authority::notify_published(const std::vector<PublishedCrl>& published) con
 }
 
 Reissue Authority::reissue(const ReissueRequest& request) {
+  const auto keys = this->keys();
   const std::string address = peer_address(request.peer);
   clock_check_.require_in_step("issue certificates or publish CRLs");
   // Everything that needs no database is checked first.
@@ -168,10 +181,10 @@ Reissue Authority::reissue(const ReissueRequest& request) {
       }
 
       const std::string actor = token ? "token:" + row->token_id : "host:" + host_id;
-      if (!revoked.empty()) published = publish_revocations(tx, revoked, actor, now);
+      if (!revoked.empty()) published = publish_revocations(tx, *keys, revoked, actor, now);
 
-      IssuedCertificate issued =
-          issuer_->issue_host_certificate(host_id, hostname, aliases, csr, host->crl_shard, now);
+      IssuedCertificate issued = keys->issuer().issue_host_certificate(host_id, hostname, aliases,
+                                                                       csr, host->crl_shard, now);
       tx.insert_certificate(certificate_record(issued, store::CertificateKind::kReissue, host_id,
                                                host->crl_shard, key_hash, now));
       if (host->certificate_failure_at) {
@@ -281,6 +294,7 @@ bool certificate_names(const store::CertificateRow& c, const std::string& name) 
 
 std::vector<std::string> Authority::release_host_name(const Actor& actor,
                                                       const NameRelease& request) {
+  const auto keys = this->keys();
   const std::string host_id = parse_uuid(request.host_id, "host ID");
   const HostName name = HostName::parse(request.name, "name");
   const RevocationReason reason = revocation_reason_from_code(request.reason_code);
@@ -318,7 +332,7 @@ std::vector<std::string> Authority::release_host_name(const Actor& actor,
       c.revocation_reason = static_cast<int>(reason);
       serials.push_back(c.serial_hex);
     }
-    if (!carrying.empty()) published = publish_revocations(tx, carrying, actor.id, now);
+    if (!carrying.empty()) published = publish_revocations(tx, *keys, carrying, actor.id, now);
     tx.append_audit(audit_record(now, actor.id, "host.release_name", host_id, "ok",
                                  {{"name", name.str()},
                                   {"was", name.str() == host->hostname ? "hostname" : "alias"},
@@ -331,6 +345,7 @@ std::vector<std::string> Authority::release_host_name(const Actor& actor,
 }
 
 std::vector<std::string> Authority::revoke(const Actor& actor, const RevocationRequest& request) {
+  const auto keys = this->keys();
   if (request.serial_hex.empty() == request.host_id.empty()) {
     throw invalid_argument("name exactly one of a serial or a host ID to revoke");
   }
@@ -368,7 +383,7 @@ std::vector<std::string> Authority::revoke(const Actor& actor, const RevocationR
             "host " + host_id + " has no certificate left to revoke (all are revoked or expired)");
       }
     }
-    published = publish_revocations(tx, revoked, actor.id, now);
+    published = publish_revocations(tx, *keys, revoked, actor.id, now);
     serials.clear();
     for (const auto& c : revoked) serials.push_back(c.serial_hex);
   });
@@ -379,16 +394,21 @@ std::vector<std::string> Authority::revoke(const Actor& actor, const RevocationR
 
 int Authority::republish_due_crls() {
   clock_check_.require_in_step("publish CRLs");
+  const auto keys = this->keys();
+  const std::vector<int> generations = keys->ring->publishing(clock_.now());
   int count = 0;
-  for (int i = 0; i <= config_.crl_shards; ++i) {  // every shard and the CA scope
+  // Every shard and the CA scope of every key that publishes, at most.
+  const int most = (config_.crl_shards + 1) * static_cast<int>(generations.size());
+  for (int i = 0; i < most; ++i) {
     std::optional<PublishedCrl> crl;
     store_.transact([&](store::Tx& tx) {
       crl.reset();
       const TimePoint now = clock_.now();
-      const auto shard = tx.lock_due_crl_shard(now + config_.crl.republish_before);
-      if (!shard) return;
-      crl = crl_publisher_->publish(tx, *shard, now);
-      tx.append_audit(audit_record(now, "server", "crl.publish", std::to_string(*shard), "ok",
+      const auto due = tx.lock_due_crl_shard(now + config_.crl.republish_before, generations);
+      if (!due) return;
+      crl = keys->publisher(due->first).publish(tx, due->second, now);
+      tx.append_audit(audit_record(now, "server", "crl.publish",
+                                   crl_subject(due->first, due->second), "ok",
                                    {{"crl_number", crl->crl_number},
                                     {"entries", crl->entries},
                                     {"scheduled", true},
@@ -401,18 +421,40 @@ int Authority::republish_due_crls() {
   return count;
 }
 
-std::optional<store::CrlShardRow> Authority::ca_scope_crl() {
-  const auto out = store_.transact([](store::Tx& tx) { return tx.list_crls(store::kCaCrlScope); });
-  if (out.empty() || out.front().der.empty()) return std::nullopt;
-  return out.front();
+std::vector<store::CrlShardRow> Authority::ca_scope_crls() {
+  const auto generations = keys()->ring->publishing(clock_.now());
+  std::vector<store::CrlShardRow> out;
+  for (auto& row : store_.transact(
+           [](store::Tx& tx) { return tx.list_crls(std::nullopt, store::kCaCrlScope); })) {
+    const bool published = !row.der.empty();
+    if (published &&
+        std::find(generations.begin(), generations.end(), row.ca_generation) != generations.end()) {
+      out.push_back(std::move(row));
+    }
+  }
+  return out;
 }
 
-std::vector<store::CrlShardRow> Authority::crls(std::optional<int> shard) {
+std::vector<store::CrlShardRow> Authority::crls(std::optional<int> shard,
+                                                std::optional<int> ca_generation) {
   if (shard && (*shard < 0 || *shard >= config_.crl_shards)) {
     throw not_found("there is no CRL shard " + std::to_string(*shard) + "; shards are 0-" +
                     std::to_string(config_.crl_shards - 1));
   }
-  return store_.transact([&](store::Tx& tx) { return tx.list_crls(shard); });
+  const auto generations = keys()->ring->publishing(clock_.now());
+  if (ca_generation &&
+      std::find(generations.begin(), generations.end(), *ca_generation) == generations.end()) {
+    throw not_found("CA key " + std::to_string(*ca_generation) +
+                    " publishes no CRLs (hostca-admin ca status lists the keys)");
+  }
+  std::vector<store::CrlShardRow> out;
+  for (auto& row :
+       store_.transact([&](store::Tx& tx) { return tx.list_crls(ca_generation, shard); })) {
+    if (std::find(generations.begin(), generations.end(), row.ca_generation) != generations.end()) {
+      out.push_back(std::move(row));
+    }
+  }
+  return out;
 }
 
 std::vector<store::RevocationEventRow> Authority::revocation_events(std::int64_t after_sequence,

@@ -606,6 +606,64 @@ void add_admin_key_commands(CLI::App& app, const Connection& conn, Commands& com
   add_command(commands, c, conn, o, admin_key_create);
 }
 
+// -- ca
+
+struct CaStatusOptions {};
+
+int ca_status(const Connection& conn, const CaStatusOptions&) {
+  v1::GetCaStatusRequest req;
+  v1::GetCaStatusResponse res;
+  check(conn.admin()->GetCaStatus(conn.context().get(), req, &res));
+  if (conn.as_json) {
+    json keys = json::array();
+    for (const auto& k : res.keys()) {
+      keys.push_back({{"generation", k.generation()},
+                      {"state", k.state()},
+                      {"sha256_fingerprint", k.sha256_fingerprint()},
+                      {"spki_sha256", k.spki_sha256()},
+                      {"key_algorithm", k.key_algorithm()},
+                      {"not_after", time_text(k.not_after())},
+                      {"hosts_trusting", k.hosts_trusting()},
+                      {"valid_certificates", k.valid_certificates()},
+                      {"emergency", k.emergency()},
+                      {"publishing", k.publishing()}});
+    }
+    std::cout << json{{"phase", res.phase()},
+                      {"hosts", res.hosts()},
+                      {"hosts_reporting", res.hosts_reporting()},
+                      {"warning", res.warning()},
+                      {"keys", keys}}
+                     .dump()
+              << "\n";
+    return 0;
+  }
+  std::cout << "rollover phase: " << res.phase() << "\n"
+            << "hosts reporting their trusted CA keys: " << res.hosts_reporting() << " of "
+            << res.hosts() << "\n";
+  if (!res.warning().empty()) std::cout << "WARNING: " << res.warning() << "\n";
+  for (const auto& k : res.keys()) {
+    std::cout << "CA key " << k.generation() << "  " << k.state()
+              << (k.emergency() ? " (emergency)" : "") << "  " << k.key_algorithm()
+              << "  not after " << time_text(k.not_after()) << "\n"
+              << "  SHA-256 fingerprint: " << k.sha256_fingerprint() << "\n"
+              << "  SPKI SHA-256:        " << k.spki_sha256() << "\n"
+              << "  hosts trusting it: " << k.hosts_trusting()
+              << "  valid host certificates: " << k.valid_certificates()
+              << "  CRLs published: " << (k.publishing() ? "yes" : "no") << "\n";
+  }
+  return 0;
+}
+
+void add_ca_commands(CLI::App& app, const Connection& conn, Commands& commands) {
+  auto* ca = app.add_subcommand("ca", "The CA's keys");
+  ca->require_subcommand(1);
+  auto o = std::make_shared<CaStatusOptions>();
+  auto* s = ca->add_subcommand(
+      "status",
+      "Each CA key: state, fingerprints, not-after, hosts trusting it, certificates left");
+  add_command(commands, s, conn, o, ca_status);
+}
+
 void add_connection_flags(CLI::App& app, Connection& conn) {
   app.add_option("--server", conn.server, "hostca server address (host:port)")
       ->envname("HOSTCA_SERVER")
@@ -637,6 +695,7 @@ int main(int argc, char** argv) {
   add_host_commands(app, conn, commands);
   add_audit_command(app, conn, commands);
   add_admin_key_commands(app, conn, commands);
+  add_ca_commands(app, conn, commands);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

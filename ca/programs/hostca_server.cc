@@ -1,4 +1,4 @@
-// hostca-server: init (bootstrap a CA), serve, migrate, admin-key, server-cert.
+// hostca-server: init (bootstrap a CA), serve, migrate, admin-key, ca rollover.
 #include <signal.h>
 
 #include <cstdlib>
@@ -15,6 +15,8 @@
 #include "common/files.h"
 #include "domain/authority.h"
 #include "domain/bootstrap.h"
+#include "domain/ca_rollover.h"
+#include "pki/revocation_reason.h"
 #include "server/ca_server.h"
 #include "server/config_file.h"
 #include "server/json_log.h"
@@ -83,6 +85,86 @@ int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file,
   return 0;
 }
 
+// Refuse a database that is not ready with the command that fixes it,
+// rather than with an SQL error on the first query.
+void require_current_schema(const std::string& conninfo, const std::string& setting) {
+  store::require_connection(conninfo, setting);
+  const int schema = store::Migrator(conninfo).current_version();
+  const int needed = store::embedded_migrations().back().version;
+  if (schema == 0) {
+    throw failed_precondition(
+        "the database holds no hostca schema: run 'hostca-server init' first");
+  }
+  if (schema < needed) {
+    throw failed_precondition("the database schema is at version " + std::to_string(schema) +
+                              ", this server needs " + std::to_string(needed) +
+                              ": run 'hostca-server migrate' first");
+  }
+}
+
+struct RolloverFlags {
+  std::string passphrase_file, algorithm, validity = "3650d", reason = "superseded";
+  bool emergency = false, revoke_remaining = false;
+};
+
+void print_step(const char* what, const RolloverStep& step) {
+  std::cout << what << " CA key " << step.generation
+            << (step.changed ? "" : " (done already, nothing changed)") << "\n"
+            << "  SHA-256 fingerprint: " << step.sha256_fingerprint << "\n"
+            << "  SPKI SHA-256:        " << step.spki_sha256 << "\n";
+  if (step.revoked > 0) std::cout << "  revoked certificates: " << step.revoked << "\n";
+}
+
+// ca rollover start|activate|finish: each one unit of work; running one
+// again completes it or finds it done.
+int cmd_rollover(const DatabaseFlags& db, const std::string& step, const RolloverFlags& flags) {
+  require_current_schema(db.conninfo, "--database");
+  store::PgStore store({db.conninfo, 1});
+  SystemClock clock;
+  Botan::System_RNG rng;
+  if (step == "activate") {
+    print_step("Activated", activate_rollover(store, clock));
+    std::cout << "Every server issues with it within a second; run 'hostca-server ca rollover "
+                 "finish' once 'hostca-admin ca status' shows no valid certificate of the old "
+                 "key.\n";
+    return 0;
+  }
+  RolloverFinish finish;
+  if (step == "finish") {
+    finish.revoke_remaining = flags.revoke_remaining;
+    finish.reason_code = static_cast<int>(parse_revocation_reason(flags.reason));
+    if (!flags.revoke_remaining) {
+      print_step("Retired", finish_rollover(store, finish, clock));
+      return 0;
+    }
+  }
+  // start, and finish --revoke-remaining: they sign, so they open the CA's keys.
+  RolloverStart start;
+  start.passphrase = read_passphrase(flags.passphrase_file);
+  const OpenedCa ca = open_ca(store, start.passphrase, rng);
+  if (step == "finish") {
+    CertificateProfile profile;
+    profile.crl_base_url = ca.crl_base_url;
+    AuthorityConfig config;
+    config.crl_shards = ca.crl_shards;
+    Authority authority(store, ca.ring, profile, clock, rng, config);
+    print_step("Retired", authority.finish_rollover(finish));
+    return 0;
+  }
+  if (!flags.algorithm.empty()) start.algorithm = parse_ca_key_algorithm(flags.algorithm);
+  start.validity = parse_duration(flags.validity);
+  start.emergency = flags.emergency;
+  const RolloverStep made = start_rollover(store, *ca.ring, start, clock, rng);
+  start.passphrase.assign(start.passphrase.size(), '\0');
+  print_step(flags.emergency ? "Made and activated (emergency, no link)" : "Announced next", made);
+  std::cout << (flags.emergency
+                    ? "Agents report a certificate failure until re-pinned with the fingerprint "
+                      "above, handed over out of band.\n"
+                    : "Agents pin it on their next contact; run 'hostca-server ca rollover "
+                      "activate' once 'hostca-admin ca status' shows them trusting it.\n");
+  return 0;
+}
+
 int cmd_serve(ServeConfig config) {
   ServeOptions options = std::move(config.options);
   // A drill of the clock check: this server's clock set off on purpose.
@@ -94,20 +176,7 @@ int cmd_serve(ServeConfig config) {
   options.passphrase = read_passphrase(config.passphrase_file);
   const std::string& tls_dir = config.tls_dir;
   const std::string& ready_file = config.ready_file;
-  // Refuse a database that is not ready with the command that fixes it,
-  // rather than with an SQL error on the first query.
-  store::require_connection(options.database.conninfo, "database.conninfo");
-  const int schema = store::Migrator(options.database.conninfo).current_version();
-  const int needed = store::embedded_migrations().back().version;
-  if (schema == 0) {
-    throw failed_precondition(
-        "the database holds no hostca schema: run 'hostca-server init' first");
-  }
-  if (schema < needed) {
-    throw failed_precondition("the database schema is at version " + std::to_string(schema) +
-                              ", this server needs " + std::to_string(needed) +
-                              ": run 'hostca-server migrate' first");
-  }
+  require_current_schema(options.database.conninfo, "database.conninfo");
   if (!options.insecure_plaintext) {
     if (options.tls_cert_file.empty()) options.tls_cert_file = tls_dir + "/server.pem";
     if (options.tls_key_file.empty()) options.tls_key_file = tls_dir + "/server.key";
@@ -293,6 +362,42 @@ int main(int argc, char** argv) {
   std::string admin_key_name;
   admin_key->add_option("--name", admin_key_name, "Who or what uses the key")->required();
 
+  auto* ca_cmd = app.add_subcommand("ca", "Work with the CA's keys");
+  ca_cmd->require_subcommand(1);
+  auto* rollover = ca_cmd->add_subcommand(
+      "rollover", "Roll the CA key over: start, activate, finish (docs/operator-guide.md)");
+  rollover->require_subcommand(1);
+  RolloverFlags rollover_flags;
+  auto* roll_start = rollover->add_subcommand(
+      "start", "Make the next CA key and its link certificates; agents pin it on their next call");
+  db.add(roll_start);
+  roll_start->add_option("--passphrase-file", rollover_flags.passphrase_file,
+                         "File holding the CA passphrase (else $HOSTCA_PASSPHRASE)");
+  roll_start->add_option("--key-algorithm", rollover_flags.algorithm,
+                         "ecdsa-p256, ecdsa-p384, ed25519, rsa-3072 or rsa-4096 (default: the "
+                         "active key's)");
+  roll_start
+      ->add_option("--ca-validity", rollover_flags.validity, "Validity of the next CA certificate")
+      ->capture_default_str();
+  roll_start->add_flag("--emergency", rollover_flags.emergency,
+                       "The key is compromised: the new key issues at once, without a link "
+                       "(every agent must be re-pinned by hand)");
+  auto* roll_activate = rollover->add_subcommand("activate", "Issue with the next key from now on");
+  db.add(roll_activate);
+  auto* roll_finish = rollover->add_subcommand(
+      "finish", "Stop announcing the retiring key (refused while it has valid certificates)");
+  db.add(roll_finish);
+  roll_finish->add_flag("--revoke-remaining", rollover_flags.revoke_remaining,
+                        "Revoke the retiring key's valid certificates rather than wait");
+  roll_finish
+      ->add_option("--reason", rollover_flags.reason,
+                   "RFC 5280 reason for --revoke-remaining (keyCompromise, "
+                   "cACompromise, superseded, ...)")
+      ->capture_default_str();
+  roll_finish->add_option("--passphrase-file", rollover_flags.passphrase_file,
+                          "File holding the CA passphrase, for --revoke-remaining (else "
+                          "$HOSTCA_PASSPHRASE)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -340,6 +445,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (admin_key->parsed()) return cmd_admin_key(db, admin_key_name);
+    for (auto* step : {roll_start, roll_activate, roll_finish}) {
+      if (step->parsed()) return cmd_rollover(db, step->get_name(), rollover_flags);
+    }
   } catch (const Error& e) {
     std::cerr << "hostca-server: " << e.what() << "\n";
     return 1;

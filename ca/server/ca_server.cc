@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "domain/bootstrap.h"
+#include "domain/server_tls.h"
 #include "service/admin_service.h"
 #include "service/host_service.h"
 #include "service/revocation_feed.h"
@@ -139,17 +140,17 @@ CaServer::CaServer(ServeOptions options)
                  options_.drill_clock_offset.count());
   }
   // Files first, before any thread or connection: a wrong path is one line.
-  std::string tls_cert_pem, tls_key_pem;
+  std::string tls_cert_pem;
   if (!options_.insecure_plaintext) {
     tls_cert_pem = read_file(options_.tls_cert_file, "the TLS certificate (tls.cert)");
-    tls_key_pem = read_file(options_.tls_key_file, "the TLS key (tls.key)");
+    const std::string tls_key_pem = read_file(options_.tls_key_file, "the TLS key (tls.key)");
     require_tls_pair(tls_cert_pem, options_.tls_cert_file, tls_key_pem, options_.tls_key_file);
   }
   proxies_ = service::TrustedProxies::parse(options_.trusted_proxies);
   require_free_port(options_.http_listen, "server.http_listen");
   require_free_port(options_.grpc_listen, "server.listen");
   try {
-    start(tls_cert_pem, tls_key_pem);
+    start(tls_cert_pem);
   } catch (...) {
     // Whatever had started stops before the error leaves: never a thread
     // left joinable (std::terminate) on a refused start.
@@ -159,11 +160,9 @@ CaServer::CaServer(ServeOptions options)
   }
 }
 
-void CaServer::start(const std::string& tls_cert_pem, const std::string& tls_key_pem) {
+void CaServer::start(const std::string& tls_cert_pem) {
   store_ = std::make_unique<store::PgStore>(options_.database);
   const OpenedCa ca = open_ca(*store_, options_.passphrase, rng_);
-  options_.passphrase.assign(options_.passphrase.size(), '\0');
-  options_.passphrase.clear();
 
   const auto [http_host, http_port] = split_host_port(options_.http_listen, "server.http_listen");
   // One CRL URL for the CA, whatever server issues: the one recorded at init.
@@ -171,8 +170,8 @@ void CaServer::start(const std::string& tls_cert_pem, const std::string& tls_key
   profile.crl_base_url = crl_base_url_to_serve(ca, options_.profile.crl_base_url);
   AuthorityConfig config = options_.authority;
   config.crl_shards = ca.crl_shards;
-  auto issuer = std::make_shared<const CertificateIssuer>(profile, ca.signer, rng_);
-  authority_ = std::make_unique<Authority>(*store_, issuer, clock_, rng_, config);
+  profile_ = profile;
+  authority_ = std::make_unique<Authority>(*store_, ca.ring, profile, clock_, rng_, config);
   // The clock first: a server out of step with the database issues nothing.
   authority_->check_clock();
   if (!options_.insecure_plaintext) check_tls_certificate(tls_cert_pem);
@@ -188,6 +187,7 @@ void CaServer::start(const std::string& tls_cert_pem, const std::string& tls_key
   authority_->on_crl_published([this](const PublishedCrl& crl) {
     observability_->crl_published(crl);
     store::CrlShardRow row;
+    row.ca_generation = crl.ca_generation;
     row.shard = crl.shard;
     row.crl_number = crl.crl_number;
     row.this_update = crl.this_update;
@@ -200,21 +200,31 @@ void CaServer::start(const std::string& tls_cert_pem, const std::string& tls_key
   feed_ = std::make_unique<service::RevocationFeed>(*authority_, revocations_);
   feed_->start();
   listener_ = std::make_unique<store::PgListener>(
-      options_.database.conninfo, std::vector<std::string>{"hostca_crl", "hostca_revocation"},
+      options_.database.conninfo,
+      std::vector<std::string>{"hostca_crl", "hostca_revocation", "hostca_ca"},
       [this](const std::string& channel, const std::string& payload) {
         if (channel == "hostca_revocation") {
           revocations_.notify();
           return;
         }
+        if (channel == "hostca_ca") {
+          follow_ca_keys();
+          return;
+        }
         try {
-          // "shard:crl_number": our own publications are already cached.
-          const auto colon = payload.find(':');
-          const int shard = std::stoi(payload.substr(0, colon));
-          if (colon != std::string::npos &&
-              crl_cache_->holds(shard, std::stoll(payload.substr(colon + 1)))) {
+          // "generation:shard:crl_number": our own publications are
+          // already cached.
+          const auto first = payload.find(':');
+          const auto second = payload.find(':', first + 1);
+          if (first == std::string::npos || second == std::string::npos) {
+            throw std::invalid_argument("not generation:shard:crl_number");
+          }
+          const int generation = std::stoi(payload.substr(0, first));
+          const int shard = std::stoi(payload.substr(first + 1, second - first - 1));
+          if (crl_cache_->holds(generation, shard, std::stoll(payload.substr(second + 1)))) {
             return;
           }
-          crl_cache_->refresh(shard);
+          crl_cache_->refresh(std::make_pair(generation, shard));
         } catch (const std::exception& e) {
           spdlog::warn("cannot refresh CRL shard {}: {}", payload, e.what());
         }
@@ -230,19 +240,22 @@ void CaServer::start(const std::string& tls_cert_pem, const std::string& tls_key
       });
   scheduler_ = std::thread([this] { run_crl_schedule(); });
   upkeep_ = std::thread([this] { run_upkeep(); });
-  http_->serve(authority_->ca_certificate(), *crl_cache_, *observability_);
+  http_->serve(*authority_, *crl_cache_, *observability_);
+  warn_if_ca_expiring();
 
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (options_.insecure_plaintext) {
     spdlog::warn("serving gRPC WITHOUT TLS (--insecure-plaintext): for development only");
     creds = grpc::InsecureServerCredentials();
   } else {
-    grpc::SslServerCredentialsOptions ssl;
-    ssl.pem_key_cert_pairs.push_back({tls_key_pem, tls_cert_pem});
-    ssl.pem_root_certs = authority_->ca_certificate().pem;
     // Client certificates are asked for (renewal uses them) but not required.
-    ssl.client_certificate_request = GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY;
-    creds = grpc::SslServerCredentials(ssl);
+    served_leaf_pem_ = tls_cert_pem;
+    served_tls_ = std::make_unique<ServedTls>(options_.tls_key_file, tls_cert_pem);
+    {
+      std::lock_guard<std::mutex> lock(keys_mu_);
+      update_served_tls();
+    }
+    creds = served_tls_->credentials();
   }
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -291,6 +304,58 @@ void CaServer::check_tls_certificate(const std::string& tls_cert_pem) {
   }
 }
 
+void CaServer::follow_ca_keys() {
+  std::lock_guard<std::mutex> lock(keys_mu_);
+  try {
+    const auto rows = store_->transact([](store::Tx& tx) { return tx.list_ca_keys(); });
+    const auto current = authority_->ring();
+    if (ca_keys_version(rows) == current->version()) return;
+    auto ring = std::make_shared<const CaKeyRing>(
+        CaKeyRing::open(rows, options_.passphrase, rng_, current.get()));
+    const int before = current->active().generation;
+    authority_->reload(ring);
+    keys_failure_.clear();
+    spdlog::info("the CA's keys changed ({}): key {} issues{}", ring->version(),
+                 ring->active().generation,
+                 before != ring->active().generation ? ", from now on" : "");
+    // A new key's CRLs are due at once: publish them now rather than at the
+    // next scheduled check (whichever server gets there first).
+    if (!authority_->clock_problem()) authority_->republish_due_crls();
+    crl_cache_->refresh(std::nullopt);
+    if (served_tls_) update_served_tls();
+  } catch (const std::exception& e) {
+    if (keys_failure_ != e.what()) {
+      keys_failure_ = e.what();
+      spdlog::error("cannot follow the CA's keys, still using the ones held: {}", e.what());
+    }
+  }
+}
+
+void CaServer::update_served_tls() {
+  try {
+    const auto next =
+        next_served_chain(*store_, *authority_->ring(), served_leaf_pem_, profile_, clock_, rng_);
+    if (!next) return;
+    served_tls_->write(next->chain_pem);
+    served_leaf_pem_ = next->leaf_pem;
+    spdlog::info(
+        "serving a TLS certificate from CA key {} (serial {}){}; tls.cert {} stays as it is",
+        next->ca_generation, next->issued_serial,
+        next->chain_pem.size() > next->leaf_pem.size() ? " with the key's newWithOld link" : "",
+        options_.tls_cert_file);
+  } catch (const std::exception& e) {
+    spdlog::error(
+        "cannot issue this server a TLS certificate from the active CA key, still "
+        "serving the one held: {}",
+        e.what());
+  }
+}
+
+void CaServer::warn_if_ca_expiring() {
+  const std::string warning = authority_->expiry_warning(clock_.now());
+  if (!warning.empty()) spdlog::warn("{}", warning);
+}
+
 void CaServer::run_crl_schedule() {
   std::unique_lock<std::mutex> lock(schedule_mu_);
   while (!stopping_) {
@@ -311,6 +376,7 @@ void CaServer::run_crl_schedule() {
 
 void CaServer::run_upkeep() {
   auto next_clock_check = std::chrono::steady_clock::now() + options_.clock_check_interval;
+  auto next_daily = std::chrono::steady_clock::now() + std::chrono::hours(24);
   std::unique_lock<std::mutex> lock(schedule_mu_);
   while (!stopping_) {
     schedule_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
@@ -321,6 +387,17 @@ void CaServer::run_upkeep() {
       if (std::chrono::steady_clock::now() >= next_clock_check) {
         next_clock_check = std::chrono::steady_clock::now() + options_.clock_check_interval;
         authority_->check_clock();
+      }
+      // Another server's rollover step reaches this one within a second,
+      // even when its NOTIFY was lost.
+      follow_ca_keys();
+      if (std::chrono::steady_clock::now() >= next_daily) {
+        next_daily = std::chrono::steady_clock::now() + std::chrono::hours(24);
+        warn_if_ca_expiring();
+        if (served_tls_) {
+          std::lock_guard<std::mutex> keys_lock(keys_mu_);
+          update_served_tls();
+        }
       }
     } catch (const std::exception& e) {
       spdlog::warn("upkeep (refusal audit, clock check) failed, will retry: {}", e.what());
@@ -352,6 +429,7 @@ void CaServer::stop_background() {
 }
 
 CaServer::~CaServer() {
+  options_.passphrase.assign(options_.passphrase.size(), '\0');
   if (server_) {
     if (revocation_service_) revocation_service_->stop();
     revocations_.notify();

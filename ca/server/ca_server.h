@@ -18,6 +18,7 @@
 #include "server/crl_cache.h"
 #include "server/http_endpoint.h"
 #include "server/observability.h"
+#include "server/served_tls.h"
 #include "service/client_address.h"
 #include "store/pg_listener.h"
 #include "store/pg_store.h"
@@ -30,6 +31,8 @@ class RevocationFeed;
 
 struct ServeOptions {
   store::PgStoreOptions database;
+  // Kept in memory while serving (like the decrypted CA keys it opens), to
+  // open the keys a rollover adds.
   std::string passphrase;
   std::string grpc_listen = "127.0.0.1:8443";  // host:port; port 0 picks one
   std::string http_listen = "127.0.0.1:8080";
@@ -64,7 +67,8 @@ class CaServer {
 
   int grpc_port() const { return grpc_port_; }
   int http_port() const { return http_->port(); }
-  const CaCertificateView& ca() const { return authority_->ca_certificate(); }
+  // The active CA key's certificate, as this server follows the keys.
+  CaCertificateView ca() const { return authority_->ca_certificate(); }
 
   void wait() { server_->Wait(); }
   // Stops taking calls, ends revocation streams, lets calls in flight
@@ -78,7 +82,16 @@ class CaServer {
   // says so loudly if it lacks the server marker or a host holds one.
   void check_tls_certificate(const std::string& tls_cert_pem);
   void stop_background();
-  void start(const std::string& tls_cert_pem, const std::string& tls_key_pem);
+  void start(const std::string& tls_cert_pem);
+  // Reloads the CA's keys when the database holds another version of them
+  // (a rollover's step, on any server): the authority, the CRLs and the TLS
+  // certificate follow. Called every second and on each 'hostca_ca' NOTIFY.
+  void follow_ca_keys();
+  // Presents a TLS certificate from the active key (or a fresh one when the
+  // served one ages); with keys_mu_ held.
+  void update_served_tls();
+  // Logs the authority's expiry warning, if any.
+  void warn_if_ca_expiring();
 
   ServeOptions options_;
   OffsetClock clock_;
@@ -94,6 +107,12 @@ class CaServer {
   std::unique_ptr<service::RevocationFeed> feed_;
   std::unique_ptr<store::PgListener> listener_;
   std::unique_ptr<HttpEndpoint> http_;
+  // Serializes reloads of the CA's keys and of the TLS certificate.
+  std::mutex keys_mu_;
+  std::string keys_failure_;  // the last reload's failure, logged once
+  CertificateProfile profile_;
+  std::unique_ptr<ServedTls> served_tls_;
+  std::string served_leaf_pem_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   service::RevocationServiceImpl* revocation_service_ = nullptr;
   std::unique_ptr<grpc::Server> server_;

@@ -1,5 +1,6 @@
 #include "server/crl_cache.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include <botan/base64.h>
@@ -27,18 +28,36 @@ std::string pem_of(const std::string& der) {
 }  // namespace
 
 CrlCache::CrlCache(Authority& authority)
-    : authority_(authority), shards_(static_cast<std::size_t>(authority.crl_shards())) {
+    : authority_(authority), shard_count_(authority.crl_shards()) {
   bundle_ = std::make_shared<const CachedBundle>();
 }
 
-void CrlCache::refresh(std::optional<int> shard) {
+void CrlCache::refresh(std::optional<std::pair<int, int>> generation_and_shard) {
   std::vector<store::CrlShardRow> rows;
-  if (shard != store::kCaCrlScope) rows = authority_.crls(shard);
-  if (!shard || shard == store::kCaCrlScope) {
-    if (auto ca = authority_.ca_scope_crl()) rows.push_back(std::move(*ca));
+  if (!generation_and_shard) {
+    rows = authority_.crls(std::nullopt);
+    for (auto& ca : authority_.ca_scope_crls()) rows.push_back(std::move(ca));
+  } else if (generation_and_shard->second == store::kCaCrlScope) {
+    for (auto& ca : authority_.ca_scope_crls()) {
+      if (ca.ca_generation == generation_and_shard->first) rows.push_back(std::move(ca));
+    }
+  } else {
+    rows = authority_.crls(generation_and_shard->second, generation_and_shard->first);
   }
   std::lock_guard<std::mutex> lock(mu_);
   bool changed = false;
+  if (!generation_and_shard) {
+    // A key whose CA certificate has expired publishes no more.
+    const auto publishing = authority_.ring()->publishing(authority_.clock().now());
+    for (auto it = crls_.begin(); it != crls_.end();) {
+      if (std::find(publishing.begin(), publishing.end(), it->first.first) == publishing.end()) {
+        it = crls_.erase(it);
+        changed = true;
+      } else {
+        ++it;
+      }
+    }
+  }
   for (const auto& row : rows) changed = store_locked(row) || changed;
   if (changed) bundle_stale_ = true;
 }
@@ -48,31 +67,34 @@ void CrlCache::offer(const store::CrlShardRow& crl) {
   if (store_locked(crl)) bundle_stale_ = true;
 }
 
-bool CrlCache::holds(int shard, std::int64_t crl_number) const {
+bool CrlCache::holds(int ca_generation, int shard, std::int64_t crl_number) const {
   std::lock_guard<std::mutex> lock(mu_);
-  if (shard == store::kCaCrlScope) return ca_scope_ && ca_scope_->crl_number >= crl_number;
-  if (shard < 0 || shard >= static_cast<int>(shards_.size())) return false;
-  const auto& slot = shards_[static_cast<std::size_t>(shard)];
-  return slot && slot->crl_number >= crl_number;
+  const auto it = crls_.find({ca_generation, shard});
+  return it != crls_.end() && it->second->crl_number >= crl_number;
 }
 
 bool CrlCache::store_locked(const store::CrlShardRow& row) {
-  if (row.der.empty() || row.shard < store::kCaCrlScope ||
-      row.shard >= static_cast<int>(shards_.size())) {
+  if (row.der.empty() || row.shard < store::kCaCrlScope || row.shard >= shard_count_ ||
+      row.ca_generation < 1) {
     return false;
   }
-  auto& slot =
-      row.shard == store::kCaCrlScope ? ca_scope_ : shards_[static_cast<std::size_t>(row.shard)];
+  auto& slot = crls_[{row.ca_generation, row.shard}];
   if (slot && slot->crl_number >= row.crl_number) return false;
   auto crl = std::make_shared<CachedCrl>();
+  crl->ca_generation = row.ca_generation;
   crl->shard = row.shard;
   crl->crl_number = row.crl_number;
   crl->this_update = row.this_update;
   crl->next_update = row.next_update;
   crl->der.assign(row.der.begin(), row.der.end());
-  crl->etag = "\"" +
-              (row.shard == store::kCaCrlScope ? std::string("ca") : std::to_string(row.shard)) +
-              "-" + std::to_string(row.crl_number) + "\"";
+  // Unique across keys: each key's CRL numbers start at 1.
+  const std::string shard_name =
+      row.shard == store::kCaCrlScope ? std::string("ca") : std::to_string(row.shard);
+  crl->etag =
+      "\"" +
+      (row.ca_generation == 1 ? shard_name
+                              : "g" + std::to_string(row.ca_generation) + "-" + shard_name) +
+      "-" + std::to_string(row.crl_number) + "\"";
   crl->last_modified = http_date(row.this_update);
   slot = std::move(crl);
   return true;
@@ -81,29 +103,27 @@ bool CrlCache::store_locked(const store::CrlShardRow& row) {
 void CrlCache::rebuild_bundle() const {
   auto bundle = std::make_shared<CachedBundle>();
   std::string numbers;
-  if (ca_scope_) {
-    bundle->pem += pem_of(ca_scope_->der);
-    numbers += "ca:" + std::to_string(ca_scope_->crl_number) + ",";
-  }
-  for (const auto& s : shards_) {
-    if (!s) continue;
-    bundle->pem += pem_of(s->der);
-    numbers += std::to_string(s->shard) + ":" + std::to_string(s->crl_number) + ",";
+  for (const auto& [where, crl] : crls_) {
+    bundle->pem += pem_of(crl->der);
+    numbers += std::to_string(where.first) + ":" + std::to_string(where.second) + ":" +
+               std::to_string(crl->crl_number) + ",";
   }
   bundle->etag = "\"all-" + std::to_string(std::hash<std::string>{}(numbers)) + "\"";
   bundle_ = std::move(bundle);
   bundle_stale_ = false;
 }
 
-std::shared_ptr<const CachedCrl> CrlCache::shard(int shard) const {
+std::shared_ptr<const CachedCrl> CrlCache::shard(int ca_generation, int shard) const {
+  if (shard < 0) return nullptr;
   std::lock_guard<std::mutex> lock(mu_);
-  if (shard < 0 || shard >= static_cast<int>(shards_.size())) return nullptr;
-  return shards_[static_cast<std::size_t>(shard)];
+  const auto it = crls_.find({ca_generation, shard});
+  return it == crls_.end() ? nullptr : it->second;
 }
 
-std::shared_ptr<const CachedCrl> CrlCache::ca_scope() const {
+std::shared_ptr<const CachedCrl> CrlCache::ca_scope(int ca_generation) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return ca_scope_;
+  const auto it = crls_.find({ca_generation, store::kCaCrlScope});
+  return it == crls_.end() ? nullptr : it->second;
 }
 
 std::shared_ptr<const CachedBundle> CrlCache::bundle() const {

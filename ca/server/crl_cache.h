@@ -1,9 +1,10 @@
-// The current CRL of every shard, in memory, for the HTTP endpoint: a
-// conditional GET answered from here costs no database round trip. It is
-// refreshed after every local publication, on every NOTIFY from another
-// server, and on a timer as a fallback.
+// The current CRL of every shard of every CA key that publishes, in memory,
+// for the HTTP endpoint: a conditional GET answered from here costs no
+// database round trip. It is refreshed after every local publication, on
+// every NOTIFY from another server, and on a timer as a fallback.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -15,6 +16,7 @@
 namespace hostca {
 
 struct CachedCrl {
+  int ca_generation = 1;
   int shard = 0;
   std::int64_t crl_number = 0;
   TimePoint this_update;
@@ -25,7 +27,9 @@ struct CachedCrl {
 };
 
 struct CachedBundle {
-  std::string pem;  // the CA scope CRL, then every published shard in shard order
+  // Per CA key in generation order: its CA scope CRL, then every published
+  // shard in shard order.
+  std::string pem;
   std::string etag;
 };
 
@@ -33,17 +37,19 @@ class CrlCache {
  public:
   explicit CrlCache(Authority& authority);
 
-  // Reloads one shard, or all; never moves a shard back to an older CRL.
-  void refresh(std::optional<int> shard);
+  // Reloads one shard of one key, or every CRL of every key that
+  // publishes; never moves a shard back to an older CRL.
+  void refresh(std::optional<std::pair<int, int>> generation_and_shard);
   // Takes a CRL this server has just published, without reading it back.
   void offer(const store::CrlShardRow& crl);
-  // Whether the cache holds this CRL of the shard (kCaCrlScope: the CA
-  // scope) or a newer one.
-  bool holds(int shard, std::int64_t crl_number) const;
+  // Whether the cache holds this CRL of the key's shard (kCaCrlScope: the
+  // CA scope) or a newer one.
+  bool holds(int ca_generation, int shard, std::int64_t crl_number) const;
 
-  std::shared_ptr<const CachedCrl> shard(int shard) const;
-  // The CRL covering CA certificates only.
-  std::shared_ptr<const CachedCrl> ca_scope() const;
+  // Null when the key or the shard has no CRL here.
+  std::shared_ptr<const CachedCrl> shard(int ca_generation, int shard) const;
+  // The key's CRL covering CA certificates only.
+  std::shared_ptr<const CachedCrl> ca_scope(int ca_generation) const;
   std::shared_ptr<const CachedBundle> bundle() const;
 
  private:
@@ -55,9 +61,10 @@ class CrlCache {
   bool store_locked(const store::CrlShardRow& row);
 
   Authority& authority_;
+  const int shard_count_;
   mutable std::mutex mu_;
-  std::vector<std::shared_ptr<const CachedCrl>> shards_;
-  std::shared_ptr<const CachedCrl> ca_scope_;
+  // By (generation, shard); the CA scope's shard is kCaCrlScope, first.
+  std::map<std::pair<int, int>, std::shared_ptr<const CachedCrl>> crls_;
   mutable std::shared_ptr<const CachedBundle> bundle_;
   mutable bool bundle_stale_ = false;
 };

@@ -3,7 +3,10 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <mutex>
 #include <regex>
+
+#include <botan/x509cert.h>
 
 #include "common/error.h"
 
@@ -28,6 +31,81 @@ void send_cacheable(const httplib::Request& req, httplib::Response& res, const s
   }
   res.set_content(body, type);
 }
+
+// What /ca.pem, /ca.crt, /ca-all.pem and /ca.json answer, built once per
+// version of the CA's keys.
+struct CaDocuments {
+  std::shared_ptr<const CaKeyRing> ring;  // the version they were built from
+  std::string pem, der, all_pem, json, etag;
+};
+
+std::string pem_certificate(const Bytes& der) {
+  if (der.empty()) return "";
+  return Botan::X509_Certificate(std::vector<std::uint8_t>(der.begin(), der.end())).PEM_encode();
+}
+
+std::shared_ptr<const CaDocuments> build_ca_documents(const Authority& authority) {
+  auto docs = std::make_shared<CaDocuments>();
+  docs->ring = authority.ring();
+  const CaCertificateView active = authority.ca_certificate();
+  docs->pem = active.pem;
+  docs->der.assign(active.der.begin(), active.der.end());
+  nlohmann::json keys = nlohmann::json::array();
+  std::string versions;
+  docs->all_pem = active.pem;
+  for (const auto& k : authority.announced_keys()) {
+    if (k.certificate.generation != active.generation) docs->all_pem += k.certificate.pem;
+    keys.push_back({{"generation", k.certificate.generation},
+                    {"state", to_string(k.state)},
+                    {"sha256_fingerprint", k.certificate.sha256_fingerprint},
+                    {"spki_sha256", k.certificate.spki_sha256},
+                    {"certificate_pem", k.certificate.pem},
+                    {"new_with_old_pem", pem_certificate(k.new_with_old_der)},
+                    {"old_with_new_pem", pem_certificate(k.old_with_new_der)},
+                    {"previous_spki_sha256", k.previous_spki_sha256}});
+    versions += k.certificate.sha256_fingerprint.substr(0, 16) + to_string(k.state);
+  }
+  docs->json = nlohmann::json{{"generation", active.generation},
+                              {"sha256_fingerprint", active.sha256_fingerprint},
+                              {"spki_sha256", active.spki_sha256},
+                              {"certificate_pem", active.pem},
+                              {"ca_keys", keys}}
+                   .dump(2) +
+               "\n";
+  docs->etag = "\"" + std::to_string(std::hash<std::string>{}(versions)) + "\"";
+  return docs;
+}
+
+// The documents of the authority's keys as they are now.
+class CaDocumentCache {
+ public:
+  explicit CaDocumentCache(const Authority& authority) : authority_(authority) {}
+  std::shared_ptr<const CaDocuments> get() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!docs_ || docs_->ring != authority_.ring()) docs_ = build_ca_documents(authority_);
+    return docs_;
+  }
+
+ private:
+  const Authority& authority_;
+  std::mutex mu_;
+  std::shared_ptr<const CaDocuments> docs_;
+};
+
+void send_crl(const httplib::Request& req, httplib::Response& res,
+              const std::shared_ptr<const CachedCrl>& crl, const char* missing) {
+  if (!crl) {
+    res.status = 404;
+    res.set_content(missing, "text/plain");
+    return;
+  }
+  // CRLs change with every revocation: clients revalidate, cheaply (304).
+  send_cacheable(req, res, crl->etag, crl->last_modified, "public, max-age=0, must-revalidate",
+                 crl->der, "application/pkix-crl");
+}
+
+// The generation in a /crl/g<k>/ path, or 0 (no key has it) when out of range.
+int generation_in(const std::string& text) { return text.size() > 6 ? 0 : std::stoi(text); }
 
 }  // namespace
 
@@ -55,51 +133,49 @@ HttpEndpoint::HttpEndpoint(const std::string& host, int port, int threads)
 
 HttpEndpoint::~HttpEndpoint() { stop(); }
 
-void HttpEndpoint::serve(const CaCertificateView& ca, const CrlCache& crls,
+void HttpEndpoint::serve(const Authority& authority, const CrlCache& crls,
                          Observability& observability) {
-  const std::string der(ca.der.begin(), ca.der.end());
-  const std::string etag = "\"" + ca.sha256_fingerprint.substr(0, 32) + "\"";
-  const std::string cache_ca = "public, max-age=3600";
+  auto ca = std::make_shared<CaDocumentCache>(authority);
+  // The CA certificate changes only with a rollover's activation.
+  const std::string cache_ca = "public, max-age=300";
   server_->Get("/ca.pem", [=](const httplib::Request& req, httplib::Response& res) {
-    send_cacheable(req, res, etag, "", cache_ca, ca.pem, "application/x-pem-file");
+    const auto docs = ca->get();
+    send_cacheable(req, res, docs->etag, "", cache_ca, docs->pem, "application/x-pem-file");
   });
   server_->Get("/ca.crt", [=](const httplib::Request& req, httplib::Response& res) {
-    send_cacheable(req, res, etag, "", cache_ca, der, "application/pkix-cert");
+    const auto docs = ca->get();
+    send_cacheable(req, res, docs->etag, "", cache_ca, docs->der, "application/pkix-cert");
   });
-  const std::string fingerprints = nlohmann::json{{"sha256_fingerprint", ca.sha256_fingerprint},
-                                                  {"spki_sha256", ca.spki_sha256},
-                                                  {"certificate_pem", ca.pem}}
-                                       .dump(2) +
-                                   "\n";
+  server_->Get("/ca-all.pem", [=](const httplib::Request& req, httplib::Response& res) {
+    const auto docs = ca->get();
+    send_cacheable(req, res, docs->etag, "", cache_ca, docs->all_pem, "application/x-pem-file");
+  });
   server_->Get("/ca.json", [=](const httplib::Request& req, httplib::Response& res) {
-    send_cacheable(req, res, etag, "", cache_ca, fingerprints, "application/json");
+    const auto docs = ca->get();
+    send_cacheable(req, res, docs->etag, "", cache_ca, docs->json, "application/json");
   });
-  // CRLs change with every revocation: clients revalidate, cheaply (304).
-  const std::string cache_crl = "public, max-age=0, must-revalidate";
   const CrlCache* cache = &crls;
   server_->Get(R"(/crl/(\d{1,5})\.crl)", [=](const httplib::Request& req, httplib::Response& res) {
-    const auto crl = cache->shard(std::stoi(req.matches[1]));
-    if (!crl) {
-      res.status = 404;
-      res.set_content("no such CRL shard\n", "text/plain");
-      return;
-    }
-    send_cacheable(req, res, crl->etag, crl->last_modified, cache_crl, crl->der,
-                   "application/pkix-crl");
+    send_crl(req, res, cache->shard(1, std::stoi(req.matches[1])), "no such CRL shard\n");
   });
   server_->Get("/crl/ca.crl", [=](const httplib::Request& req, httplib::Response& res) {
-    const auto crl = cache->ca_scope();
-    if (!crl) {
-      res.status = 404;
-      res.set_content("the CA scope CRL is not published yet\n", "text/plain");
-      return;
-    }
-    send_cacheable(req, res, crl->etag, crl->last_modified, cache_crl, crl->der,
-                   "application/pkix-crl");
+    send_crl(req, res, cache->ca_scope(1), "the CA scope CRL is not published yet\n");
+  });
+  server_->Get(R"(/crl/g(\d{1,9})/(\d{1,5})\.crl)", [=](const httplib::Request& req,
+                                                        httplib::Response& res) {
+    send_crl(req, res, cache->shard(generation_in(req.matches[1]), std::stoi(req.matches[2])),
+             "no such CRL: the CA key or the shard is unknown, or publishes no "
+             "more\n");
+  });
+  server_->Get(R"(/crl/g(\d{1,9})/ca\.crl)", [=](const httplib::Request& req,
+                                                 httplib::Response& res) {
+    send_crl(req, res, cache->ca_scope(generation_in(req.matches[1])),
+             "no such CRL: the CA key is unknown, publishes no more, or has published none yet\n");
   });
   server_->Get("/crl/all.pem", [=](const httplib::Request& req, httplib::Response& res) {
     const auto bundle = cache->bundle();
-    send_cacheable(req, res, bundle->etag, "", cache_crl, bundle->pem, "application/x-pem-file");
+    send_cacheable(req, res, bundle->etag, "", "public, max-age=0, must-revalidate", bundle->pem,
+                   "application/x-pem-file");
   });
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");

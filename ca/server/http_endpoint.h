@@ -1,7 +1,8 @@
 // The plain HTTP port: what a party that trusts nothing yet may fetch (the
-// CA certificate and its fingerprints), the CRLs relying parties fetch
-// (/crl/<n>.crl, /crl/all.pem), the health and readiness checks and the
-// Prometheus metrics.
+// CA certificate and its fingerprints; during a rollover every announced CA
+// key with its links), the CRLs relying parties fetch (/crl/<n>.crl for the
+// first CA key, /crl/g<k>/<n>.crl for key k, /crl/all.pem), the health and
+// readiness checks and the Prometheus metrics.
 #pragma once
 
 #include <memory>
@@ -28,9 +29,10 @@ class HttpEndpoint {
   HttpEndpoint(const HttpEndpoint&) = delete;
   HttpEndpoint& operator=(const HttpEndpoint&) = delete;
 
-  // Registers the routes and serves on a thread of its own. `crls` and
-  // `observability` must outlive the endpoint.
-  void serve(const CaCertificateView& ca, const CrlCache& crls, Observability& observability);
+  // Registers the routes and serves on a thread of its own. `authority`,
+  // `crls` and `observability` must outlive the endpoint. The CA documents
+  // follow the authority's keys as they change.
+  void serve(const Authority& authority, const CrlCache& crls, Observability& observability);
   int port() const { return port_; }
   void stop();
 

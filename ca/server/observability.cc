@@ -113,6 +113,16 @@ Observability::Observability(store::PgStore& store, Authority& authority)
                   "unrevoked host certificates whose notAfter is within 30 days (read at most "
                   "once a minute)",
                   {}, [this] { return expiring_.load(); });
+  registry_.gauge("hostca_ca_certificate_seconds_left",
+                  "seconds until the active CA certificate's notAfter (roll the key well before: "
+                  "hostca-server ca rollover start)",
+                  {}, [this] {
+                    return std::chrono::duration<double>(authority_.ring()->active().not_after() -
+                                                         authority_.clock().now())
+                        .count();
+                  });
+  registry_.gauge("hostca_ca_key_generation", "the generation of the CA key that issues now", {},
+                  [this] { return static_cast<double>(authority_.ring()->active().generation); });
 }
 
 std::string Observability::not_ready_reason() {

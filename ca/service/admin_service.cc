@@ -133,4 +133,13 @@ grpc::Status AdminServiceImpl::CreateAdminKey(grpc::ServerContext* context,
   });
 }
 
+grpc::Status AdminServiceImpl::GetCaStatus(grpc::ServerContext* context,
+                                           const v1::GetCaStatusRequest*,
+                                           v1::GetCaStatusResponse* response) {
+  return handle("GetCaStatus", context, [&] {
+    authenticate(context, "GetCaStatus");
+    to_proto(authority_.ca_status(), response);
+  });
+}
+
 }  // namespace hostca::service

@@ -28,6 +28,8 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   grpc::Status ReleaseHostName(grpc::ServerContext* context,
                                const v1::ReleaseHostNameRequest* request,
                                v1::ReleaseHostNameResponse* response) override;
+  grpc::Status GetCaStatus(grpc::ServerContext* context, const v1::GetCaStatusRequest* request,
+                           v1::GetCaStatusResponse* response) override;
   grpc::Status ListTokens(grpc::ServerContext* context, const v1::ListTokensRequest* request,
                           v1::ListTokensResponse* response) override;
   grpc::Status DeleteToken(grpc::ServerContext* context, const v1::DeleteTokenRequest* request,

@@ -25,11 +25,44 @@ Duration from_proto(const google::protobuf::Duration& d, const std::string& what
          std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(d.nanos()));
 }
 
-void to_proto(const CaCertificateView& ca, v1::GetCACertificateResponse* out) {
+void to_proto(const CaCertificateView& ca, const std::vector<AnnouncedCaKey>& keys,
+              v1::GetCACertificateResponse* out) {
   out->set_certificate_der(ca.der.data(), ca.der.size());
   out->set_certificate_pem(ca.pem);
   out->set_sha256_fingerprint(ca.sha256_fingerprint);
   out->set_spki_sha256(ca.spki_sha256);
+  for (const auto& k : keys) to_proto(k, out->add_ca_keys());
+}
+
+void to_proto(const AnnouncedCaKey& key, v1::CaKey* out) {
+  out->set_generation(static_cast<std::uint32_t>(key.certificate.generation));
+  out->set_state(to_string(key.state));
+  out->set_certificate_der(key.certificate.der.data(), key.certificate.der.size());
+  out->set_sha256_fingerprint(key.certificate.sha256_fingerprint);
+  out->set_spki_sha256(key.certificate.spki_sha256);
+  out->set_new_with_old_der(key.new_with_old_der.data(), key.new_with_old_der.size());
+  out->set_old_with_new_der(key.old_with_new_der.data(), key.old_with_new_der.size());
+  out->set_previous_spki_sha256(key.previous_spki_sha256);
+}
+
+void to_proto(const CaStatus& status, v1::GetCaStatusResponse* out) {
+  out->set_phase(status.phase);
+  out->set_hosts(static_cast<std::uint64_t>(status.hosts));
+  out->set_hosts_reporting(static_cast<std::uint64_t>(status.hosts_reporting));
+  out->set_warning(status.warning);
+  for (const auto& k : status.keys) {
+    auto* o = out->add_keys();
+    o->set_generation(static_cast<std::uint32_t>(k.key.certificate.generation));
+    o->set_state(to_string(k.key.state));
+    o->set_sha256_fingerprint(k.key.certificate.sha256_fingerprint);
+    o->set_spki_sha256(k.key.certificate.spki_sha256);
+    o->set_key_algorithm(k.key_algorithm);
+    to_proto(k.not_after, o->mutable_not_after());
+    o->set_hosts_trusting(static_cast<std::uint64_t>(k.hosts_trusting));
+    o->set_valid_certificates(static_cast<std::uint64_t>(k.valid_certificates));
+    o->set_emergency(k.emergency);
+    o->set_publishing(k.publishing);
+  }
 }
 
 EnrollmentRequest from_proto(const v1::RequestCertificateRequest& in) {
@@ -99,6 +132,7 @@ void to_proto(const store::CrlShardRow& crl, v1::CRL* out) {
   to_proto(crl.this_update, out->mutable_this_update());
   to_proto(crl.next_update, out->mutable_next_update());
   out->set_crl_der(crl.der.data(), crl.der.size());
+  out->set_ca_generation(static_cast<std::uint32_t>(crl.ca_generation));
 }
 
 void to_proto(const store::RevocationEventRow& e, v1::RevocationEvent* out) {
@@ -109,6 +143,7 @@ void to_proto(const store::RevocationEventRow& e, v1::RevocationEvent* out) {
   to_proto(e.revoked_at, out->mutable_revoked_at());
   out->set_shard(static_cast<std::uint32_t>(e.shard));
   out->set_crl_number(static_cast<std::uint64_t>(e.crl_number));
+  out->set_ca_generation(static_cast<std::uint32_t>(e.ca_generation));
 }
 
 NewAuthorizationToken from_proto(const v1::CreateAuthorizationTokenRequest& in) {

@@ -15,7 +15,11 @@ void to_proto(TimePoint t, google::protobuf::Timestamp* out);
 // Throws Error(kInvalidArgument) for a negative or out-of-range duration.
 Duration from_proto(const google::protobuf::Duration& d, const std::string& what);
 
-void to_proto(const CaCertificateView& ca, v1::GetCACertificateResponse* out);
+// The active CA and every key hosts should trust.
+void to_proto(const CaCertificateView& ca, const std::vector<AnnouncedCaKey>& keys,
+              v1::GetCACertificateResponse* out);
+void to_proto(const AnnouncedCaKey& key, v1::CaKey* out);
+void to_proto(const CaStatus& status, v1::GetCaStatusResponse* out);
 EnrollmentRequest from_proto(const v1::RequestCertificateRequest& in);
 void to_proto(const Enrollment& enrollment, const CaCertificateView& ca,
               v1::CertificateResponse* out);

@@ -8,9 +8,19 @@ namespace hostca::service {
 grpc::Status HostServiceImpl::GetCACertificate(grpc::ServerContext* context,
                                                const v1::GetCACertificateRequest*,
                                                v1::GetCACertificateResponse* response) {
-  return handle("GetCACertificate", context,
-                [&] { to_proto(authority_.ca_certificate(), response); });
+  return handle("GetCACertificate", context, [&] {
+    to_proto(authority_.ca_certificate(), authority_.announced_keys(), response);
+  });
 }
+
+namespace {
+// The CA certificate of the key that issued `issued` (a rollover may have
+// activated another key since the call began).
+CaCertificateView issuer_view(const Authority& authority, const IssuedCertificate& issued) {
+  if (auto view = authority.ca_certificate(issued.ca_generation)) return *view;
+  return authority.ca_certificate();
+}
+}  // namespace
 
 grpc::Status HostServiceImpl::RequestCertificate(grpc::ServerContext* context,
                                                  const v1::RequestCertificateRequest* request,
@@ -19,7 +29,7 @@ grpc::Status HostServiceImpl::RequestCertificate(grpc::ServerContext* context,
     EnrollmentRequest enrolment = from_proto(*request);
     enrolment.peer = client_address(*context, proxies_);
     const Enrollment e = authority_.enroll(enrolment);
-    to_proto(e, authority_.ca_certificate(), response);
+    to_proto(e, issuer_view(authority_, e.certificate), response);
   });
 }
 
@@ -44,7 +54,8 @@ grpc::Status HostServiceImpl::RenewCertificate(grpc::ServerContext* context,
     renewal.client_certificate_pem = client_certificate(context);
     renewal.csr.assign(request->csr().begin(), request->csr().end());
     const Renewal r = authority_.renew(renewal);
-    to_proto(Enrollment{r.host_id, r.certificate}, authority_.ca_certificate(), response);
+    to_proto(Enrollment{r.host_id, r.certificate}, issuer_view(authority_, r.certificate),
+             response);
   });
 }
 
@@ -69,7 +80,19 @@ grpc::Status HostServiceImpl::ReissueCertificate(grpc::ServerContext* context,
   return handle("ReissueCertificate", context, [&] {
     ReissueRequest reissue = from_proto(*request);
     reissue.peer = client_address(*context, proxies_);
-    to_proto(authority_.reissue(reissue), authority_.ca_certificate(), response);
+    const Reissue r = authority_.reissue(reissue);
+    to_proto(r, issuer_view(authority_, r.certificate), response);
+  });
+}
+
+grpc::Status HostServiceImpl::ReportTrustedCas(grpc::ServerContext* context,
+                                               const v1::ReportTrustedCasRequest* request,
+                                               v1::ReportTrustedCasResponse*) {
+  return handle("ReportTrustedCas", context, [&] {
+    TrustReport report;
+    report.client_certificate_pem = client_certificate(context);
+    report.spki_sha256.assign(request->spki_sha256().begin(), request->spki_sha256().end());
+    authority_.record_trusted_cas(report);
   });
 }
 

@@ -27,6 +27,9 @@ class HostServiceImpl final : public v1::HostService::Service {
   grpc::Status ReissueCertificate(grpc::ServerContext* context,
                                   const v1::ReissueCertificateRequest* request,
                                   v1::CertificateResponse* response) override;
+  grpc::Status ReportTrustedCas(grpc::ServerContext* context,
+                                const v1::ReportTrustedCasRequest* request,
+                                v1::ReportTrustedCasResponse* response) override;
 
  private:
   Authority& authority_;

@@ -20,13 +20,23 @@ grpc::Status RevocationServiceImpl::GetCRL(grpc::ServerContext* context,
     std::optional<int> shard;
     if (request->has_shard())
       shard = static_cast<int>(std::min<std::uint32_t>(request->shard(), 1u << 30));
-    for (const auto& crl : authority_.crls(shard)) {
+    std::optional<int> generation;
+    if (request->has_ca_generation()) {
+      generation = static_cast<int>(std::min<std::uint32_t>(request->ca_generation(), 1u << 30));
+    }
+    for (const auto& crl : authority_.crls(shard, generation)) {
       if (!crl.der.empty()) to_proto(crl, response->add_crls());
     }
     if (!shard) {
-      if (const auto ca = authority_.ca_scope_crl()) {
-        to_proto(*ca, response->mutable_ca_crl());
-        response->mutable_ca_crl()->set_shard(0);
+      // The active key's CA scope CRL in ca_crl (what clients before
+      // rollover read), every other key's in other_ca_crls.
+      const int active = authority_.ca_certificate().generation;
+      for (const auto& ca : authority_.ca_scope_crls()) {
+        if (ca.der.empty() || (generation && ca.ca_generation != *generation)) continue;
+        v1::CRL* out =
+            ca.ca_generation == active ? response->mutable_ca_crl() : response->add_other_ca_crls();
+        to_proto(ca, out);
+        out->set_shard(0);
       }
     }
   });

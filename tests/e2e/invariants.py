@@ -35,6 +35,11 @@ class Observed:
         else:
             url = idp.full_name[0].value
             self.shard = int(url.rsplit("/", 1)[1].split(".")[0])
+        # CRL numbers and contents are per CA key (issue 14), named by the
+        # authority key identifier, and shard.
+        self.key_id = crl.extensions.get_extension_for_class(
+            x509.AuthorityKeyIdentifier).value.key_identifier.hex()
+        self.scope = (self.key_id, self.shard)
         self.serials = {r.serial_number for r in crl}
 
 
@@ -161,49 +166,60 @@ def check(conninfo, observed=(), runner=None, max_valid_certificates=MAX_VALID_C
         bad.append("%s revoked certificates but %s revocation events"
                    % (counts["revoked"], counts["events"]))
 
-    # CRL numbers strictly increase per shard, in commit order, up to the
-    # shard's current one.
-    current = {int(s): int(n) for s, n in q("SELECT shard, crl_number FROM crl_shards")}
+    # CRL numbers strictly increase per CA key and shard, in commit order, up
+    # to the shard's current one. The audit subject is the shard for the
+    # first key, "<generation>:<shard>" for later ones.
+    current = {(int(g), int(s)): int(n)
+               for g, s, n in q("SELECT ca_generation, shard, crl_number FROM crl_shards")}
     published = collections.defaultdict(list)
-    for shard, number in q(
+    for subject, number in q(
             "SELECT subject, (details->>'crl_number') FROM audit_log"
             " WHERE action = 'crl.publish' ORDER BY sequence"):
-        published[int(shard)].append(int(number))
-    for shard, numbers in published.items():
+        g, _, s = subject.rpartition(":")
+        published[(int(g or 1), int(s))].append(int(number))
+    for scope, numbers in published.items():
         if any(b <= a for a, b in zip(numbers, numbers[1:])):
-            bad.append("shard %d published CRL numbers out of order: %s" % (shard, numbers))
-        if numbers and numbers[-1] != current.get(shard):
-            bad.append("shard %d: last published %d, current %s"
-                       % (shard, numbers[-1], current.get(shard)))
+            bad.append("CA key %d shard %d published CRL numbers out of order: %s"
+                       % (scope + (numbers,)))
+        if numbers and numbers[-1] != current.get(scope):
+            bad.append("CA key %d shard %d: last published %d, current %s"
+                       % (scope + (numbers[-1], current.get(scope))))
 
     # Every revocation is on every CRL of its shard published after it: the
     # current ones in the database, and every one a server was seen serving.
-    events = [(int(serial, 16), int(shard), int(number)) for serial, shard, number in q(
-        "SELECT e.serial_hex, e.shard, e.crl_number FROM revocation_events e"
-        " JOIN certificates c USING (serial_hex) WHERE NOT c.off_crl")]
+    key_ids = {}
+    for g, der_hex in q("SELECT generation, encode(certificate_der, 'hex') FROM ca_keys"):
+        cert = x509.load_der_x509_certificate(bytes.fromhex(der_hex))
+        key_ids[int(g)] = cert.extensions.get_extension_for_class(
+            x509.SubjectKeyIdentifier).value.digest.hex()
+    events = [(int(serial, 16), (key_ids.get(int(g)), int(shard)), int(number))
+              for serial, g, shard, number in q(
+                  "SELECT e.serial_hex, e.ca_generation, e.shard, e.crl_number"
+                  " FROM revocation_events e"
+                  " JOIN certificates c USING (serial_hex) WHERE NOT c.off_crl")]
     crls = list(observed)
-    for shard, der_hex in q("SELECT shard, encode(der, 'hex') FROM crl_shards WHERE der <> ''"):
+    for (der_hex,) in q("SELECT encode(der, 'hex') FROM crl_shards WHERE der <> ''"):
         crls.append(Observed(bytes.fromhex(der_hex), server="database"))
-    for serial, shard, number in events:
+    for serial, scope, number in events:
         for crl in crls:
-            if crl.shard == shard and crl.number >= number and serial not in crl.serials:
-                bad.append("revocation of %x (CRL %d of shard %d) missing from CRL %d served by %s"
-                           % (serial, number, shard, crl.number, crl.server))
+            if crl.scope == scope and crl.number >= number and serial not in crl.serials:
+                bad.append("revocation of %x (CRL %d of CA key %s shard %d) missing from CRL %d"
+                           " served by %s" % ((serial, number) + scope + (crl.number, crl.server)))
 
     # What servers served: one CRL number, one content; never backwards.
     by_number = {}
     last = {}
     for crl in sorted(crls, key=lambda c: c.at):
-        key = (crl.shard, crl.number)
+        key = crl.scope + (crl.number,)
         if key in by_number and by_number[key] != crl.serials:
-            bad.append("shard %d CRL %d served with two different contents" % key)
+            bad.append("CA key %s shard %d CRL %d served with two different contents" % key)
         by_number.setdefault(key, crl.serials)
         if crl.server != "database":
-            prev = last.get((crl.server, crl.shard))
+            prev = last.get((crl.server,) + crl.scope)
             if prev is not None and crl.number < prev:
-                bad.append("%s served shard %d CRL %d after CRL %d"
-                           % (crl.server, crl.shard, crl.number, prev))
-            last[(crl.server, crl.shard)] = crl.number
+                bad.append("%s served CA key %s shard %d CRL %d after CRL %d"
+                           % ((crl.server,) + crl.scope + (crl.number, prev)))
+            last[(crl.server,) + crl.scope] = crl.number
     return bad
 
 

@@ -257,9 +257,12 @@ class CertificateFailureTest(unittest.TestCase):
         info = self.host_info(self.a, self.sa, host_id)
         self.assertTrue(info.HasField("certificate_failure_at"))
         self.assertTrue(info.certificate_failure_verified)
-        self.assertEqual(self.a.pg.audit_actions_after(seq), [("host.certificate_failure", "ok")])
-        self.assertEqual(self.a.pg.psql("SELECT actor FROM audit_log WHERE sequence > %d" % seq),
-                         "host:" + host_id)
+        # Rows of unverified reports from earlier tests are written in aggregate
+        # when their window closes (actor peer:...), whenever that falls.
+        self.assertEqual(self.a.pg.psql(
+            "SELECT action || '|' || outcome || '|' || actor FROM audit_log WHERE sequence > %d"
+            " AND actor NOT LIKE 'peer:%%'" % seq),
+            "host.certificate_failure|ok|host:" + host_id)
 
     def test_an_unverified_report_is_marked_so_and_cannot_replace_a_verified_one(self):
         path = harness.enrolled_agent(self.a, self.sa, os.path.join(self.a.folder, "agent-unv"),

@@ -229,8 +229,9 @@ class NamesAttackTest(unittest.TestCase):
         other = harness.enroll_host(self.server, self.d.admin_key, "forger.example.com")[0].host_id
         self.d.pg.psql(
             "INSERT INTO certificates (serial_hex, host_id, kind, not_before, not_after, der,"
-            " created_at, crl_shard) SELECT 'ff' || serial_hex, '%s', kind, not_before, not_after,"
-            " der, created_at, crl_shard FROM certificates WHERE serial_hex = '%s'"
+            " created_at, crl_shard, ca_generation) SELECT 'ff' || serial_hex, '%s', kind,"
+            " not_before, not_after, der, created_at, crl_shard, ca_generation FROM certificates"
+            " WHERE serial_hex = '%s'"
             % (other, self.victim["serial_hex"]))
         bad = invariants.check(self.d.pg.conninfo)
         self.assertTrue(any("victim.example.com is in valid certificates of 2 hosts" in line

@@ -70,8 +70,9 @@ class RenewalBoundTest(unittest.TestCase):
         res, _ = harness.enroll_host(self.server, self.d.admin_key, "over.example")
         self.d.pg.psql(
             "INSERT INTO certificates (serial_hex, host_id, kind, not_before, not_after, der,"
-            " created_at, crl_shard) SELECT 'fe' || lpad(to_hex(g), 14, '0'), host_id, 'renew',"
-            " now(), now() + interval '1 day', der, now(), crl_shard FROM certificates,"
+            " created_at, crl_shard, ca_generation) SELECT 'fe' || lpad(to_hex(g), 14, '0'),"
+            " host_id, 'renew', now(), now() + interval '1 day', der, now(), crl_shard,"
+            " ca_generation FROM certificates,"
             " generate_series(1, %d) AS g WHERE host_id = '%s'" % (BOUND, res.host_id))
         bad = [b for b in invariants.check(self.d.pg.conninfo) if "over the bound" in b]
         self.assertEqual(len(bad), 1, bad)

@@ -350,9 +350,9 @@ TEST(HostRevocation, AHostWithMoreThan4096ValidCertificatesIsRevokedAsOne) {
     pqxx::work w(conn);
     w.exec_params(
         "INSERT INTO certificates (serial_hex, host_id, kind, not_before, not_after, der,"
-        " created_at, crl_shard) SELECT 'ab' || lpad(to_hex(g), 14, '0'), $1::uuid, 'renew',"
-        " to_timestamp($2), to_timestamp($2) + interval '1 year', '\\x00'::bytea,"
-        " to_timestamp($2), $3 FROM generate_series(1, 5000) AS g",
+        " created_at, crl_shard, ca_generation) SELECT 'ab' || lpad(to_hex(g), 14, '0'),"
+        " $1::uuid, 'renew', to_timestamp($2), to_timestamp($2) + interval '1 year',"
+        " '\\x00'::bytea, to_timestamp($2), $3, 1 FROM generate_series(1, 5000) AS g",
         host.host_id, to_unix_seconds(ca.clock.now()), host.crl_shard);
     w.commit();
   }

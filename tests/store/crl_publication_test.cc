@@ -89,7 +89,7 @@ TEST(CrlPublication, EachShardCrlNamesTheDistributionPointOfItsCertificates) {
   ASSERT_EQ(cdp->distribution_points().size(), 1u);
   const auto urls = cdp->distribution_points()[0].point().get_attribute("URI");
   ASSERT_EQ(urls.size(), 1u);
-  EXPECT_EQ(urls[0], ca.issuer().profile().crl_url(host.crl_shard));
+  EXPECT_EQ(urls[0], ca.issuer().profile().crl_url(host.crl_shard, 1));
 
   const auto raw = crl.crl.extensions().extensions_raw();
   ASSERT_EQ(raw.count(kIssuingDistributionPoint), 1u);

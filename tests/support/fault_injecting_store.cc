@@ -34,6 +34,22 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     hit("database_time");
     return real_.database_time();
   }
+  void lock_ca() override {
+    hit("lock_ca");
+    real_.lock_ca();
+  }
+  std::vector<CaKeyRow> list_ca_keys() override {
+    hit("list_ca_keys");
+    return real_.list_ca_keys();
+  }
+  void insert_ca_key(const CaKeyRow& key) override {
+    hit("insert_ca_key");
+    real_.insert_ca_key(key);
+  }
+  bool set_ca_key_state(int generation, const std::string& from, const std::string& to) override {
+    hit("set_ca_key_state");
+    return real_.set_ca_key_state(generation, from, to);
+  }
 
   void insert_token(const TokenRow& token) override {
     hit("insert_token");
@@ -82,6 +98,23 @@ class FaultInjectingStore::RecordingTx final : public Tx {
   bool release_host_name(const std::string& host_id, const std::string& name) override {
     hit("release_host_name");
     return real_.release_host_name(host_id, name);
+  }
+  void record_trusted_cas(const std::string& host_id, const std::vector<std::string>& spkis,
+                          TimePoint at) override {
+    hit("record_trusted_cas");
+    real_.record_trusted_cas(host_id, spkis, at);
+  }
+  std::int64_t count_hosts() override {
+    hit("count_hosts");
+    return real_.count_hosts();
+  }
+  std::int64_t count_hosts_reporting_trust() override {
+    hit("count_hosts_reporting_trust");
+    return real_.count_hosts_reporting_trust();
+  }
+  std::int64_t count_hosts_trusting(const std::string& spki_sha256) override {
+    hit("count_hosts_trusting");
+    return real_.count_hosts_trusting(spki_sha256);
   }
   std::vector<NameHolder> reserve_server_names(const std::vector<std::string>& names,
                                                TimePoint now) override {
@@ -132,22 +165,23 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     real_.revoke_certificate(serial_hex, now, reason);
   }
 
-  void create_crl_shards(int count) override {
+  void create_crl_shards(int ca_generation, int count) override {
     hit("create_crl_shards");
-    real_.create_crl_shards(count);
+    real_.create_crl_shards(ca_generation, count);
   }
-  CrlShardRow lock_crl_shard(int shard) override {
+  CrlShardRow lock_crl_shard(int ca_generation, int shard) override {
     hit("lock_crl_shard");
-    return real_.lock_crl_shard(shard);
+    return real_.lock_crl_shard(ca_generation, shard);
   }
-  std::optional<int> lock_due_crl_shard(TimePoint due) override {
+  std::optional<std::pair<int, int>> lock_due_crl_shard(
+      TimePoint due, const std::vector<int>& ca_generations) override {
     hit("lock_due_crl_shard");
-    return real_.lock_due_crl_shard(due);
+    return real_.lock_due_crl_shard(due, ca_generations);
   }
-  std::vector<CrlEntryRow> list_crl_entries(int shard) override {
+  std::vector<CrlEntryRow> list_crl_entries(int ca_generation, int shard) override {
     hit("list_crl_entries");
-    auto entries = real_.list_crl_entries(shard);
-    entry_reads.push_back(EntriesRead{shard, entries});
+    auto entries = real_.list_crl_entries(ca_generation, shard);
+    entry_reads.push_back(EntriesRead{shard, entries, ca_generation});
     return entries;
   }
   void save_crl(const CrlShardRow& crl) override {
@@ -155,13 +189,14 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     real_.save_crl(crl);
     saved_crls.push_back(crl);
   }
-  void retire_expired_crl_entries(int shard, TimePoint this_update) override {
+  void retire_expired_crl_entries(int ca_generation, int shard, TimePoint this_update) override {
     hit("retire_expired_crl_entries");
-    real_.retire_expired_crl_entries(shard, this_update);
+    real_.retire_expired_crl_entries(ca_generation, shard, this_update);
   }
-  std::vector<CrlShardRow> list_crls(std::optional<int> shard) override {
+  std::vector<CrlShardRow> list_crls(std::optional<int> ca_generation,
+                                     std::optional<int> shard) override {
     hit("list_crls");
-    return real_.list_crls(shard);
+    return real_.list_crls(ca_generation, shard);
   }
 
   void append_revocation_event(const RevocationEventRow& event, int position) override {
@@ -176,6 +211,15 @@ class FaultInjectingStore::RecordingTx final : public Tx {
   std::int64_t revocation_stream_head() override {
     hit("revocation_stream_head");
     return real_.revocation_stream_head();
+  }
+  std::int64_t count_valid_certificates_of_key(int ca_generation, TimePoint now) override {
+    hit("count_valid_certificates_of_key");
+    return real_.count_valid_certificates_of_key(ca_generation, now);
+  }
+  std::vector<CertificateRow> revoke_certificates_of_key(int ca_generation, TimePoint now,
+                                                         int reason) override {
+    hit("revoke_certificates_of_key");
+    return real_.revoke_certificates_of_key(ca_generation, now, reason);
   }
   std::int64_t count_certificates_expiring(TimePoint from, TimePoint to) override {
     hit("count_certificates_expiring");

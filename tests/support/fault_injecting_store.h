@@ -38,6 +38,7 @@ class FaultInjectingStore final : public store::Store {
   struct EntriesRead {
     int shard = 0;
     std::vector<store::CrlEntryRow> entries;
+    int ca_generation = 1;
   };
   // Every CRL saved by a unit of work that committed, in the order the
   // commits returned.

@@ -150,7 +150,7 @@ TEST_P(IssuedHostCertificate, SubjectKeyIdIsSha1OfTheHostKeyAndAuthorityKeyIdIsT
 TEST_P(IssuedHostCertificate, CrlDistributionPointIsTheUrlOfTheHostsShard) {
   const auto cert = issue(*ecdsa_key("secp256r1")).certificate;
   const std::string url = "http://crl.test.example:8080/crl/5.crl";
-  ASSERT_EQ(profile_.crl_url(5), url);
+  ASSERT_EQ(profile_.crl_url(5, 1), url);
   const auto* cdp = cert.v3_extensions()
                         .get_extension_object_as<Botan::Cert_Extension::CRL_Distribution_Points>();
   ASSERT_NE(cdp, nullptr);

@@ -77,8 +77,19 @@ TEST(CertificateProfile, RefusesACrlBaseUrlNamingNoReachableHost) {
 TEST(CertificateProfile, CrlUrlAppendsTheShardNumber) {
   CertificateProfile p;
   p.crl_base_url = "http://ca.example:8080/crl";
-  EXPECT_EQ(p.crl_url(0), "http://ca.example:8080/crl/0.crl");
-  EXPECT_EQ(p.crl_url(15), "http://ca.example:8080/crl/15.crl");
+  EXPECT_EQ(p.crl_url(0, 1), "http://ca.example:8080/crl/0.crl");
+  EXPECT_EQ(p.crl_url(15, 1), "http://ca.example:8080/crl/15.crl");
+  EXPECT_EQ(p.crl_url(-1, 1), "http://ca.example:8080/crl/ca.crl");
+}
+
+// A later CA key's CRLs live under their own folder: the URLs of the first
+// key (in every certificate issued before any rollover) never change.
+TEST(CertificateProfile, CrlUrlOfALaterCaKeyNamesItsGeneration) {
+  CertificateProfile p;
+  p.crl_base_url = "http://ca.example:8080/crl";
+  EXPECT_EQ(p.crl_url(3, 2), "http://ca.example:8080/crl/g2/3.crl");
+  EXPECT_EQ(p.crl_url(-1, 2), "http://ca.example:8080/crl/g2/ca.crl");
+  EXPECT_NE(p.crl_url(3, 2), p.crl_url(3, 3));
 }
 
 TEST(CrlShard, StaysInRangeAndIsStableForEachHost) {

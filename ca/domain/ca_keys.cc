@@ -1,0 +1,139 @@
+#include "domain/ca_keys.h"
+
+#include "common/error.h"
+#include "domain/ca_key.h"
+#include "pki/keys.h"
+
+namespace hostca {
+
+namespace {
+std::optional<Botan::X509_Certificate> certificate_of(const Bytes& der) {
+  if (der.empty()) return std::nullopt;
+  return Botan::X509_Certificate(std::vector<std::uint8_t>(der.begin(), der.end()));
+}
+}  // namespace
+
+CaKeyState ca_key_state_from(const std::string& text) {
+  if (text == "next") return CaKeyState::kNext;
+  if (text == "active") return CaKeyState::kActive;
+  if (text == "retiring") return CaKeyState::kRetiring;
+  if (text == "retired") return CaKeyState::kRetired;
+  throw internal_error("unknown CA key state '" + text + "'");
+}
+
+const char* to_string(CaKeyState state) {
+  switch (state) {
+    case CaKeyState::kNext:
+      return "next";
+    case CaKeyState::kActive:
+      return "active";
+    case CaKeyState::kRetiring:
+      return "retiring";
+    case CaKeyState::kRetired:
+      return "retired";
+  }
+  return "active";
+}
+
+TimePoint CaKey::not_after() const {
+  return TimePoint(std::chrono::duration_cast<Duration>(
+      certificate().not_after().to_std_timepoint().time_since_epoch()));
+}
+
+CaKeyRing CaKeyRing::open(const std::vector<store::CaKeyRow>& rows, const std::string& passphrase,
+                          Botan::RandomNumberGenerator& rng, const CaKeyRing* known) {
+  CaKeyRing ring;
+  for (const auto& row : rows) {
+    CaKey key;
+    key.generation = row.generation;
+    key.state = ca_key_state_from(row.state);
+    key.emergency = row.emergency;
+    key.key_algorithm = row.key_algorithm;
+    const CaKey* held = known ? known->find(row.generation) : nullptr;
+    if (held && held->sha256_fingerprint == row.sha256_fingerprint) {
+      key.signer = held->signer;
+    } else {
+      Botan::X509_Certificate cert(
+          std::vector<std::uint8_t>(row.certificate_der.begin(), row.certificate_der.end()));
+      std::shared_ptr<const Botan::Private_Key> private_key =
+          decrypt_private_key(row.encrypted_private_key_pem, passphrase);
+      key.signer = std::make_shared<SoftwareSigner>(std::move(private_key), std::move(cert), rng);
+    }
+    key.new_with_old = certificate_of(row.new_with_old_der);
+    key.old_with_new = certificate_of(row.old_with_new_der);
+    key.sha256_fingerprint = row.sha256_fingerprint;
+    key.spki_sha256 = row.spki_sha256;
+    ring.keys_.push_back(std::move(key));
+  }
+  ring.active();  // throws without one
+  return ring;
+}
+
+CaKeyRing CaKeyRing::single(std::shared_ptr<const Signer> signer) {
+  CaKeyRing ring;
+  CaKey key;
+  key.sha256_fingerprint = certificate_fingerprint(signer->ca_certificate());
+  key.spki_sha256 = spki_fingerprint(signer->ca_certificate());
+  key.signer = std::move(signer);
+  ring.keys_.push_back(std::move(key));
+  return ring;
+}
+
+const CaKey& CaKeyRing::active() const {
+  for (const auto& k : keys_) {
+    if (k.state == CaKeyState::kActive) return k;
+  }
+  throw failed_precondition("the database holds no active CA key: run 'hostca-server init'");
+}
+
+const CaKey* CaKeyRing::find(int generation) const {
+  for (const auto& k : keys_) {
+    if (k.generation == generation) return &k;
+  }
+  return nullptr;
+}
+
+const CaKey* CaKeyRing::issuer_of(const Botan::X509_Certificate& cert) const {
+  for (const auto& k : keys_) {
+    if (!(cert.issuer_dn() == k.certificate().subject_dn())) continue;
+    try {
+      const std::unique_ptr<Botan::Public_Key> public_key(k.certificate().subject_public_key());
+      if (cert.check_signature(*public_key)) return &k;
+    } catch (const std::exception&) {
+      // Not this key's signature.
+    }
+  }
+  return nullptr;
+}
+
+std::vector<const CaKey*> CaKeyRing::announced() const {
+  std::vector<const CaKey*> out;
+  for (const auto& k : keys_) {
+    if (k.state != CaKeyState::kRetired) out.push_back(&k);
+  }
+  return out;
+}
+
+std::vector<int> CaKeyRing::publishing(TimePoint now) const {
+  std::vector<int> out;
+  for (const auto& k : keys_) {
+    if (k.state != CaKeyState::kRetired || now < k.not_after()) out.push_back(k.generation);
+  }
+  return out;
+}
+
+std::string ca_keys_version(const std::vector<store::CaKeyRow>& rows) {
+  std::string out;
+  for (const auto& r : rows) out += std::to_string(r.generation) + ":" + r.state + ";";
+  return out;
+}
+
+std::string CaKeyRing::version() const {
+  std::string out;
+  for (const auto& k : keys_) {
+    out += std::to_string(k.generation) + ":" + to_string(k.state) + ";";
+  }
+  return out;
+}
+
+}  // namespace hostca

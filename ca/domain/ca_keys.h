@@ -1,0 +1,72 @@
+// The CA's keys (issue 14): each with its own self-signed certificate,
+// state, CRLs and, after the first, the link certificates to the key before
+// it. The ring is what one server holds decrypted at a time; it is rebuilt
+// whenever the keys change in the database (a rollover's steps), so every
+// server follows within a second.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <botan/rng.h>
+#include <botan/x509cert.h>
+
+#include "common/clock.h"
+#include "domain/signer.h"
+#include "store/rows.h"
+
+namespace hostca {
+
+enum class CaKeyState { kNext, kActive, kRetiring, kRetired };
+CaKeyState ca_key_state_from(const std::string& text);
+const char* to_string(CaKeyState state);
+
+struct CaKey {
+  int generation = 1;
+  CaKeyState state = CaKeyState::kActive;
+  bool emergency = false;
+  std::string key_algorithm;
+  std::shared_ptr<const Signer> signer;  // its CA certificate inside
+  std::optional<Botan::X509_Certificate> new_with_old;
+  std::optional<Botan::X509_Certificate> old_with_new;
+  std::string sha256_fingerprint;
+  std::string spki_sha256;
+  const Botan::X509_Certificate& certificate() const { return signer->ca_certificate(); }
+  TimePoint not_after() const;
+};
+
+class CaKeyRing {
+ public:
+  // The keys as stored, each opened with the passphrase (retired keys too,
+  // while their CRLs are still published). Throws Error(kFailedPrecondition)
+  // when there is no active key or the passphrase opens none.
+  // Keys `known` already holds (same generation and fingerprint) are taken
+  // from it rather than decrypted again.
+  static CaKeyRing open(const std::vector<store::CaKeyRow>& rows, const std::string& passphrase,
+                        Botan::RandomNumberGenerator& rng, const CaKeyRing* known = nullptr);
+  // One key, active: what a CA without rollover is (and tests build).
+  static CaKeyRing single(std::shared_ptr<const Signer> signer);
+
+  const CaKey& active() const;
+  const CaKey* find(int generation) const;
+  // The key whose certificate issued `cert` (issuer name and signature), if any.
+  const CaKey* issuer_of(const Botan::X509_Certificate& cert) const;
+  const std::vector<CaKey>& keys() const { return keys_; }
+  // The keys hosts are told to trust: next, active and retiring.
+  std::vector<const CaKey*> announced() const;
+  // The keys whose CRLs are published at `now`: every key until its CA
+  // certificate expires (a next key's are empty, and ready at activation).
+  std::vector<int> publishing(TimePoint now) const;
+  // Changes whenever a key is added or changes state.
+  std::string version() const;
+
+ private:
+  std::vector<CaKey> keys_;  // by generation
+};
+
+// The version() a ring opened from `rows` would have.
+std::string ca_keys_version(const std::vector<store::CaKeyRow>& rows);
+
+}  // namespace hostca

@@ -1,0 +1,223 @@
+#include "domain/ca_rollover.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "domain/authority.h"
+#include "domain/ca_key.h"
+#include "domain/ca_keys.h"
+#include "domain/ca_link.h"
+#include "domain/records.h"
+
+namespace hostca {
+
+namespace {
+
+// Who runs the rollover commands, as the audit log names it.
+const char* const kActor = "cli";
+
+const store::CaKeyRow* in_state(const std::vector<store::CaKeyRow>& rows,
+                                const std::string& state) {
+  for (const auto& r : rows) {
+    if (r.state == state) return &r;
+  }
+  return nullptr;
+}
+
+RolloverStep step_of(const store::CaKeyRow& row, bool changed) {
+  RolloverStep s;
+  s.generation = row.generation;
+  s.sha256_fingerprint = row.sha256_fingerprint;
+  s.spki_sha256 = row.spki_sha256;
+  s.changed = changed;
+  return s;
+}
+
+Bytes der_bytes(const Botan::X509_Certificate& cert) {
+  const auto der = cert.BER_encode();
+  return Bytes(der.begin(), der.end());
+}
+
+std::string key_name(int generation) { return "CA key " + std::to_string(generation); }
+
+// The refusals start_rollover makes before and inside its unit of work;
+// returns the next key when a planned start finds it made already.
+const store::CaKeyRow* check_start(const std::vector<store::CaKeyRow>& rows,
+                                   const RolloverStart& request) {
+  if (const auto* retiring = in_state(rows, "retiring")) {
+    throw failed_precondition(key_name(retiring->generation) +
+                              " is still retiring from the last rollover: run 'hostca-server ca "
+                              "rollover finish' first");
+  }
+  const auto* next = in_state(rows, "next");
+  if (next && request.emergency) {
+    throw failed_precondition(key_name(next->generation) +
+                              " is announced already: run 'hostca-server ca rollover activate' "
+                              "and 'finish' (its agents follow it), or remove it from the "
+                              "rollover before an emergency start");
+  }
+  return next;
+}
+
+}  // namespace
+
+RolloverStep start_rollover(store::Store& store, const CaKeyRing& ring,
+                            const RolloverStart& request, const Clock& clock,
+                            Botan::RandomNumberGenerator& rng) {
+  if (request.validity <= Duration::zero()) {
+    throw invalid_argument("the CA validity must be positive");
+  }
+  const CaKey& active = ring.active();
+  const CaKeyAlgorithm algorithm =
+      request.algorithm ? *request.algorithm : parse_ca_key_algorithm(active.key_algorithm);
+
+  // Refuse early, before the (slow) key generation.
+  const auto before = store.transact([](store::Tx& tx) { return tx.list_ca_keys(); });
+  if (const auto* next = check_start(before, request)) return step_of(*next, false);
+  // The next key is encrypted with the passphrase every server opens the
+  // keys with: one that does not open the active key would lock them out.
+  for (const auto& r : before) {
+    if (r.generation == active.generation) {
+      decrypt_private_key(r.encrypted_private_key_pem, request.passphrase);
+    }
+  }
+
+  const TimePoint now = clock.now();
+  std::shared_ptr<const Botan::Private_Key> key = generate_key(algorithm, rng);
+  const Botan::X509_Certificate cert =
+      make_next_ca_certificate(active.certificate(), *key, request.validity, now, rng);
+  const SoftwareSigner next_signer(key, cert, rng);
+
+  store::CaKeyRow row;
+  row.key_algorithm = to_string(algorithm);
+  row.certificate_der = der_bytes(cert);
+  row.encrypted_private_key_pem = encrypt_private_key(*key, request.passphrase, rng);
+  row.sha256_fingerprint = certificate_fingerprint(cert);
+  row.spki_sha256 = spki_fingerprint(cert);
+  row.state = request.emergency ? "active" : "next";
+  row.emergency = request.emergency;
+  row.created_at = now;
+  if (!request.emergency) {
+    const LinkCertificates links = make_link_certificates(*active.signer, next_signer, now, rng);
+    row.new_with_old_der = der_bytes(links.new_with_old);
+    row.old_with_new_der = der_bytes(links.old_with_new);
+  }
+
+  return store.transact([&](store::Tx& tx) {
+    tx.lock_ca();
+    const auto ca = tx.find_ca();
+    if (!ca) throw failed_precondition("the database holds no CA yet: run 'hostca-server init'");
+    const auto rows = tx.list_ca_keys();
+    // Another start ran meanwhile: its key stands.
+    if (const auto* next = check_start(rows, request)) return step_of(*next, false);
+    const auto* now_active = in_state(rows, "active");
+    if (!now_active || now_active->generation != active.generation) {
+      throw failed_precondition("the CA's keys changed while this ran: run the command again");
+    }
+    store::CaKeyRow inserted = row;
+    inserted.generation = 1;
+    for (const auto& r : rows)
+      inserted.generation = std::max(inserted.generation, r.generation + 1);
+    if (request.emergency && !tx.set_ca_key_state(active.generation, "active", "retiring")) {
+      throw failed_precondition("the CA's keys changed while this ran: run the command again");
+    }
+    tx.insert_ca_key(inserted);
+    tx.create_crl_shards(inserted.generation, ca->crl_shards);
+    tx.append_audit(audit_record(now, kActor, "ca.rollover.start", key_name(inserted.generation),
+                                 "ok",
+                                 {{"algorithm", inserted.key_algorithm},
+                                  {"sha256_fingerprint", inserted.sha256_fingerprint},
+                                  {"spki_sha256", inserted.spki_sha256},
+                                  {"emergency", inserted.emergency},
+                                  {"previous_generation", active.generation}}));
+    return step_of(inserted, true);
+  });
+}
+
+RolloverStep activate_rollover(store::Store& store, const Clock& clock) {
+  return store.transact([&](store::Tx& tx) {
+    tx.lock_ca();
+    const auto rows = tx.list_ca_keys();
+    const auto* next = in_state(rows, "next");
+    const auto* active = in_state(rows, "active");
+    if (!active) throw failed_precondition("the database holds no active CA key");
+    if (!next) {
+      // Done already: the active key came from a planned rollover whose old
+      // key is still retiring.
+      if (!active->emergency && in_state(rows, "retiring")) return step_of(*active, false);
+      throw failed_precondition(
+          "no rollover is started: run 'hostca-server ca rollover start' first");
+    }
+    if (!tx.set_ca_key_state(active->generation, "active", "retiring") ||
+        !tx.set_ca_key_state(next->generation, "next", "active")) {
+      throw failed_precondition("the CA's keys changed while this ran: run the command again");
+    }
+    const TimePoint now = clock.now();
+    tx.append_audit(audit_record(now, kActor, "ca.rollover.activate", key_name(next->generation),
+                                 "ok",
+                                 {{"sha256_fingerprint", next->sha256_fingerprint},
+                                  {"retiring_generation", active->generation}}));
+    return step_of(*next, true);
+  });
+}
+
+RolloverStep finish_rollover(store::Store& store, const RolloverFinish& request, const Clock& clock,
+                             const RevokeRemaining& revoke) {
+  if (request.revoke_remaining && !revoke) {
+    throw internal_error("revoking a retiring key's certificates needs its key");
+  }
+  return store.transact([&](store::Tx& tx) {
+    tx.lock_ca();
+    const auto rows = tx.list_ca_keys();
+    if (const auto* next = in_state(rows, "next")) {
+      throw failed_precondition(key_name(next->generation) +
+                                " is announced but does not issue yet: run 'hostca-server ca "
+                                "rollover activate' first");
+    }
+    const auto* retiring = in_state(rows, "retiring");
+    if (!retiring) {
+      const store::CaKeyRow* last = nullptr;
+      for (const auto& r : rows) {
+        if (r.state == "retired") last = &r;
+      }
+      if (last) return step_of(*last, false);
+      throw failed_precondition("no rollover to finish: no CA key is retiring");
+    }
+    const TimePoint now = clock.now();
+    RolloverStep step = step_of(*retiring, true);
+    const std::int64_t remaining = tx.count_valid_certificates_of_key(retiring->generation, now);
+    if (remaining > 0 && !request.revoke_remaining) {
+      throw failed_precondition(
+          key_name(retiring->generation) + " still has " + std::to_string(remaining) +
+          " valid host certificate(s): wait until their hosts renew ('hostca-admin ca status' "
+          "shows the count), or run 'finish --revoke-remaining'");
+    }
+    if (remaining > 0) {
+      const auto revoked =
+          tx.revoke_certificates_of_key(retiring->generation, now, request.reason_code);
+      revoke(tx, revoked, now);
+      step.revoked = revoked.size();
+    }
+    if (!tx.set_ca_key_state(retiring->generation, "retiring", "retired")) {
+      throw failed_precondition("the CA's keys changed while this ran: run the command again");
+    }
+    tx.append_audit(audit_record(
+        now, kActor, "ca.rollover.finish", key_name(retiring->generation), "ok",
+        {{"revoked", step.revoked}, {"sha256_fingerprint", retiring->sha256_fingerprint}}));
+    return step;
+  });
+}
+
+RolloverStep Authority::finish_rollover(const RolloverFinish& request) {
+  const auto keys = this->keys();
+  std::vector<PublishedCrl> published;
+  const RolloverStep step = hostca::finish_rollover(
+      store_, request, clock_,
+      [&](store::Tx& tx, const std::vector<store::CertificateRow>& revoked, TimePoint now) {
+        published = publish_revocations(tx, *keys, revoked, kActor, now);
+      });
+  notify_published(published);
+  return step;
+}
+
+}  // namespace hostca
