@@ -65,11 +65,11 @@ std::string reissue_advice(const std::string& host_id) {
          host_id + ") and run 'hostca-agent reissue --token <token>'";
 }
 
-v1::CertificateResponse request_renewal(const AgentDir& dir, const Pin& pin,
+v1::CertificateResponse request_renewal(const AgentDir& dir, const PinSet& pins,
                                         const Identity& identity,
                                         const std::vector<std::uint8_t>& csr_der) {
   auto stub =
-      v1::HostService::NewStub(client::open_channel(pinned_endpoint(dir, pin, /*as_host=*/true)));
+      v1::HostService::NewStub(client::open_channel(pinned_endpoint(dir, pins, /*as_host=*/true)));
 
   v1::RenewCertificateRequest req;
   req.set_csr(csr_der.data(), csr_der.size());

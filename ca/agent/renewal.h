@@ -12,6 +12,7 @@
 #include <botan/x509cert.h>
 
 #include "agent/agent_dir.h"
+#include "agent/pin_set.h"
 #include "common/clock.h"
 #include "hostca/v1/host.pb.h"
 
@@ -49,11 +50,11 @@ std::string key_type_of(const Botan::Private_Key& key);
 // What to do once a certificate can no longer renew, for one-line errors.
 std::string reissue_advice(const std::string& host_id);
 
-// RenewCertificate over mutual TLS (host.pem and host.key; the pinned CA is
-// the only trusted root). Throws Error with a line a person can act on:
+// RenewCertificate over mutual TLS (host.pem and host.key; the pinned CA
+// keys are the only trusted roots). Throws Error with a line a person can act on:
 // kPermissionDenied for a revoked certificate, kUnauthenticated for one the
 // CA does not accept (expired, not its own), kUnavailable otherwise.
-hostca::v1::CertificateResponse request_renewal(const AgentDir& dir, const Pin& pin,
+hostca::v1::CertificateResponse request_renewal(const AgentDir& dir, const PinSet& pins,
                                                 const Identity& identity,
                                                 const std::vector<std::uint8_t>& csr_der);
 

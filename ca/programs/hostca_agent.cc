@@ -24,6 +24,7 @@
 #include "agent/host_crls.h"
 #include "agent/host_status.h"
 #include "agent/pin_check.h"
+#include "agent/pin_set.h"
 #include "agent/pinned_ca.h"
 #include "agent/renewal.h"
 #include "client/channel.h"
@@ -43,6 +44,7 @@ using hostca::agent::AgentDir;
 using hostca::agent::CertificateFailure;
 using hostca::agent::Identity;
 using hostca::agent::Pin;
+using hostca::agent::PinSet;
 using hostca::agent::PresentedCa;
 namespace v1 = hostca::v1;
 
@@ -63,7 +65,7 @@ std::string normalize_fingerprint(std::string text) {
 // against the pin: on a mismatch it reports the failure to that server (best
 // effort) and exits 3 with one line naming both fingerprints.
 PresentedCa check_pin(const AgentDir& dir, const Pin& pin, const std::string& server) {
-  hostca::agent::pinned_ca_certificate(dir, pin);  // ca.pem must hold the pinned key
+  PinSet::read(dir);  // ca.pem must hold the pinned keys
   try {
     return hostca::agent::check_server_against_pin(pin, server);
   } catch (const hostca::agent::PinMismatch& mismatch) {
@@ -189,12 +191,13 @@ std::string required_token(const std::string& token, const std::string& token_fi
 
 int cmd_enroll(const AgentDir& dir, const hostca::agent::EnrolOptions& o) {
   const Pin pin = dir.require_pin();
+  const PinSet pins = PinSet::read(dir);
   if (const auto id = dir.identity()) {
     throw CliFailure("this host already has an identity (host ID " + id->host_id +
                      "); renew it, reissue it, or 'hostca-agent reset' first");
   }
   check_pin(dir, pin, pin.server);
-  const Identity id = hostca::agent::enrol(dir, pin, o);
+  const Identity id = hostca::agent::enrol(dir, pins, o);
   std::cout << "enrolled " << o.hostname << "\n  host ID:   " << id.host_id
             << "\n  serial:    " << id.serial_hex << "\n  not after: " << id.not_after
             << "\n  files:     " << dir.file("host.pem") << ", " << dir.file("host.key") << "\n";
@@ -203,6 +206,7 @@ int cmd_enroll(const AgentDir& dir, const hostca::agent::EnrolOptions& o) {
 
 int cmd_reissue(const AgentDir& dir, hostca::agent::ReissueOptions o) {
   const Pin pin = dir.require_pin();
+  const PinSet pins = PinSet::read(dir);
   const auto current = dir.identity();
   if (o.host_id.empty() && current) o.host_id = current->host_id;
   if (o.host_id.empty()) {
@@ -211,7 +215,7 @@ int cmd_reissue(const AgentDir& dir, hostca::agent::ReissueOptions o) {
   }
   o.host_id = hostca::parse_uuid(o.host_id, "--host-id");
   check_pin(dir, pin, pin.server);
-  const auto r = hostca::agent::reissue(dir, pin, o, current ? current->hostname : "");
+  const auto r = hostca::agent::reissue(dir, pins, o, current ? current->hostname : "");
   std::string missing;
   for (const auto& n : r.names_missing) missing += " " + n;
   if (!missing.empty()) {
@@ -242,7 +246,8 @@ std::string revocation_text(const std::optional<hostca::agent::RevokedEntry>& r)
 int cmd_fetch_crl(const AgentDir& dir, const std::string& out) {
   const Pin pin = dir.require_pin();
   check_pin(dir, pin, pin.server);
-  const auto received = hostca::agent::fetch_pinned_crls(dir, pin);
+  const auto fetched = hostca::agent::fetch_pinned_crls(dir, PinSet::read(dir));
+  const auto& received = fetched.crls;
   const std::string bundle = hostca::agent::crl_bundle_pem(received);
   if (out.empty()) {
     dir.save_crl_bundle(bundle);
@@ -252,13 +257,22 @@ int cmd_fetch_crl(const AgentDir& dir, const std::string& out) {
   const auto now = std::chrono::system_clock::now();
   std::cout << "fetched " << received.size() << " CRL" << (received.size() == 1 ? "" : "s")
             << " into " << (out.empty() ? dir.crl_path() : out) << "\n";
+  // Several CA keys publish during a rollover: say whose each CRL is.
+  const bool several_keys = std::any_of(received.begin(), received.end(), [&](const auto& r) {
+    return r.signer_spki_sha256 != received.front().signer_spki_sha256;
+  });
   for (const auto& r : received) {
     std::cout << (r.ca_scope ? std::string("  CA scope") : "  shard " + std::to_string(r.shard))
+              << (several_keys ? " of CA key " + r.signer_spki_sha256.substr(0, 16) : "")
               << ": CRL number " << r.crl_number << ", next update "
               << hostca::agent::rfc3339(r.crl.next_update())
               << (r.crl.next_update().to_std_timepoint() < now ? " (passed)" : "") << ", "
               << r.crl.get_revoked().size()
               << (r.crl.get_revoked().size() == 1 ? " entry" : " entries") << "\n";
+  }
+  if (fetched.skipped > 0) {
+    std::cout << "  left out " << fetched.skipped << " CRL" << (fetched.skipped == 1 ? "" : "s")
+              << " of CA keys this host does not pin\n";
   }
   if (const auto id = dir.identity()) {
     std::vector<Botan::X509_CRL> crls;
@@ -289,6 +303,7 @@ std::unique_ptr<Botan::Private_Key> current_key(const AgentDir& dir) {
 
 int cmd_renew(const AgentDir& dir, const RenewOptions& o, hostca::TimePoint now) {
   const Pin pin = dir.require_pin();
+  const PinSet pins = PinSet::read(dir);
   const auto id = dir.identity();
   if (!id) {
     throw CliFailure("this host has no identity in " + dir.path() +
@@ -324,10 +339,10 @@ int cmd_renew(const AgentDir& dir, const RenewOptions& o, hostca::TimePoint now)
   const auto names = cert.subject_alt_name().get_attribute("DNS");
   const auto made = hostca::agent::make_key_and_request(
       key_type, id->hostname.empty() ? id->host_id : id->hostname, names);
-  const auto res = hostca::agent::request_renewal(dir, pin, *id, made.csr_der);
+  const auto res = hostca::agent::request_renewal(dir, pins, *id, made.csr_der);
   // Nothing is kept unless the certificate is the pinned CA's, for the new
   // key and this host ID; the new files replace the old ones together.
-  const auto renewed = hostca::agent::check_issued(res, pin, *made.key, id->host_id);
+  const auto renewed = hostca::agent::check_issued(res, pins, *made.key, id->host_id);
   const Identity kept =
       hostca::agent::keep_identity(dir, *made.key, renewed, id->host_id, id->hostname);
   std::cout << "renewed: serial " << kept.serial_hex << ", not after " << kept.not_after
