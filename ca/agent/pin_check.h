@@ -46,13 +46,16 @@ class PinMismatch : public CertificateFailure {
 
 // Fetches what `server` announces and follows it (follow_announcement).
 // When its active key is not pinned and cannot be, fetches once more after
-// `retry_after` (a rollover in flight is never taken for an attack), then
-// throws PinMismatch. Writes nothing.
+// `retry_after` (a rollover in flight, or a server behind the address that
+// has not caught up yet, is never taken for an attack), then throws
+// PinMismatch. Writes nothing. No pause by default: a certificate failure
+// must stay quick to report, and the servers of one database follow a phase
+// within a second anyway.
 PinUpdate follow_server(
     const PinSet& pins, const std::string& server,
     const std::optional<std::vector<Botan::X509_Certificate>>& host_certificates,
     std::chrono::system_clock::time_point now,
-    std::chrono::milliseconds retry_after = std::chrono::seconds(1));
+    std::chrono::milliseconds retry_after = std::chrono::milliseconds(0));
 
 // Throws CertificateFailure unless a channel that trusts only `ca` (and
 // expects `tls_server_name`, if given) reaches `server` and gets that same CA
