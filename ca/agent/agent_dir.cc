@@ -133,8 +133,20 @@ void AgentDir::finish_interrupted_writes() const {
 std::optional<Pin> AgentDir::pin() const {
   if (!file_exists(file("pin.json"))) return std::nullopt;
   const json j = json::parse(read_file(file("pin.json"), "the pin"));
-  return Pin{j.value("server", ""), j.value("tls_server_name", ""),
-             j.value("sha256_fingerprint", ""), j.value("spki_sha256", "")};
+  Pin pin{j.value("server", ""),
+          j.value("tls_server_name", ""),
+          j.value("sha256_fingerprint", ""),
+          j.value("spki_sha256", ""),
+          {}};
+  // Written by this agent from the first rollover it followed on; a folder
+  // pinned by an earlier agent has none.
+  if (const auto others = j.find("other_keys"); others != j.end() && others->is_array()) {
+    for (const auto& k : *others) {
+      pin.other_keys.push_back(PinnedKeyRecord{
+          k.value("role", ""), k.value("sha256_fingerprint", ""), k.value("spki_sha256", "")});
+    }
+  }
+  return pin;
 }
 
 Pin AgentDir::require_pin() const {
@@ -150,10 +162,17 @@ Pin AgentDir::require_pin() const {
 std::string AgentDir::ca_pem() const { return read_file(file("ca.pem"), "the pinned CA"); }
 
 void AgentDir::save_pin(const Pin& pin, const std::string& ca_pem) const {
+  json others = json::array();
+  for (const auto& k : pin.other_keys) {
+    others.push_back({{"role", k.role},
+                      {"sha256_fingerprint", k.sha256_fingerprint},
+                      {"spki_sha256", k.spki_sha256}});
+  }
   const json j{{"server", pin.server},
                {"tls_server_name", pin.tls_server_name},
                {"sha256_fingerprint", pin.sha256_fingerprint},
-               {"spki_sha256", pin.spki_sha256}};
+               {"spki_sha256", pin.spki_sha256},
+               {"other_keys", others}};
   replace_together({{"ca.pem", ca_pem, 0644}, {"pin.json", j.dump(2) + "\n", 0644}});
 }
 

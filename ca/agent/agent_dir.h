@@ -15,11 +15,22 @@
 
 namespace hostca::agent {
 
+// A pinned CA key besides the current one, as pin.json records it.
+struct PinnedKeyRecord {
+  std::string role;                // "next" or "previous" (see agent/pin_set.h)
+  std::string sha256_fingerprint;  // of its CA certificate (DER)
+  std::string spki_sha256;         // of its public key
+};
+
+// pin.json. The fields of the current key are where earlier agents wrote
+// their single pin, so a folder they pinned reads as a set of one key, and
+// an earlier agent still finds the current key in a folder pinned here.
 struct Pin {
-  std::string server;              // host:port the CA was fetched from
-  std::string tls_server_name;     // expected server name, if not the host part
-  std::string sha256_fingerprint;  // of the CA certificate (DER)
-  std::string spki_sha256;         // of the CA public key: what is pinned
+  std::string server;                         // host:port the CA was fetched from
+  std::string tls_server_name;                // expected server name, if not the host part
+  std::string sha256_fingerprint;             // of the current CA certificate (DER)
+  std::string spki_sha256;                    // of the current CA public key
+  std::vector<PinnedKeyRecord> other_keys{};  // learnt from a rollover; absent before
 };
 
 struct Identity {
@@ -65,6 +76,7 @@ class AgentDir {
   std::optional<Pin> pin() const;
   // Throws Error(kFailedPrecondition) telling the user to run get-ca.
   Pin require_pin() const;
+  // ca.pem: the pinned CA certificates, the current one first.
   std::string ca_pem() const;
   // Replaces ca.pem and pin.json together.
   void save_pin(const Pin& pin, const std::string& ca_pem) const;

@@ -18,6 +18,8 @@ struct ReceivedCrl {
   unsigned shard = 0;
   bool ca_scope = false;  // the CRL for CA certificates, not a host shard
   unsigned long long crl_number = 0;
+  unsigned ca_generation = 0;      // the CA key the server says signed it (0: not said)
+  std::string signer_spki_sha256;  // the pinned key that did, checked here
   std::string der;
   Botan::X509_CRL crl;
 };

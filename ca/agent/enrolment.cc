@@ -49,19 +49,22 @@ KeyAndRequest make_key_and_request(const std::string& key_type, const std::strin
 }
 
 Botan::X509_Certificate check_issued(const hostca::v1::CertificateResponse& response,
-                                     const Pin& pin, const Botan::Private_Key& key,
+                                     const PinSet& pins, const Botan::Private_Key& key,
                                      const std::string& expected_host_id) {
-  const Botan::X509_Certificate ca =
-      parse_certificate(response.ca_certificate_der(), "the CA certificate");
-  const std::string ca_spki = spki_fingerprint(ca);
-  if (ca_spki != pin.spki_sha256) {
-    throw CertificateFailure("certificate failure: the server answered for CA public key " +
-                             ca_spki + " but " + pin.spki_sha256 +
-                             " is pinned; check with your security team");
+  const std::string ca_spki =
+      spki_fingerprint(parse_certificate(response.ca_certificate_der(), "the CA certificate"));
+  const PinnedCa* ca = pins.find(ca_spki);
+  if (ca == nullptr) {
+    std::string pinned;
+    for (const auto& spki : pins.spki_fingerprints()) pinned += (pinned.empty() ? "" : ", ") + spki;
+    throw CertificateFailure(
+        "certificate failure: the server answered for CA public key " + ca_spki + " but " + pinned +
+        (pins.keys().size() == 1 ? " is" : " are") + " pinned; check with your security team");
   }
   const Botan::X509_Certificate cert =
       parse_certificate(response.certificate_der(), "this host's certificate");
-  const std::unique_ptr<Botan::Public_Key> ca_key(ca.subject_public_key());
+  // The pinned certificate's key, not the one the server sent along.
+  const std::unique_ptr<Botan::Public_Key> ca_key(ca->certificate.subject_public_key());
   if (!cert.check_signature(*ca_key) ||
       cert.subject_public_key_info() != key.subject_public_key()) {
     throw CertificateFailure(
@@ -112,14 +115,14 @@ std::vector<std::string> names_missing(const Botan::X509_Certificate& cert,
 }
 
 namespace {
-std::unique_ptr<hostca::v1::HostService::Stub> host_stub(const AgentDir& dir, const Pin& pin) {
-  return hostca::v1::HostService::NewStub(client::open_channel(pinned_endpoint(dir, pin)));
+std::unique_ptr<hostca::v1::HostService::Stub> host_stub(const AgentDir& dir, const PinSet& pins) {
+  return hostca::v1::HostService::NewStub(client::open_channel(pinned_endpoint(dir, pins)));
 }
 
 constexpr std::chrono::seconds kIssueDeadline{30};
 }  // namespace
 
-Identity enrol(const AgentDir& dir, const Pin& pin, const EnrolOptions& request) {
+Identity enrol(const AgentDir& dir, const PinSet& pins, const EnrolOptions& request) {
   std::vector<std::string> names{request.hostname};
   names.insert(names.end(), request.aliases.begin(), request.aliases.end());
   const auto made = make_key_and_request(request.key_type, request.hostname, names);
@@ -131,14 +134,14 @@ Identity enrol(const AgentDir& dir, const Pin& pin, const EnrolOptions& request)
   req.set_authorization_token(request.token);
   hostca::v1::CertificateResponse res;
   auto ctx = client::call_context(kIssueDeadline);
-  const grpc::Status s = host_stub(dir, pin)->RequestCertificate(ctx.get(), req, &res);
+  const grpc::Status s = host_stub(dir, pins)->RequestCertificate(ctx.get(), req, &res);
   if (!s.ok()) throw client::CliFailure("enrolment refused: " + client::describe(s));
 
-  const auto cert = check_issued(res, pin, *made.key, "");
+  const auto cert = check_issued(res, pins, *made.key, "");
   return keep_identity(dir, *made.key, cert, res.host_id(), request.hostname);
 }
 
-Reissued reissue(const AgentDir& dir, const Pin& pin, const ReissueOptions& request,
+Reissued reissue(const AgentDir& dir, const PinSet& pins, const ReissueOptions& request,
                  const std::string& known_hostname) {
   // Without --hostname the CA keeps the name it has; host.json or, on a
   // reinstalled host, the new certificate says what that name is.
@@ -158,11 +161,11 @@ Reissued reissue(const AgentDir& dir, const Pin& pin, const ReissueOptions& requ
   for (const auto& a : request.aliases) req.add_aliases(a);
   hostca::v1::CertificateResponse res;
   auto ctx = client::call_context(kIssueDeadline);
-  const grpc::Status s = host_stub(dir, pin)->ReissueCertificate(ctx.get(), req, &res);
+  const grpc::Status s = host_stub(dir, pins)->ReissueCertificate(ctx.get(), req, &res);
   // Without a token the CA says itself whether this host has an auto-reissue window.
   if (!s.ok()) throw client::CliFailure("reissue refused: " + client::describe(s));
 
-  const auto cert = check_issued(res, pin, *made.key, request.host_id);
+  const auto cert = check_issued(res, pins, *made.key, request.host_id);
   if (hostname.empty()) hostname = host_name_in(cert, request.aliases);
   Reissued out;
   out.identity = keep_identity(dir, *made.key, cert, request.host_id, hostname);

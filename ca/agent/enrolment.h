@@ -14,6 +14,7 @@
 #include <botan/x509cert.h>
 
 #include "agent/agent_dir.h"
+#include "agent/pin_set.h"
 #include "agent/pinned_ca.h"
 #include "hostca/v1/host.pb.h"
 
@@ -30,11 +31,13 @@ struct KeyAndRequest {
 KeyAndRequest make_key_and_request(const std::string& key_type, const std::string& common_name,
                                    const std::vector<std::string>& dns_names);
 
-// Checks `response` against the pin and `key`; with a non-empty
-// `expected_host_id`, also that the certificate is for that host (response
-// field and subject CN). Throws CertificateFailure; returns the certificate.
+// Checks `response` against the pins and `key`: its CA is a pinned key
+// (during a rollover, whichever issues now) and signed the certificate, which
+// is for `key`; with a non-empty `expected_host_id`, also that the
+// certificate is for that host (response field and subject CN). Throws
+// CertificateFailure; returns the certificate.
 Botan::X509_Certificate check_issued(const hostca::v1::CertificateResponse& response,
-                                     const Pin& pin, const Botan::Private_Key& key,
+                                     const PinSet& pins, const Botan::Private_Key& key,
                                      const std::string& expected_host_id);
 
 // Replaces host.key, host.pem and host.json (the last one last); returns what
@@ -64,7 +67,7 @@ struct EnrolOptions {
 // RequestCertificate with a key made here; keeps the identity once the
 // answer passes check_issued. A refusal is a CliFailure naming the server's
 // status and message.
-Identity enrol(const AgentDir& dir, const Pin& pin, const EnrolOptions& request);
+Identity enrol(const AgentDir& dir, const PinSet& pins, const EnrolOptions& request);
 
 struct ReissueOptions {
   std::string token;  // empty: none, the CA decides (auto-reissue window)
@@ -84,7 +87,7 @@ struct Reissued {
 // ReissueCertificate for `request.host_id` with a key made here; keeps the
 // identity once the answer passes check_issued. `known_hostname` is the
 // name host.json has, if any. A refusal is a CliFailure.
-Reissued reissue(const AgentDir& dir, const Pin& pin, const ReissueOptions& request,
+Reissued reissue(const AgentDir& dir, const PinSet& pins, const ReissueOptions& request,
                  const std::string& known_hostname);
 
 }  // namespace hostca::agent

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/host_crls.h"
+#include "agent/pin_set.h"
 #include "agent/renewal.h"
 #include "common/files.h"
 
@@ -46,7 +47,7 @@ void read_revocation(const AgentDir& dir, HostStatus& s) {
   }
   if (!s.has_certificate) return;
   try {
-    const auto crls = crls_on_file(dir, *s.pin);
+    const auto crls = crls_on_file(dir, PinSet::read(dir));
     s.revoked = find_revocation(crls, host_certificate(dir));
     s.revocation = s.revoked ? "revoked" : "not revoked";
   } catch (const std::exception& e) {
@@ -82,6 +83,15 @@ std::string status_json(const HostStatus& s) {
     j["tls_server_name"] = s.pin->tls_server_name;
     j["ca_sha256"] = s.pin->sha256_fingerprint;
     j["ca_spki_sha256"] = s.pin->spki_sha256;
+    json keys = json::array();
+    keys.push_back({{"role", "current"},
+                    {"spki_sha256", s.pin->spki_sha256},
+                    {"sha256", s.pin->sha256_fingerprint}});
+    for (const auto& k : s.pin->other_keys) {
+      keys.push_back(
+          {{"role", k.role}, {"spki_sha256", k.spki_sha256}, {"sha256", k.sha256_fingerprint}});
+    }
+    j["pinned_keys"] = keys;
   }
   if (s.identity) {
     j["host_id"] = s.identity->host_id;
@@ -119,7 +129,7 @@ std::string status_json(const HostStatus& s) {
 std::string status_text(const HostStatus& s) {
   std::ostringstream out;
   const auto line = [&](const std::string& label, const std::string& value) {
-    out << std::left << std::setw(15) << (label + ":") << value << "\n";
+    out << std::left << std::setw(15) << (label.empty() ? label : label + ":") << value << "\n";
   };
   if (s.identity) {
     line("host ID", s.identity->host_id);
@@ -154,6 +164,9 @@ std::string status_text(const HostStatus& s) {
   if (s.pin) {
     line("CA SHA-256", s.pin->sha256_fingerprint);
     line("CA SPKI", s.pin->spki_sha256);
+    // The whole pin set, one key a line: its public key and its role.
+    line("pinned keys", s.pin->spki_sha256 + " (current)");
+    for (const auto& k : s.pin->other_keys) line("", k.spki_sha256 + " (" + k.role + ")");
     line("server", s.pin->server);
   } else {
     line("CA", "none pinned (hostca-agent get-ca --server <address> --fingerprint <sha256>)");

@@ -1,5 +1,7 @@
 #include "agent/pin_check.h"
 
+#include <thread>
+
 #include "client/channel.h"
 #include "client/cli.h"
 #include "client/server_verifier.h"
@@ -17,18 +19,22 @@ constexpr std::chrono::seconds kCallDeadline{15};
 // A report is a courtesy to the admins; it must not hold the agent up.
 constexpr std::chrono::seconds kReportDeadline{3};
 
-std::string mismatch_text(const Pin& pin, const std::string& server, const PresentedCa& ca) {
+std::string mismatch_text(const Pin& pin, const std::string& server, const PresentedCa& ca,
+                          const std::string& why) {
+  std::string others;
+  for (const auto& k : pin.other_keys) others += ", " + k.spki_sha256 + " (" + k.role + ")";
   return "certificate failure: the server at " + server + " presents a CA with public key " +
          "SHA-256 " + ca.spki_sha256 + " (certificate " + ca.sha256 + "), but this host pinned " +
-         pin.spki_sha256 + " (certificate " + pin.sha256_fingerprint +
-         "); the agent refuses to talk to this server. Check with your security team; only if "
+         pin.spki_sha256 + " (certificate " + pin.sha256_fingerprint + ")" + others +
+         (why.empty() ? std::string() : " and cannot trust the new key: " + why) +
+         "; the agent refuses to talk to this server. Check with your security team; only if "
          "the change was expected, re-pin with 'hostca-agent repin --fingerprint <sha256 of the "
          "new CA>'";
 }
 
 }  // namespace
 
-PresentedCa fetch_presented_ca(const std::string& server) {
+CaAnnouncement fetch_ca_announcement(const std::string& server) {
   auto stub = v1::HostService::NewStub(client::open_unverified_channel(server));
   v1::GetCACertificateResponse res;
   auto ctx = client::call_context(kCallDeadline);
@@ -42,26 +48,31 @@ PresentedCa fetch_presented_ca(const std::string& server) {
     throw unavailable("cannot fetch the CA certificate from " + server + ": " +
                       client::describe(s));
   }
-  const std::string& der = res.certificate_der();
-  try {
-    Botan::X509_Certificate cert(std::vector<std::uint8_t>(der.begin(), der.end()));
-    return {cert, der, certificate_fingerprint(cert), spki_fingerprint(cert)};
-  } catch (const std::exception&) {
-    throw CertificateFailure("certificate failure: the server at " + server +
-                             " sent something that is not a certificate as its CA");
-  }
+  return parse_announcement(res, server);
 }
 
-PinMismatch::PinMismatch(Pin pin, std::string server, PresentedCa presented)
-    : CertificateFailure(mismatch_text(pin, server, presented)),
+PresentedCa fetch_presented_ca(const std::string& server) {
+  return fetch_ca_announcement(server).active;
+}
+
+PinMismatch::PinMismatch(Pin pin, std::string server, PresentedCa presented, const std::string& why)
+    : CertificateFailure(mismatch_text(pin, server, presented, why)),
       pin_(std::move(pin)),
       server_(std::move(server)),
       presented_(std::move(presented)) {}
 
-PresentedCa check_server_against_pin(const Pin& pin, const std::string& server) {
-  PresentedCa ca = fetch_presented_ca(server);
-  if (ca.spki_sha256 != pin.spki_sha256) throw PinMismatch(pin, server, std::move(ca));
-  return ca;
+PinUpdate follow_server(
+    const PinSet& pins, const std::string& server,
+    const std::optional<std::vector<Botan::X509_Certificate>>& host_certificates,
+    std::chrono::system_clock::time_point now, std::chrono::milliseconds retry_after) {
+  CaAnnouncement announced = fetch_ca_announcement(server);
+  PinUpdate update = follow_announcement(pins, announced, host_certificates, now);
+  if (update.active_pinned) return update;
+  std::this_thread::sleep_for(retry_after);
+  announced = fetch_ca_announcement(server);
+  update = follow_announcement(pins, announced, host_certificates, now + retry_after);
+  if (update.active_pinned) return update;
+  throw PinMismatch(pins.record(), server, std::move(announced.active), update.active_refusal);
 }
 
 void check_tls_chains_to(const std::string& server, const std::string& tls_server_name,
@@ -97,6 +108,27 @@ FailureReport report_certificate_failure(const PinMismatch& failure, const std::
     return res.recorded() ? FailureReport::kRecorded : FailureReport::kUnknownHost;
   } catch (const std::exception&) {
     return FailureReport::kNotDelivered;
+  }
+}
+
+std::string report_trusted_cas(const AgentDir& dir, const PinSet& pins) {
+  try {
+    auto stub = v1::HostService::NewStub(
+        client::open_channel(pinned_endpoint(dir, pins, /*as_host=*/true)));
+    v1::ReportTrustedCasRequest req;
+    for (const auto& spki : pins.spki_fingerprints()) req.add_spki_sha256(spki);
+    v1::ReportTrustedCasResponse res;
+    auto ctx = client::call_context(kReportDeadline);
+    const grpc::Status s = stub->ReportTrustedCas(ctx.get(), req, &res);
+    // A server from before rollovers keeps no such record: nothing to tell it.
+    if (s.ok() || s.error_code() == grpc::StatusCode::UNIMPLEMENTED) return {};
+    std::string why = client::describe(s);
+    // A refused handshake here must not turn the command's own outcome
+    // into a certificate failure (see exit codes in hostca_agent.cc).
+    client::clear_server_refusal();
+    return why;
+  } catch (const std::exception& e) {
+    return e.what();
   }
 }
 

@@ -44,6 +44,14 @@ RenewalSchedule schedule_of(const Botan::X509_Certificate& cert, double renew_at
   return {time_of(cert.not_before()), time_of(cert.not_after()), checked_renew_at(renew_at)};
 }
 
+RenewalReason renewal_reason(const RenewalSchedule& schedule, const Botan::X509_Certificate& cert,
+                             const Botan::X509_Certificate& active_ca, TimePoint now) {
+  if (issuer_among({pinned_ca(PinRole::kCurrent, active_ca)}, cert) == nullptr) {
+    return RenewalReason::kIssuerRetiring;
+  }
+  return schedule.is_due(now) ? RenewalReason::kDue : RenewalReason::kNotDue;
+}
+
 long long days_until(TimePoint t, TimePoint now) {
   const auto days =
       std::chrono::duration_cast<std::chrono::duration<double, std::ratio<86400>>>(t - now);
@@ -65,11 +73,11 @@ std::string reissue_advice(const std::string& host_id) {
          host_id + ") and run 'hostca-agent reissue --token <token>'";
 }
 
-v1::CertificateResponse request_renewal(const AgentDir& dir, const Pin& pin,
+v1::CertificateResponse request_renewal(const AgentDir& dir, const PinSet& pins,
                                         const Identity& identity,
                                         const std::vector<std::uint8_t>& csr_der) {
   auto stub =
-      v1::HostService::NewStub(client::open_channel(pinned_endpoint(dir, pin, /*as_host=*/true)));
+      v1::HostService::NewStub(client::open_channel(pinned_endpoint(dir, pins, /*as_host=*/true)));
 
   v1::RenewCertificateRequest req;
   req.set_csr(csr_der.data(), csr_der.size());

@@ -12,6 +12,7 @@
 #include <botan/x509cert.h>
 
 #include "agent/agent_dir.h"
+#include "agent/pin_set.h"
 #include "common/clock.h"
 #include "hostca/v1/host.pb.h"
 
@@ -46,14 +47,27 @@ long long days_until(TimePoint t, TimePoint now);
 // existing key, as make_key_and_request takes it; "ecdsa-p256" for another kind.
 std::string key_type_of(const Botan::Private_Key& key);
 
+enum class RenewalReason {
+  kNotDue,          // keep the certificate
+  kDue,             // its threshold of the lifetime has passed
+  kIssuerRetiring,  // it comes from a CA key that no longer issues: renew at once
+};
+
+// What `renew --if-due` does with `cert` at `now`: renews it once due by
+// its schedule, and at once, whatever the schedule says, when it does not
+// come from `active_ca`, the key the server issues with now (a rollover was
+// activated).
+RenewalReason renewal_reason(const RenewalSchedule& schedule, const Botan::X509_Certificate& cert,
+                             const Botan::X509_Certificate& active_ca, TimePoint now);
+
 // What to do once a certificate can no longer renew, for one-line errors.
 std::string reissue_advice(const std::string& host_id);
 
-// RenewCertificate over mutual TLS (host.pem and host.key; the pinned CA is
-// the only trusted root). Throws Error with a line a person can act on:
+// RenewCertificate over mutual TLS (host.pem and host.key; the pinned CA
+// keys are the only trusted roots). Throws Error with a line a person can act on:
 // kPermissionDenied for a revoked certificate, kUnauthenticated for one the
 // CA does not accept (expired, not its own), kUnavailable otherwise.
-hostca::v1::CertificateResponse request_renewal(const AgentDir& dir, const Pin& pin,
+hostca::v1::CertificateResponse request_renewal(const AgentDir& dir, const PinSet& pins,
                                                 const Identity& identity,
                                                 const std::vector<std::uint8_t>& csr_der);
 

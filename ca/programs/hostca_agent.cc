@@ -24,6 +24,7 @@
 #include "agent/host_crls.h"
 #include "agent/host_status.h"
 #include "agent/pin_check.h"
+#include "agent/pin_set.h"
 #include "agent/pinned_ca.h"
 #include "agent/renewal.h"
 #include "client/channel.h"
@@ -43,7 +44,9 @@ using hostca::agent::AgentDir;
 using hostca::agent::CertificateFailure;
 using hostca::agent::Identity;
 using hostca::agent::Pin;
+using hostca::agent::PinSet;
 using hostca::agent::PresentedCa;
+using UpdatedPins = hostca::agent::PinUpdate;
 namespace v1 = hostca::v1;
 
 using hostca::client::CliFailure;
@@ -59,13 +62,29 @@ std::string normalize_fingerprint(std::string text) {
   return out;
 }
 
-// Every command that talks to a server first checks the CA it presents
-// against the pin: on a mismatch it reports the failure to that server (best
-// effort) and exits 3 with one line naming both fingerprints.
-PresentedCa check_pin(const AgentDir& dir, const Pin& pin, const std::string& server) {
-  hostca::agent::pinned_ca_certificate(dir, pin);  // ca.pem must hold the pinned key
+// This host's certificates, which say what CA keys it still needs: none
+// without an identity, nullopt when host.pem cannot be read (then no key is
+// let go).
+std::optional<std::vector<Botan::X509_Certificate>> host_certificates(const AgentDir& dir) {
   try {
-    return hostca::agent::check_server_against_pin(pin, server);
+    if (!dir.identity() || !hostca::file_exists(dir.file("host.pem"))) {
+      return std::vector<Botan::X509_Certificate>{};
+    }
+    return std::vector<Botan::X509_Certificate>{hostca::agent::host_certificate(dir)};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// Every command that talks to a server first fetches what it announces and
+// follows it against the pins (hostca::agent::follow_server). When the
+// server's active key is neither pinned nor linked from a pinned key, it
+// reports the failure to that server (best effort) and exits 3 with one
+// line naming the keys. Writes nothing.
+UpdatedPins follow_server(const AgentDir& dir, const PinSet& pins, const std::string& server,
+                          hostca::TimePoint now) {
+  try {
+    return hostca::agent::follow_server(pins, server, host_certificates(dir), now);
   } catch (const hostca::agent::PinMismatch& mismatch) {
     std::string host_id, cert_pem, key_pem;
     try {
@@ -83,6 +102,28 @@ PresentedCa check_pin(const AgentDir& dir, const Pin& pin, const std::string& se
                          mismatch, hostca::agent::report_certificate_failure(mismatch, host_id,
                                                                              cert_pem, key_pem)),
                      kExitCertificateFailure);
+  }
+}
+
+// follow_server against the pinned server, keeping what changed: one line
+// on stderr for each key pinned, made current, let go or refused, and the
+// new set in pin.json and ca.pem.
+UpdatedPins follow_pinned_server(const AgentDir& dir, hostca::TimePoint now) {
+  const PinSet pins = PinSet::read(dir);
+  UpdatedPins update = follow_server(dir, pins, pins.server(), now);
+  for (const auto& line : update.refusals) std::cerr << "hostca-agent: warning: " << line << "\n";
+  for (const auto& line : update.events) std::cerr << "hostca-agent: note: " << line << "\n";
+  if (update.changed) update.pins.save(dir);
+  return update;
+}
+
+// Tells the server which keys this host pins (for admins following a
+// rollover); a failure is one line on stderr, never the command's.
+void tell_trusted_cas(const AgentDir& dir, const PinSet& pins) {
+  const std::string why = hostca::agent::report_trusted_cas(dir, pins);
+  if (!why.empty()) {
+    std::cerr << "hostca-agent: note: could not tell the server which CA keys this host pins: "
+              << why << "\n";
   }
 }
 
@@ -113,7 +154,8 @@ int cmd_get_ca(const AgentDir& dir, const std::string& server, const std::string
   // With a CA pinned already, this is a conversation with a server like any other.
   const auto old = dir.pin();
   const PresentedCa ca =
-      old ? check_pin(dir, *old, server) : hostca::agent::fetch_presented_ca(server);
+      old ? follow_server(dir, PinSet::read(dir), server, hostca::SystemClock().now()).active
+          : hostca::agent::fetch_presented_ca(server);
   if (!fingerprint.empty()) {
     const std::string want = normalize_fingerprint(fingerprint);
     if (want != ca.sha256 && want != ca.spki_sha256) {
@@ -187,22 +229,23 @@ std::string required_token(const std::string& token, const std::string& token_fi
   return value;
 }
 
-int cmd_enroll(const AgentDir& dir, const hostca::agent::EnrolOptions& o) {
-  const Pin pin = dir.require_pin();
+int cmd_enroll(const AgentDir& dir, const hostca::agent::EnrolOptions& o, hostca::TimePoint now) {
+  PinSet::read(dir);  // a folder without a pin, or a damaged one, says so first
   if (const auto id = dir.identity()) {
     throw CliFailure("this host already has an identity (host ID " + id->host_id +
                      "); renew it, reissue it, or 'hostca-agent reset' first");
   }
-  check_pin(dir, pin, pin.server);
-  const Identity id = hostca::agent::enrol(dir, pin, o);
+  const PinSet pins = follow_pinned_server(dir, now).pins;
+  const Identity id = hostca::agent::enrol(dir, pins, o);
+  tell_trusted_cas(dir, pins);
   std::cout << "enrolled " << o.hostname << "\n  host ID:   " << id.host_id
             << "\n  serial:    " << id.serial_hex << "\n  not after: " << id.not_after
             << "\n  files:     " << dir.file("host.pem") << ", " << dir.file("host.key") << "\n";
   return 0;
 }
 
-int cmd_reissue(const AgentDir& dir, hostca::agent::ReissueOptions o) {
-  const Pin pin = dir.require_pin();
+int cmd_reissue(const AgentDir& dir, hostca::agent::ReissueOptions o, hostca::TimePoint now) {
+  PinSet::read(dir);
   const auto current = dir.identity();
   if (o.host_id.empty() && current) o.host_id = current->host_id;
   if (o.host_id.empty()) {
@@ -210,8 +253,9 @@ int cmd_reissue(const AgentDir& dir, hostca::agent::ReissueOptions o) {
                      ": give --host-id (your admin can look it up)");
   }
   o.host_id = hostca::parse_uuid(o.host_id, "--host-id");
-  check_pin(dir, pin, pin.server);
-  const auto r = hostca::agent::reissue(dir, pin, o, current ? current->hostname : "");
+  const PinSet pins = follow_pinned_server(dir, now).pins;
+  const auto r = hostca::agent::reissue(dir, pins, o, current ? current->hostname : "");
+  tell_trusted_cas(dir, pins);
   std::string missing;
   for (const auto& n : r.names_missing) missing += " " + n;
   if (!missing.empty()) {
@@ -239,26 +283,34 @@ std::string revocation_text(const std::optional<hostca::agent::RevokedEntry>& r)
   return "REVOKED (" + r->reason + ", " + r->revoked_at + ")";
 }
 
-int cmd_fetch_crl(const AgentDir& dir, const std::string& out) {
-  const Pin pin = dir.require_pin();
-  check_pin(dir, pin, pin.server);
-  const auto received = hostca::agent::fetch_pinned_crls(dir, pin);
+int cmd_fetch_crl(const AgentDir& dir, const std::string& out, hostca::TimePoint now) {
+  const UpdatedPins update = follow_pinned_server(dir, now);
+  const auto fetched = hostca::agent::fetch_pinned_crls(dir, update.pins);
+  const auto& received = fetched.crls;
   const std::string bundle = hostca::agent::crl_bundle_pem(received);
   if (out.empty()) {
     dir.save_crl_bundle(bundle);
   } else {
     hostca::write_file_atomically(out, bundle, 0644);
   }
-  const auto now = std::chrono::system_clock::now();
   std::cout << "fetched " << received.size() << " CRL" << (received.size() == 1 ? "" : "s")
             << " into " << (out.empty() ? dir.crl_path() : out) << "\n";
+  // Several CA keys publish during a rollover: say whose each CRL is.
+  const bool several_keys = std::any_of(received.begin(), received.end(), [&](const auto& r) {
+    return r.signer_spki_sha256 != received.front().signer_spki_sha256;
+  });
   for (const auto& r : received) {
     std::cout << (r.ca_scope ? std::string("  CA scope") : "  shard " + std::to_string(r.shard))
+              << (several_keys ? " of CA key " + r.signer_spki_sha256.substr(0, 16) : "")
               << ": CRL number " << r.crl_number << ", next update "
               << hostca::agent::rfc3339(r.crl.next_update())
               << (r.crl.next_update().to_std_timepoint() < now ? " (passed)" : "") << ", "
               << r.crl.get_revoked().size()
               << (r.crl.get_revoked().size() == 1 ? " entry" : " entries") << "\n";
+  }
+  if (fetched.skipped > 0) {
+    std::cout << "  left out " << fetched.skipped << " CRL" << (fetched.skipped == 1 ? "" : "s")
+              << " of CA keys this host does not pin\n";
   }
   if (const auto id = dir.identity()) {
     std::vector<Botan::X509_CRL> crls;
@@ -266,6 +318,7 @@ int cmd_fetch_crl(const AgentDir& dir, const std::string& out) {
     const auto cert = hostca::agent::host_certificate(dir);
     std::cout << "this host's certificate " << id->serial_hex << ": "
               << revocation_text(hostca::agent::find_revocation(crls, cert)) << "\n";
+    if (update.changed) tell_trusted_cas(dir, update.pins);
   }
   return 0;
 }
@@ -287,8 +340,14 @@ std::unique_ptr<Botan::Private_Key> current_key(const AgentDir& dir) {
   }
 }
 
+std::string renew_at_once_note(const Botan::X509_Certificate& cert, const PresentedCa& active) {
+  return "certificate " + Botan::hex_encode(cert.serial_number(), false) +
+         " is not from the server's active CA key " + active.spki_sha256 +
+         " (a CA key rollover was activated): renewing it now";
+}
+
 int cmd_renew(const AgentDir& dir, const RenewOptions& o, hostca::TimePoint now) {
-  const Pin pin = dir.require_pin();
+  PinSet::read(dir);  // a folder without a pin, or a damaged one, says so first
   const auto id = dir.identity();
   if (!id) {
     throw CliFailure("this host has no identity in " + dir.path() +
@@ -313,26 +372,50 @@ int cmd_renew(const AgentDir& dir, const RenewOptions& o, hostca::TimePoint now)
     throw CliFailure("this host's certificate " + serial + " is not valid before " +
                      hostca::format_rfc3339(schedule.not_before) + "; is this host's clock right?");
   }
-  if (o.if_due && !schedule.is_due(now)) {
+  const auto not_due_line = [&] {
     std::cout << "not due: renews after " << hostca::format_rfc3339(schedule.due())
               << " (certificate " << serial << " is valid until "
               << hostca::format_rfc3339(schedule.not_after) << ")\n";
+  };
+  // Even when not due, the daily timer is how this host follows a CA key
+  // rollover; a server out of reach then is no reason to fail the timer.
+  std::optional<UpdatedPins> update;
+  try {
+    update = follow_pinned_server(dir, now);
+  } catch (const hostca::Error& e) {
+    if (!(o.if_due && !schedule.is_due(now) && e.kind() == hostca::ErrorKind::kUnavailable)) {
+      throw;
+    }
+    not_due_line();
+    std::cerr << "hostca-agent: note: " << e.what() << "\n";
     return 0;
   }
-  check_pin(dir, pin, pin.server);
+  const PinSet& pins = update->pins;
+  const auto reason =
+      o.if_due ? hostca::agent::renewal_reason(schedule, cert, update->active.certificate, now)
+               : hostca::agent::RenewalReason::kDue;
+  if (reason == hostca::agent::RenewalReason::kNotDue) {
+    not_due_line();
+    if (update->changed) tell_trusted_cas(dir, pins);
+    return 0;
+  }
+  if (reason == hostca::agent::RenewalReason::kIssuerRetiring) {
+    std::cerr << "hostca-agent: note: " << renew_at_once_note(cert, update->active) << "\n";
+  }
   const std::string key_type = o.key_type.empty() ? hostca::agent::key_type_of(*key) : o.key_type;
   const auto names = cert.subject_alt_name().get_attribute("DNS");
   const auto made = hostca::agent::make_key_and_request(
       key_type, id->hostname.empty() ? id->host_id : id->hostname, names);
-  const auto res = hostca::agent::request_renewal(dir, pin, *id, made.csr_der);
-  // Nothing is kept unless the certificate is the pinned CA's, for the new
-  // key and this host ID; the new files replace the old ones together.
-  const auto renewed = hostca::agent::check_issued(res, pin, *made.key, id->host_id);
+  const auto res = hostca::agent::request_renewal(dir, pins, *id, made.csr_der);
+  // Nothing is kept unless the certificate is from a pinned CA key, for the
+  // new key and this host ID; the new files replace the old ones together.
+  const auto renewed = hostca::agent::check_issued(res, pins, *made.key, id->host_id);
   const Identity kept =
       hostca::agent::keep_identity(dir, *made.key, renewed, id->host_id, id->hostname);
   std::cout << "renewed: serial " << kept.serial_hex << ", not after " << kept.not_after
             << ", host ID " << kept.host_id << " (the previous certificate " << serial
             << " stays valid until " << hostca::format_rfc3339(schedule.not_after) << ")\n";
+  tell_trusted_cas(dir, pins);
   return 0;
 }
 
@@ -424,7 +507,7 @@ void add_enroll(CLI::App& app, Commands& commands) {
   commands.push_back({c, [o](const AgentDir& dir) {
                         hostca::agent::EnrolOptions enrol = o->enrol;
                         enrol.token = required_token(enrol.token, o->token_file);
-                        return cmd_enroll(dir, enrol);
+                        return cmd_enroll(dir, enrol, hostca::SystemClock().now());
                       }});
 }
 
@@ -471,7 +554,7 @@ void add_reissue(CLI::App& app, Commands& commands) {
                         // For reissue a token is optional: none lets the CA decide.
                         reissue.token = hostca::client::secret_from(reissue.token, o->token_file,
                                                                     "HOSTCA_TOKEN", "token");
-                        return cmd_reissue(dir, reissue);
+                        return cmd_reissue(dir, reissue, hostca::SystemClock().now());
                       }});
 }
 
@@ -480,7 +563,9 @@ void add_fetch_crl(CLI::App& app, Commands& commands) {
   auto* c = app.add_subcommand(
       "fetch-crl", "Fetch every CRL shard, check it against the pinned CA and keep it as PEM");
   c->add_option("--out", *out, "Where to write the CRLs (default: <dir>/crl.pem)");
-  commands.push_back({c, [out](const AgentDir& dir) { return cmd_fetch_crl(dir, *out); }});
+  commands.push_back({c, [out](const AgentDir& dir) {
+                        return cmd_fetch_crl(dir, *out, hostca::SystemClock().now());
+                      }});
 }
 
 CLI::App* add_status(CLI::App& app, Commands& commands) {
