@@ -288,6 +288,29 @@ TEST(CaRollover, ATrustReportNeedsTheHostsOwnValidCertificateAndChangesNothingOt
   EXPECT_EQ(ca.authority->ca_status().hosts_reporting, 0);
 }
 
+TEST(CaRollover, TheServerWarnsOfAnEndingCaCertificateUntilARolloverStarts) {
+  TestCa ca;
+  const TimePoint end = ca.authority->ring()->active().not_after();
+  const Duration host_validity = ca.issuer().profile().validity;
+  const Duration margin = std::chrono::hours(24 * 30);
+  EXPECT_EQ(ca.authority->expiry_warning(ca.clock.now()), "");
+  EXPECT_EQ(ca.authority->expiry_warning(end - host_validity - margin - std::chrono::hours(1)),
+            "");
+  const std::string warning =
+      ca.authority->expiry_warning(end - host_validity - margin + std::chrono::hours(24));
+  EXPECT_THAT(warning, ::testing::HasSubstr("hostca-server ca rollover start"));
+  EXPECT_THAT(warning, ::testing::HasSubstr("key 1"));
+  ca.clock.set(end - host_validity);
+  EXPECT_NE(ca.authority->ca_status().warning, "");
+  // A next key announced: no warning, and none once it is active.
+  start(ca, ca.store);
+  follow(ca);
+  EXPECT_EQ(ca.authority->ca_status().warning, "");
+  activate_rollover(ca.store, ca.clock);
+  follow(ca);
+  EXPECT_EQ(ca.authority->ca_status().warning, "");
+}
+
 // A fault at any call of a step's unit of work leaves the database as it
 // was; the step then runs again to the end.
 class CaRolloverFault : public ::testing::TestWithParam<const char*> {};
