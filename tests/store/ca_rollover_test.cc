@@ -294,8 +294,7 @@ TEST(CaRollover, TheServerWarnsOfAnEndingCaCertificateUntilARolloverStarts) {
   const Duration host_validity = ca.issuer().profile().validity;
   const Duration margin = std::chrono::hours(24 * 30);
   EXPECT_EQ(ca.authority->expiry_warning(ca.clock.now()), "");
-  EXPECT_EQ(ca.authority->expiry_warning(end - host_validity - margin - std::chrono::hours(1)),
-            "");
+  EXPECT_EQ(ca.authority->expiry_warning(end - host_validity - margin - std::chrono::hours(1)), "");
   const std::string warning =
       ca.authority->expiry_warning(end - host_validity - margin + std::chrono::hours(24));
   EXPECT_THAT(warning, ::testing::HasSubstr("hostca-server ca rollover start"));
