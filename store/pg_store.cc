@@ -26,6 +26,12 @@ Error database_error(const std::string& doing, const std::exception& e) {
 
 static_assert(std::is_base_of_v<Store, PgStore>);
 
+namespace {
+// Raised by migration 0007's trigger when a certificate would be inserted
+// with a CA key that is not the active one.
+const char* const kNotTheActiveCaKey = "HC001";
+}  // namespace
+
 PgStore::PgStore(PgStoreOptions options)
     : options_(std::move(options)),
       pool_(options_.conninfo, options_.pool_size, options_.acquire_timeout, &PgTx::prepare) {}
@@ -65,6 +71,13 @@ void PgStore::transact(const std::function<void(Tx&)>& work) {
       // with no state at all) rather than as a broken connection: the same
       // outage, and the connection is dead either way.
       const std::string state = e.sqlstate();
+      if (state == kNotTheActiveCaKey) {
+        // Migration 0007's trigger: this server still holds the CA keys of
+        // before a rollover step and follows them within a second.
+        throw unavailable(
+            "the CA's keys changed during the call (a rollover step); nothing was changed: try "
+            "again");
+      }
       if (state.rfind("57P", 0) == 0 || state.rfind("08", 0) == 0 || !(*lease).is_open() ||
           (state.empty() &&
            std::string(e.what()).find("closed the connection") != std::string::npos)) {

@@ -53,6 +53,22 @@ ALTER TABLE certificates ADD COLUMN ca_generation integer NOT NULL DEFAULT 1
   REFERENCES ca_keys (generation);
 ALTER TABLE certificates ALTER COLUMN ca_generation DROP DEFAULT;
 
+-- Only the active key issues. A server still holding the keys of before an
+-- activate (servers follow within a second) is refused here rather than
+-- issue with a key that no longer does; the call changes nothing and the
+-- caller tries again (SQLSTATE HC001, UNAVAILABLE).
+CREATE FUNCTION certificates_from_active_key() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM ca_keys
+                  WHERE generation = NEW.ca_generation AND state = 'active') THEN
+    RAISE EXCEPTION 'CA key % no longer issues', NEW.ca_generation USING ERRCODE = 'HC001';
+  END IF;
+  RETURN NEW;
+END;
+$$;
+CREATE TRIGGER certificates_issued_by_active_key BEFORE INSERT ON certificates
+  FOR EACH ROW EXECUTE FUNCTION certificates_from_active_key();
+
 -- CRL shards per key: each key's CRLs have their own numbers and URLs.
 ALTER TABLE crl_shards ADD COLUMN ca_generation integer NOT NULL DEFAULT 1
   REFERENCES ca_keys (generation);

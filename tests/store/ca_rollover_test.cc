@@ -166,6 +166,34 @@ TEST(CaRollover, ActivateMovesEnrolmentRenewalAndReissueToTheNewKey) {
   EXPECT_EQ(database_state(ca.conninfo), before);
 }
 
+TEST(CaRollover, AServerThatHasNotFollowedActivateYetIssuesNothingWithTheOldKey) {
+  TestCa ca;
+  const TestCa::Host host = ca.enrol("host.example");
+  start(ca, ca.store);
+  follow(ca);
+  activate_rollover(ca.store, ca.clock);
+  // ca.authority still holds the keys of before activate.
+  ASSERT_EQ(ca.authority->ca_certificate().generation, 1);
+  const auto before = database_state(ca.conninfo);
+  const auto token = ca.new_token();
+  const auto after_token = database_state(ca.conninfo);
+  EXPECT_REFUSED(ca.authority->enroll(testing::enrollment("late.example", token.token.reveal())),
+                 ErrorKind::kUnavailable, "try again");
+  RenewalRequest renewal;
+  renewal.client_certificate_pem = host.certificate.certificate.PEM_encode();
+  const auto key = generate_key(CaKeyAlgorithm::kEcdsaP256, testing::rng());
+  renewal.csr = testing::csr_der(*key, "host.example");
+  EXPECT_REFUSED(ca.authority->renew(renewal), ErrorKind::kUnavailable, "rollover");
+  EXPECT_EQ(database_state(ca.conninfo), after_token);
+  EXPECT_NE(before, after_token);  // the token was made; nothing else changed
+  // Once it follows, the same calls issue with the new key.
+  follow(ca);
+  const Enrollment late =
+      ca.authority->enroll(testing::enrollment("late.example", token.token.reveal()));
+  EXPECT_TRUE(
+      signed_by(late.certificate.certificate, ca.authority->ring()->find(2)->certificate()));
+}
+
 TEST(CaRollover, FinishIsRefusedWithTheCountThenRevokesWhatRemainsOnTheOldKeysCrl) {
   TestCa ca;
   const TestCa::Host a = ca.enrol("a.example");
