@@ -76,6 +76,12 @@ ALTER TABLE crl_shards ALTER COLUMN ca_generation DROP DEFAULT;
 ALTER TABLE crl_shards DROP CONSTRAINT crl_shards_pkey;
 ALTER TABLE crl_shards ADD PRIMARY KEY (ca_generation, shard);
 
+-- The scheduler's "next shard due" (lock_due_crl_shard) in index order,
+-- not a scan and sort of every key's every shard on each call: with 4,096
+-- shards the scan cost 1.3 ms a call, and a new CA (or a new key) publishes
+-- each of its shards once at start.
+CREATE INDEX crl_shards_due_idx ON crl_shards (next_update, ca_generation, shard);
+
 -- The entries of one key's shard, found without reading the rest.
 CREATE INDEX certificates_crl_entries_by_key_idx
   ON certificates (ca_generation, crl_shard, serial_hex)
