@@ -176,5 +176,84 @@ class RolloverFleetTest(unittest.TestCase):
         finally:
             rogue.close()
 
+
+class EmergencyRolloverTest(unittest.TestCase):
+    """A compromised key stays loud: `start --emergency` issues at once with a
+    key that has no link, every agent exits 3 and its report reaches the
+    admins (verified: the host's certificate is the old key's, which the CA
+    still knows), until the operator re-pins it with the new fingerprint;
+    then the host renews onto the new key, and `finish --revoke-remaining`
+    revokes every certificate of the old key in one command."""
+
+    def test_agents_report_until_repinned_and_the_old_keys_certificates_are_revoked(self):
+        d = harness.Deployment(crl_shards=2)
+        try:
+            server = d.start_server()
+            path = os.path.join(d.folder, "agent")
+            os.makedirs(path, mode=0o700)
+            harness.enrolled_agent(d, server, path, "emergency.example")
+            host_id = harness.agent_identity(path)["host_id"]
+
+            r = d.server_cli("ca", "rollover", "start", "--emergency", "--database",
+                             d.pg.conninfo, "--passphrase-file", d.passphrase_file)
+            self.assertEqual(r.returncode, 0, r)
+            self.assertIn("emergency, no link", r.stdout)
+            key2 = x509.load_der_x509_certificate(bytes.fromhex(d.pg.psql(
+                "SELECT encode(certificate_der, 'hex') FROM ca_keys WHERE generation = 2")))
+            new_sha, _ = harness.fingerprints(key2)
+            self.assertIn(new_sha, r.stdout)
+            harness.wait_until(lambda: server.host_stub().GetCACertificate(
+                harness.host_pb2.GetCACertificateRequest(), timeout=harness.RPC_TIMEOUT
+            ).sha256_fingerprint == new_sha, 15, "the server to issue with the emergency key")
+
+            # Loud: exit 3, nothing written, the report verified by the host's own certificate.
+            before = folder_digest(path)
+            r = d.agent_cli(path, "renew", "--if-due")
+            harness.agent_error_line(self, r, harness.EXIT_CERTIFICATE_FAILURE, "reported")
+            self.assertEqual(folder_digest(path), before)
+            host = server.admin_stub().GetHost(
+                harness.admin_pb2.GetHostRequest(host_id=host_id),
+                metadata=harness.admin_metadata(d.admin_key), timeout=harness.RPC_TIMEOUT).host
+            self.assertTrue(host.HasField("certificate_failure_at"))
+            self.assertTrue(host.certificate_failure_verified)
+
+            # The operator re-pins with the fingerprint handed over out of band,
+            # once the server presents its TLS certificate from the new key
+            # (gRPC rereads the chain every second).
+            key2_pem = key2.public_bytes(serialization.Encoding.PEM)
+
+            def tls_from_key2():
+                ch = harness.grpc.secure_channel(
+                    server.address, harness.grpc.ssl_channel_credentials(key2_pem))
+                try:
+                    harness.host_pb2_grpc.HostServiceStub(ch).GetCACertificate(
+                        harness.host_pb2.GetCACertificateRequest(), timeout=5)
+                    return True
+                except harness.grpc.RpcError:
+                    return False
+                finally:
+                    ch.close()
+            harness.wait_until(tls_from_key2, 15, "the server's TLS certificate from key 2")
+            r = d.agent_cli(path, "repin", "--fingerprint", new_sha)
+            self.assertEqual(r.returncode, 0, r)
+            r = d.agent_cli(path, "renew", "--if-due")
+            self.assertEqual(r.returncode, 0, r)
+            harness.verify_signed_by(harness.agent_identity(path)["cert"], key2)
+
+            # The old key's certificates, revoked in one command.
+            old = int(d.pg.psql("SELECT count(*) FROM certificates WHERE ca_generation = 1"
+                                " AND kind <> 'server' AND revoked_at IS NULL"))
+            self.assertGreaterEqual(old, 1)
+            r = d.server_cli("ca", "rollover", "finish", "--revoke-remaining", "--reason",
+                             "cACompromise", "--database", d.pg.conninfo, "--passphrase-file",
+                             d.passphrase_file)
+            self.assertEqual(r.returncode, 0, r)
+            self.assertEqual(d.pg.psql(
+                "SELECT count(*) || ':' || min(revocation_reason) FROM certificates"
+                " WHERE ca_generation = 1 AND kind <> 'server' AND revoked_at IS NOT NULL"),
+                "%d:2" % old)
+        finally:
+            d.close()
+
 if __name__ == "__main__":
     unittest.main()
