@@ -98,7 +98,12 @@ fi
 # pg_restore does not carry planner statistics over.
 sql "ANALYZE"
 
-summary=$(sql "SELECT (SELECT sha256_fingerprint FROM ca) || ' ' || (SELECT count(*) FROM hosts) || ' '
+# The key that issues: the active one of ca_keys (migration 0007), else the CA's only key.
+active="(SELECT sha256_fingerprint FROM ca)"
+if [ "$(sql "SELECT to_regclass('ca_keys') IS NOT NULL")" = t ]; then
+  active="(SELECT sha256_fingerprint FROM ca_keys WHERE state = 'active')"
+fi
+summary=$(sql "SELECT $active || ' ' || (SELECT count(*) FROM hosts) || ' '
                || (SELECT count(*) FROM certificates) || ' ' || (SELECT max(version) FROM schema_migrations)")
 read -r fingerprint hosts certificates schema <<<"$summary"
 echo "restore.sh: restored CA $fingerprint: $hosts hosts, $certificates certificates, schema version $schema"
