@@ -941,12 +941,15 @@ def copy_agent_dir(src, dst):
 
 
 def renewal_state(deployment):
-    """What a refused renewal must leave alone: rows, revocations, failure marks."""
+    """What a refused renewal must leave alone: rows, revocations, failure marks. Audit
+    rows written in aggregate for callers without a credential (actor 'peer:...') are
+    left out, as in Postgres.counts: a server writes them when a window closes,
+    whichever call is running then."""
     row = deployment.pg.psql(
         "SELECT (SELECT count(*) FROM hosts), (SELECT count(*) FROM certificates),"
         " (SELECT count(*) FROM certificates WHERE revoked_at IS NOT NULL),"
         " (SELECT count(*) FROM tokens), (SELECT coalesce(sum(uses), 0) FROM tokens),"
-        " (SELECT count(*) FROM audit_log),"
+        " (SELECT count(*) FROM audit_log WHERE actor NOT LIKE 'peer:%'),"
         " (SELECT count(*) FROM hosts WHERE certificate_failure_at IS NOT NULL)")
     keys = ("hosts", "certificates", "revoked_certificates", "tokens", "token_uses",
             "audit_log", "certificate_failures")

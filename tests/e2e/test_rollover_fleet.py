@@ -211,7 +211,11 @@ class EmergencyRolloverTest(unittest.TestCase):
             r = d.agent_cli(path, "renew", "--if-due")
             harness.agent_error_line(self, r, harness.EXIT_CERTIFICATE_FAILURE, "reported")
             self.assertEqual(folder_digest(path), before)
-            host = server.admin_stub().GetHost(
+            # Admins reach the server with the new CA certificate too (no link
+            # leads to it from the old one).
+            admin = harness.admin_pb2_grpc.AdminServiceStub(harness.mtls_channel(
+                server, root_pem=d.ca_pem_bytes + key2.public_bytes(serialization.Encoding.PEM)))
+            host = admin.GetHost(
                 harness.admin_pb2.GetHostRequest(host_id=host_id),
                 metadata=harness.admin_metadata(d.admin_key), timeout=harness.RPC_TIMEOUT).host
             self.assertTrue(host.HasField("certificate_failure_at"))
