@@ -62,6 +62,9 @@ grpc::Status RevocationServiceImpl::WatchRevocations(
     std::int64_t cursor = request->after_sequence() == 0
                               ? feed_.head()
                               : static_cast<std::int64_t>(request->after_sequence());
+    // The stream is taken: say so at once, so a subscriber knows it is
+    // subscribed before the first event.
+    writer->SendInitialMetadata();
     while (!context->IsCancelled() && !stopping_) {
       const std::uint64_t seen = feed_.generation();
       const std::int64_t floor = feed_.floor();

@@ -804,11 +804,17 @@ class StreamReader:
         self.call = call
         self.items = queue.Queue()
         self.error = None
+        # Set once the server has taken the stream (it sends the initial
+        # metadata then), before any event.
+        self.accepted = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self):
         try:
+            self.call.initial_metadata()
+            if not self.call.done():
+                self.accepted.set()
             for item in self.call:
                 self.items.put(item)
         except grpc.RpcError as e:

@@ -46,7 +46,9 @@ class RevocationStreamsTest(unittest.TestCase):
 
     def test_a_past_the_cap_a_stream_is_resource_exhausted_until_one_ends(self):
         readers = [self.open_stream() for _ in range(CAP)]
-        harness.wait_until(lambda: all(r.error is None for r in readers), WAIT, "streams")
+        harness.wait_until(lambda: all(r.accepted.is_set() for r in readers), WAIT,
+                           "the server to take every stream")
+        self.assertTrue(all(r.error is None for r in readers))
         extra = self.open_stream()
         harness.wait_until(lambda: extra.error is not None, WAIT, "the refusal past the cap")
         self.assertEqual(extra.error.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
@@ -70,7 +72,9 @@ class RevocationStreamsTest(unittest.TestCase):
         # (within a second): the streams of the test before are gone by then.
         time.sleep(2.5)
         readers = [self.open_stream() for _ in range(IDLE)]
-        time.sleep(2)  # every stream is in its wait
+        harness.wait_until(lambda: all(r.accepted.is_set() for r in readers), WAIT,
+                           "the server to take every stream")
+        time.sleep(1)  # every stream is in its wait
         self.assertTrue(all(r.error is None for r in readers))
         before = self.transactions()
         time.sleep(6)
