@@ -52,6 +52,13 @@ const Statement kCountValidCertificatesOfKey{
     "SELECT count(*) FROM certificates WHERE ca_generation = $1 AND host_id IS NOT NULL"
     " AND revoked_at IS NULL AND not_after > " TS(2)};
 
+const Statement kCountHostsOnlyOnKey{
+    "count_hosts_only_on_key",
+    "SELECT count(DISTINCT c.host_id) FROM certificates c WHERE c.ca_generation = $1"
+    " AND c.host_id IS NOT NULL AND c.revoked_at IS NULL AND c.not_after > " TS(2)
+    " AND NOT EXISTS (SELECT 1 FROM certificates d WHERE d.host_id = c.host_id"
+    " AND d.ca_generation <> $1 AND d.revoked_at IS NULL AND d.not_after > " TS(2) ")"};
+
 const Statement kRevokeCertificatesOfKey{
     "revoke_certificates_of_key",
     "UPDATE certificates c SET revoked_at = " TS(2) ", revocation_reason = $3"
@@ -64,7 +71,8 @@ const StatementList& certificates_statements() {
   static const StatementList all = {
       &kInsertCertificate,         &kListHostCertificates,        &kFindHostWithKey,
       &kFindCertificateForUpdate,  &kRevokeHostCertificates,      &kRevokeCertificate,
-      &kCountCertificatesExpiring, &kCountValidCertificatesOfKey, &kRevokeCertificatesOfKey};
+      &kCountCertificatesExpiring, &kCountValidCertificatesOfKey, &kCountHostsOnlyOnKey,
+      &kRevokeCertificatesOfKey};
   return all;
 }
 
@@ -113,6 +121,11 @@ void PgTx::revoke_certificate(const std::string& serial_hex, TimePoint now, int 
 
 std::int64_t PgTx::count_certificates_expiring(TimePoint from, TimePoint to) {
   return run(w_, kCountCertificatesExpiring, to_unix_micros(from), to_unix_micros(to))[0][0]
+      .as<std::int64_t>();
+}
+
+std::int64_t PgTx::count_hosts_only_on_key(int ca_generation, TimePoint now) {
+  return run(w_, kCountHostsOnlyOnKey, ca_generation, to_unix_micros(now))[0][0]
       .as<std::int64_t>();
 }
 

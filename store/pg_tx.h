@@ -29,6 +29,7 @@ class PgTx final : public Tx {
   std::int64_t count_hosts_reporting_trust() override;
   std::int64_t count_hosts_trusting(const std::string& spki_sha256) override;
   std::int64_t count_valid_certificates_of_key(int ca_generation, TimePoint now) override;
+  std::int64_t count_hosts_only_on_key(int ca_generation, TimePoint now) override;
   std::vector<CertificateRow> revoke_certificates_of_key(int ca_generation, TimePoint now,
                                                          int reason) override;
 

@@ -113,6 +113,9 @@ class CertificateTx {
   virtual void revoke_certificate(const std::string& serial_hex, TimePoint now, int reason) = 0;
   // Unrevoked, unexpired host certificates a CA key issued.
   virtual std::int64_t count_valid_certificates_of_key(int ca_generation, TimePoint now) = 0;
+  // Hosts whose every valid certificate is from this CA key: the hosts a
+  // rollover has not moved to a newer key yet.
+  virtual std::int64_t count_hosts_only_on_key(int ca_generation, TimePoint now) = 0;
   // Revokes them all; returns them as they are now.
   virtual std::vector<CertificateRow> revoke_certificates_of_key(int ca_generation, TimePoint now,
                                                                  int reason) = 0;

@@ -185,14 +185,19 @@ RolloverStep finish_rollover(store::Store& store, const RolloverFinish& request,
     }
     const TimePoint now = clock.now();
     RolloverStep step = step_of(*retiring, true);
-    const std::int64_t remaining = tx.count_valid_certificates_of_key(retiring->generation, now);
-    if (remaining > 0 && !request.revoke_remaining) {
+    // A host that renewed onto a newer key keeps its earlier certificate
+    // until it expires (renewal never revokes): what holds finish back is
+    // a host with no valid certificate of another key.
+    const std::int64_t unmoved = tx.count_hosts_only_on_key(retiring->generation, now);
+    if (unmoved > 0 && !request.revoke_remaining) {
       throw failed_precondition(
-          key_name(retiring->generation) + " still has " + std::to_string(remaining) +
-          " valid host certificate(s): wait until their hosts renew ('hostca-admin ca status' "
-          "shows the count), or run 'finish --revoke-remaining'");
+          std::to_string(unmoved) + " host(s) still hold only certificates of " +
+          key_name(retiring->generation) +
+          ": wait until they renew (their next 'renew --if-due'; 'hostca-admin ca status' shows "
+          "the certificates left), or run 'finish --revoke-remaining'");
     }
-    if (remaining > 0) {
+    if (request.revoke_remaining &&
+        tx.count_valid_certificates_of_key(retiring->generation, now) > 0) {
       const auto revoked =
           tx.revoke_certificates_of_key(retiring->generation, now, request.reason_code);
       revoke(tx, revoked, now);

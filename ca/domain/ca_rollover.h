@@ -69,9 +69,13 @@ struct RolloverFinish {
 
 // The retiring key is retired: no longer announced; its CRLs are published
 // until its CA certificate expires. Refused while a next key waits for
-// activate, and while the retiring key has valid certificates (with their
-// count) unless `revoke_remaining`, when `revoke` lists them on its CRLs in
-// the same unit of work. Unchanged when done already.
+// activate, and while hosts hold valid certificates of the retiring key
+// only (with their count: they have not renewed onto the active key yet)
+// unless `revoke_remaining`, when every valid certificate of the retiring
+// key is revoked and `revoke` lists them on its CRLs in the same unit of
+// work. The earlier certificates of hosts that did renew stay valid until
+// they expire, on that key's CRLs if revoked later. Unchanged when done
+// already.
 RolloverStep finish_rollover(store::Store& store, const RolloverFinish& request, const Clock& clock,
                              const RevokeRemaining& revoke = nullptr);
 

@@ -194,6 +194,39 @@ TEST(CaRollover, AServerThatHasNotFollowedActivateYetIssuesNothingWithTheOldKey)
       signed_by(late.certificate.certificate, ca.authority->ring()->find(2)->certificate()));
 }
 
+// Renews `host`'s certificate with a fresh key, as its agent does.
+Renewal renew(TestCa& ca, const TestCa::Host& host) {
+  RenewalRequest renewal;
+  renewal.client_certificate_pem = host.certificate.certificate.PEM_encode();
+  const auto key = generate_key(CaKeyAlgorithm::kEcdsaP256, testing::rng());
+  renewal.csr = testing::csr_der(*key, host.hostname);
+  return ca.authority->renew(renewal);
+}
+
+TEST(CaRollover, FinishWaitsForEveryHostToRenewOntoTheNewKeyAndRevokesNothing) {
+  TestCa ca;
+  const TestCa::Host a = ca.enrol("a.example");
+  const TestCa::Host b = ca.enrol("b.example");
+  start(ca, ca.store);
+  activate_rollover(ca.store, ca.clock);
+  follow(ca);
+  EXPECT_REFUSED(finish_rollover(ca.store, RolloverFinish{}, ca.clock),
+                 ErrorKind::kFailedPrecondition, "2 host(s) still hold only certificates");
+  renew(ca, a);
+  EXPECT_REFUSED(finish_rollover(ca.store, RolloverFinish{}, ca.clock),
+                 ErrorKind::kFailedPrecondition, "1 host(s) still hold only certificates");
+  renew(ca, b);
+  const RolloverStep finished = finish_rollover(ca.store, RolloverFinish{}, ca.clock);
+  EXPECT_TRUE(finished.changed);
+  EXPECT_EQ(finished.revoked, 0u);
+  EXPECT_EQ(key_states(ca), "1:retired 2:active");
+  // Renewal never revokes: the earlier certificates stay valid until they expire.
+  EXPECT_EQ(query_value<int>(ca.conninfo,
+                             "SELECT count(*)::int FROM certificates WHERE ca_generation = 1"
+                             " AND host_id IS NOT NULL AND revoked_at IS NULL"),
+            2);
+}
+
 TEST(CaRollover, FinishIsRefusedWithTheCountThenRevokesWhatRemainsOnTheOldKeysCrl) {
   TestCa ca;
   const TestCa::Host a = ca.enrol("a.example");
@@ -203,7 +236,8 @@ TEST(CaRollover, FinishIsRefusedWithTheCountThenRevokesWhatRemainsOnTheOldKeysCr
   follow(ca);
   const auto before = database_state(ca.conninfo);
   EXPECT_REFUSED(finish_rollover(ca.store, RolloverFinish{}, ca.clock),
-                 ErrorKind::kFailedPrecondition, "still has 2 valid host certificate(s)");
+                 ErrorKind::kFailedPrecondition,
+                 "2 host(s) still hold only certificates of CA key 1");
   EXPECT_EQ(database_state(ca.conninfo), before);
 
   RolloverFinish revoke;
@@ -386,7 +420,8 @@ TEST_P(CaRolloverFault, AStepThatFailsMidwayLeavesNothingAndRunsAgain) {
 INSTANTIATE_TEST_SUITE_P(EveryCall, CaRolloverFault,
                          ::testing::Values("lock_ca", "list_ca_keys", "insert_ca_key",
                                            "create_crl_shards", "set_ca_key_state",
-                                           "revoke_certificates_of_key", "save_crl", "audit:"));
+                                           "count_hosts_only_on_key", "revoke_certificates_of_key",
+                                           "save_crl", "audit:"));
 
 }  // namespace
 }  // namespace hostca

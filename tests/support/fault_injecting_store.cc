@@ -216,6 +216,10 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     hit("count_valid_certificates_of_key");
     return real_.count_valid_certificates_of_key(ca_generation, now);
   }
+  std::int64_t count_hosts_only_on_key(int ca_generation, TimePoint now) override {
+    hit("count_hosts_only_on_key");
+    return real_.count_hosts_only_on_key(ca_generation, now);
+  }
   std::vector<CertificateRow> revoke_certificates_of_key(int ca_generation, TimePoint now,
                                                          int reason) override {
     hit("revoke_certificates_of_key");
