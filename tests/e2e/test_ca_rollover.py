@@ -319,5 +319,42 @@ class CaRolloverTest(unittest.TestCase):
         self.assertEqual(invariants.check(self.d.pg.conninfo), [])
 
 
+
+class ExpiryWarningTest(unittest.TestCase):
+    """A CA certificate closer to its end than a host certificate's validity plus
+    30 days, with no rollover started: the server says so in its log at start,
+    in /metrics (seconds left) and in `ca status`; starting a rollover ends the
+    warning."""
+
+    def test_the_server_warns_until_a_rollover_starts(self):
+        d = harness.Deployment(init=False)
+        try:
+            r = d.server_cli("init", "--database", d.pg.conninfo, "--passphrase-file",
+                             d.passphrase_file, "--tls-dir", d.tls_dir, "--crl-shards", "1",
+                             "--crl-base-url", d.crl_base_url, "--ca-validity", "200d")
+            self.assertEqual(r.returncode, 0, r)
+            d.admin_key = harness.ADMIN_KEY_RE.findall(r.stdout)[0]
+            d.admin_key_file = d.write_secret_file("admin.key", d.admin_key)
+            server = d.start_server()
+            self.assertIn("no rollover is started", server.log())
+            metrics = harness.http_get(server.http_port, "/metrics").body.decode()
+            left = [float(line.split()[-1]) for line in metrics.splitlines()
+                    if line.startswith("hostca_ca_certificate_seconds_left ")]
+            self.assertEqual(len(left), 1, metrics)
+            self.assertTrue(199 * 86400 < left[0] <= 200 * 86400, left)
+
+            def warning():
+                r = d.admin_cli(server, "--json", "ca", "status")
+                self.assertEqual(r.returncode, 0, r)
+                return json.loads(r.stdout)["warning"]
+            self.assertIn("hostca-server ca rollover start", warning())
+            r = d.server_cli("ca", "rollover", "start", "--database", d.pg.conninfo,
+                             "--passphrase-file", d.passphrase_file)
+            self.assertEqual(r.returncode, 0, r)
+            harness.wait_until(lambda: warning() == "", FOLLOW_SECONDS,
+                               "the warning to end once a next key is announced")
+        finally:
+            d.close()
+
 if __name__ == "__main__":
     unittest.main()
