@@ -9,6 +9,7 @@ The steps run in order: the tests are numbered."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -211,6 +212,9 @@ class CaRolloverTest(unittest.TestCase):
                                                  timeout=harness.RPC_TIMEOUT)
             return top.certificate_der == new_ca.public_bytes(serialization.Encoding.DER)
         self.wait_for_every_server(issues_with_new_key, "names CA key 2 as the active one")
+        for s in self.servers:
+            metrics = harness.http_get(s.http_port, "/metrics").body.decode()
+            self.assertIn("\nhostca_ca_key_generation 2\n", metrics)
         nwo, _ = self.links()
         for i, s in enumerate(self.servers):
             res, _ = harness.enroll_host(s, self.d.admin_key, "after%d.example" % i)
@@ -269,6 +273,38 @@ class CaRolloverTest(unittest.TestCase):
                 crl = x509.load_der_x509_crl(r.body)
                 self.assertTrue(crl.is_signature_valid(ca.public_key()), (gen, shard))
                 self.assertIn(prefix, harness.crl_idp_urls(crl)[0])
+        # Each key's CA-scope CRL, and nothing for a key the CA does not have.
+        r = harness.http_get(self.servers[0].http_port, "/crl/g2/ca.crl")
+        self.assertEqual(r.status, 200)
+        ca_scope = x509.load_der_x509_crl(r.body)
+        self.assertTrue(ca_scope.is_signature_valid(new_ca.public_key()))
+        self.assertTrue(ca_scope.extensions.get_extension_for_class(
+            x509.IssuingDistributionPoint).value.only_contains_ca_certs)
+        self.assertEqual(harness.http_get(self.servers[0].http_port, "/crl/g9/0.crl").status,
+                         404)
+        # GetCRL: one key's CRLs, or every publishing key's with the active key's
+        # CA scope in ca_crl; an unknown key is NOT_FOUND.
+        stub = self.servers[1].revocation_stub()
+        only2 = stub.GetCRL(harness.revocation_pb2.GetCRLRequest(ca_generation=2),
+                            timeout=harness.RPC_TIMEOUT)
+        self.assertEqual(sorted(c.shard for c in only2.crls), list(range(SHARDS)))
+        for c in only2.crls:
+            self.assertEqual(c.ca_generation, 2)
+            self.assertTrue(x509.load_der_x509_crl(c.crl_der).is_signature_valid(
+                new_ca.public_key()))
+        every = stub.GetCRL(harness.revocation_pb2.GetCRLRequest(), timeout=harness.RPC_TIMEOUT)
+        self.assertEqual(sorted((c.ca_generation, c.shard) for c in every.crls),
+                         [(g, n) for g in (1, 2) for n in range(SHARDS)])
+        self.assertEqual(every.ca_crl.ca_generation, 2)
+        self.assertEqual([c.ca_generation for c in every.other_ca_crls], [1])
+        err = harness.rpc_error(stub.GetCRL, harness.revocation_pb2.GetCRLRequest(ca_generation=9))
+        self.assertEqual(err.code(), harness.grpc.StatusCode.NOT_FOUND)
+        self.assertIn("CA key 9 publishes no CRLs", err.details())
+        # /ca-all.pem: every announced CA certificate, the active one first.
+        body = harness.http_get(self.servers[0].http_port, "/ca-all.pem").body
+        certs = [x509.load_pem_x509_certificate(b) for b in re.findall(
+            rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", body, re.S)]
+        self.assertEqual([spki(c) for c in certs], [spki(new_ca), spki(self.old_ca)])
         bundle = harness.http_get(self.servers[0].http_port, "/crl/all.pem").body
         issuers = set()
         for crl in harness.load_crl_bundle(bundle):
