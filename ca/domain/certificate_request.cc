@@ -2,6 +2,7 @@
 
 #include <botan/ber_dec.h>
 #include <botan/data_src.h>
+#include <botan/der_enc.h>
 #include <botan/pem.h>
 #include <botan/pkcs10.h>
 #include <botan/x509_key.h>
@@ -10,33 +11,46 @@
 #include <string>
 
 #include "common/error.h"
+#include "pki/openssl_signatures.h"
 
 namespace hostca {
 
 namespace {
 
-// The algorithm of the request's SubjectPublicKeyInfo, read without loading
-// the key; nullopt if the request is not even shaped like PKCS#10 (Botan's
-// parser then says why). Accepts DER or PEM, as Botan's does.
-std::optional<Botan::AlgorithmIdentifier> key_algorithm(const Bytes& der_or_pem) {
+// The request as DER (PEM decoded), or nothing if it is neither.
+std::optional<std::vector<std::uint8_t>> request_der(const Bytes& der_or_pem) {
   try {
     Botan::DataSource_Memory source(der_or_pem.data(), der_or_pem.size());
-    std::vector<std::uint8_t> der;
     if (Botan::PEM_Code::matches(source)) {
       std::string label;
       const auto decoded = Botan::PEM_Code::decode(source, label);
-      der.assign(decoded.begin(), decoded.end());
-    } else {
-      der.assign(der_or_pem.begin(), der_or_pem.end());
+      return std::vector<std::uint8_t>(decoded.begin(), decoded.end());
     }
+    return std::vector<std::uint8_t>(der_or_pem.begin(), der_or_pem.end());
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// The request's DER SubjectPublicKeyInfo and its algorithm, read without
+// loading the key; nullopt if the request is not even shaped like PKCS#10
+// (Botan's parser then says why).
+std::optional<std::pair<std::vector<std::uint8_t>, Botan::AlgorithmIdentifier>> key_info(
+    const std::vector<std::uint8_t>& der) {
+  try {
     Botan::BER_Decoder outer(der);
     Botan::BER_Decoder request = outer.start_cons(Botan::SEQUENCE);
     Botan::BER_Decoder info = request.start_cons(Botan::SEQUENCE);
     info.get_next_object();  // version
     info.get_next_object();  // subject
+    const Botan::BER_Object spki = info.get_next_object();
+    if (spki.type() != Botan::SEQUENCE) return std::nullopt;
+    std::vector<std::uint8_t> spki_der;
+    Botan::DER_Encoder(spki_der).add_object(spki.type(), spki.get_class(), spki.bits(),
+                                            spki.length());
     Botan::AlgorithmIdentifier algorithm;
-    info.start_cons(Botan::SEQUENCE).decode(algorithm);
-    return algorithm;
+    Botan::BER_Decoder(spki_der).start_cons(Botan::SEQUENCE).decode(algorithm);
+    return std::make_pair(std::move(spki_der), std::move(algorithm));
   } catch (const std::exception&) {
     return std::nullopt;
   }
@@ -75,8 +89,24 @@ CertificateRequest CertificateRequest::parse(const Bytes& der_or_pem, const KeyP
     throw invalid_argument("the CSR is " + std::to_string(der_or_pem.size()) + " bytes; at most " +
                            std::to_string(kMaxCsrBytes) + " are accepted");
   }
-  if (const auto algorithm = key_algorithm(der_or_pem)) {
-    refuse_unknown_key_algorithm(*algorithm, policy);
+  const auto der = request_der(der_or_pem);
+  const auto key_part = der ? key_info(*der) : std::nullopt;
+  if (key_part) refuse_unknown_key_algorithm(key_part->second, policy);
+  // The common case, a well-formed request signed by its key, is checked
+  // by OpenSSL (five times faster than Botan 2 for ECDSA); anything else
+  // goes to Botan's parser, which also says what is wrong.
+  if (key_part && check_csr_signature(*der) == CsrSignature::kValid) {
+    std::shared_ptr<const Botan::Public_Key> key;
+    try {
+      key.reset(Botan::X509::load_key(key_part->first));
+    } catch (const std::exception&) {
+      throw invalid_argument(
+          "the CSR's key uses an unknown or unsupported algorithm or curve; "
+          "accepted keys: " +
+          policy.accepted());
+    }
+    const KeyFamily family = policy.check(*key);
+    return CertificateRequest(std::move(key), key_part->first, family);
   }
   std::unique_ptr<Botan::PKCS10_Request> req;
   try {

@@ -1,5 +1,6 @@
 #include "domain/signer.h"
 
+#include <botan/der_enc.h>
 #include <botan/ecc_key.h>
 #include <botan/pubkey.h>
 #include <botan/system_rng.h>
@@ -19,21 +20,69 @@ SoftwareSigner::SoftwareSigner(std::shared_ptr<const Botan::Private_Key> key,
     throw failed_precondition("the CA private key does not match the CA certificate");
   }
   std::unique_ptr<Botan::PK_Signer> probe(Botan::choose_sig_format(*key_, rng_, hash_, algorithm_));
+  openssl_ = OpenSslSigningKey::from(*key_, hash_);
 }
 
 Botan::X509_Certificate SoftwareSigner::sign(const CertificateBody& body) const {
-  Botan::AlgorithmIdentifier sig_algo;
-  std::unique_ptr<Botan::PK_Signer> signer(Botan::choose_sig_format(*key_, rng_, hash_, sig_algo));
-  return Botan::X509_CA::make_cert(signer.get(), rng_, body.serial, sig_algo, body.subject_spki,
-                                   body.not_before, body.not_after, ca_cert_.subject_dn(),
-                                   body.subject, body.extensions);
+  if (!openssl_) {
+    Botan::AlgorithmIdentifier sig_algo;
+    std::unique_ptr<Botan::PK_Signer> signer(
+        Botan::choose_sig_format(*key_, rng_, hash_, sig_algo));
+    return Botan::X509_CA::make_cert(signer.get(), rng_, body.serial, sig_algo, body.subject_spki,
+                                     body.not_before, body.not_after, ca_cert_.subject_dn(),
+                                     body.subject, body.extensions);
+  }
+  return Botan::X509_Certificate(
+      sign_tbs(tbs_certificate(body, algorithm_, ca_cert_.subject_dn())));
 }
 
 std::vector<std::uint8_t> SoftwareSigner::sign_tbs(const std::vector<std::uint8_t>& tbs) const {
+  if (openssl_) return signed_object(tbs, algorithm_, openssl_->sign(tbs));
   Botan::AlgorithmIdentifier algorithm;
   std::unique_ptr<Botan::PK_Signer> signer(Botan::choose_sig_format(*key_, rng_, hash_, algorithm));
   return Botan::X509_Object::make_signed(
       signer.get(), rng_, algorithm, Botan::secure_vector<std::uint8_t>(tbs.begin(), tbs.end()));
+}
+
+std::vector<std::uint8_t> tbs_certificate(const CertificateBody& body,
+                                          const Botan::AlgorithmIdentifier& algorithm,
+                                          const Botan::X509_DN& issuer) {
+  // RFC 5280, 4.1: TBSCertificate, version 3, with extensions.
+  std::vector<std::uint8_t> tbs;
+  Botan::DER_Encoder(tbs)
+      .start_cons(Botan::SEQUENCE)
+      .start_explicit(0)
+      .encode(static_cast<std::size_t>(2))
+      .end_explicit()
+      .encode(body.serial)
+      .encode(algorithm)
+      .encode(issuer)
+      .start_cons(Botan::SEQUENCE)
+      .encode(body.not_before)
+      .encode(body.not_after)
+      .end_cons()
+      .encode(body.subject)
+      .raw_bytes(body.subject_spki)
+      .start_explicit(3)
+      .start_cons(Botan::SEQUENCE)
+      .encode(body.extensions)
+      .end_cons()
+      .end_explicit()
+      .end_cons();
+  return tbs;
+}
+
+std::vector<std::uint8_t> signed_object(const std::vector<std::uint8_t>& tbs,
+                                        const Botan::AlgorithmIdentifier& algorithm,
+                                        const std::vector<std::uint8_t>& signature) {
+  std::vector<std::uint8_t> out;
+  Botan::DER_Encoder(out)
+      .start_cons(Botan::SEQUENCE)
+      .raw_bytes(tbs)
+      .encode(algorithm)
+      .encode(signature, Botan::BIT_STRING)
+      .end_cons();
+  return out;
 }
 
 }  // namespace hostca

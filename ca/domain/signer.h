@@ -11,6 +11,7 @@
 #include <botan/x509cert.h>
 
 #include "pki/keys.h"
+#include "pki/openssl_signatures.h"
 
 namespace hostca {
 
@@ -36,6 +37,15 @@ class Signer {
   virtual std::vector<std::uint8_t> sign_tbs(const std::vector<std::uint8_t>& tbs) const = 0;
 };
 
+// The DER TBSCertificate (RFC 5280, 4.1) of a body, as Botan's X509_CA
+// encodes it, and a signed object: SEQUENCE { tbs, algorithm, signature }.
+std::vector<std::uint8_t> tbs_certificate(const CertificateBody& body,
+                                          const Botan::AlgorithmIdentifier& algorithm,
+                                          const Botan::X509_DN& issuer);
+std::vector<std::uint8_t> signed_object(const std::vector<std::uint8_t>& tbs,
+                                        const Botan::AlgorithmIdentifier& algorithm,
+                                        const std::vector<std::uint8_t>& signature);
+
 class SoftwareSigner final : public Signer {
  public:
   // Checks that the key belongs to the certificate.
@@ -53,6 +63,9 @@ class SoftwareSigner final : public Signer {
   Botan::RandomNumberGenerator& rng_;
   std::string hash_;
   Botan::AlgorithmIdentifier algorithm_;
+  // ECDSA and RSA keys sign through OpenSSL (pki/openssl_signatures.h);
+  // null for Ed25519, which stays with Botan.
+  std::shared_ptr<const OpenSslSigningKey> openssl_;
 };
 
 }  // namespace hostca

@@ -12,6 +12,8 @@
 #include <botan/certstor.h>
 #include <botan/hash.h>
 #include <botan/hex.h>
+#include <botan/pubkey.h>
+#include <botan/x509_ca.h>
 #include <botan/x509_ext.h>
 #include <botan/x509path.h>
 
@@ -285,6 +287,36 @@ std::string ca_key_name(const ::testing::TestParamInfo<CaKeyAlgorithm>& param) {
   std::string name = to_string(param.param);
   name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
   return name;
+}
+
+// The signer encodes the TBSCertificate itself when OpenSSL signs (ECDSA,
+// RSA): the bytes must be exactly those Botan's X509_CA encodes, and the
+// signature must verify with Botan.
+TEST_P(IssuedHostCertificate, TbsIsBotansEncodingAndTheSignatureVerifiesWithBotan) {
+  const IssuedCertificate issued = issue(*ecdsa_key("secp256r1"));
+  const Botan::X509_Certificate& cert = issued.certificate;
+  // Botan's own encoding of the same body, signed by Botan.
+  CertificateBody body;
+  body.serial = Botan::BigInt::decode(cert.serial_number());
+  body.subject_spki = cert.subject_public_key_info();
+  body.not_before = cert.not_before();
+  body.not_after = cert.not_after();
+  body.subject = cert.subject_dn();
+  body.extensions = cert.v3_extensions();
+  const auto key = testing::shared_ca_key(GetParam());
+  Botan::AlgorithmIdentifier algorithm;
+  std::unique_ptr<Botan::PK_Signer> botan_signer(
+      Botan::choose_sig_format(*key, testing::rng(), signature_hash_for(*key), algorithm));
+  const Botan::X509_Certificate botan_made = Botan::X509_CA::make_cert(
+      botan_signer.get(), testing::rng(), body.serial, algorithm, body.subject_spki,
+      body.not_before, body.not_after, ca().subject_dn(), body.subject, body.extensions);
+  EXPECT_EQ(Botan::hex_encode(tbs_certificate(body, algorithm, ca().subject_dn())),
+            Botan::hex_encode(botan_made.tbs_data()));
+  EXPECT_EQ(Botan::hex_encode(cert.tbs_data()), Botan::hex_encode(botan_made.tbs_data()));
+  EXPECT_TRUE(cert.check_signature(*ca().subject_public_key()));
+  // And a CRL-style object signed through sign_tbs verifies too.
+  const Botan::X509_Certificate again(signer_->sign_tbs(cert.tbs_data()));
+  EXPECT_TRUE(again.check_signature(*ca().subject_public_key()));
 }
 
 INSTANTIATE_TEST_SUITE_P(CaKeys, IssuedHostCertificate,
