@@ -1,5 +1,5 @@
-// The SQL of one concept: hosts, the register of their names (migration 0005), and an enrolment,
-// which creates a host and claims its names in one statement.
+// The SQL of one concept: hosts and the register of their names (migration
+// 0005). An enrolment, which creates a host, is in pg_enrolment.cc.
 #include <nlohmann/json.hpp>
 
 #include <pqxx/pqxx>
@@ -78,37 +78,6 @@ const Statement kListHosts{
     " ORDER BY x.not_after DESC, x.created_at DESC LIMIT 1) c ON true"
     " WHERE strpos(h.hostname, $1) > 0 ORDER BY h.hostname, h.host_id LIMIT $2"};
 
-const Statement kRecordEnrolment{
-    "record_enrolment",
-    "WITH h AS (INSERT INTO hosts (host_id, hostname, aliases, created_at, crl_shard)"
-    " VALUES ($1::uuid, $2, $3::jsonb, " TS(4) ", $5)),"
-    " n AS (" CLAIM_NAMES("$1::uuid", "$15::jsonb", TS(4)) "),"
-    " c AS (INSERT INTO certificates (serial_hex, host_id, kind, not_before, not_after, der,"
-    " created_at, crl_shard, spki_sha256, ca_generation) VALUES ($6, $1::uuid, $7, " TS(8) ", " TS(
-        9) ", $10, " TS(11) ", $5, NULLIF($12, ''::bytea), $16)),"
-    " u AS (UPDATE tokens SET uses = uses + 1 WHERE token_id = $13::uuid RETURNING 1),"
-    " a AS (" AUDIT_FROM_JSON(14) ")"
-    " SELECT (SELECT count(*) FROM u), " NAME_CONFLICTS("n", "$1::uuid")};
-
-std::vector<std::string> names_of(const std::string& hostname,
-                                  const std::vector<std::string>& aliases) {
-  std::vector<std::string> names{hostname};
-  names.insert(names.end(), aliases.begin(), aliases.end());
-  return names;
-}
-
-// NAME_CONFLICTS' JSON: [[name, holder or null], ...].
-std::vector<NameHolder> name_holders(const std::string& text) {
-  std::vector<NameHolder> out;
-  for (const auto& pair : nlohmann::json::parse(text)) {
-    NameHolder h;
-    h.name = pair.at(0).get<std::string>();
-    if (!pair.at(1).is_null()) h.host_id = pair.at(1).get<std::string>();
-    out.push_back(std::move(h));
-  }
-  return out;
-}
-
 const Statement kRecordTrustedCas{
     "record_trusted_cas", "UPDATE hosts SET trusted_ca_spki = $2::jsonb, trust_reported_at = " TS(
                               3) " WHERE host_id = $1::uuid"};
@@ -125,19 +94,10 @@ const Statement kCountHostsTrusting{"count_hosts_trusting",
 }  // namespace
 
 const StatementList& hosts_statements() {
-  static const StatementList all = {&kFindHost,
-                                    &kLockHost,
-                                    &kAssignHostNames,
-                                    &kReleaseHostName,
-                                    &kReserveServerNames,
-                                    &kSetAutoReissue,
-                                    &kSetCertificateFailure,
-                                    &kListHosts,
-                                    &kRecordEnrolment,
-                                    &kRecordTrustedCas,
-                                    &kCountHosts,
-                                    &kCountHostsReportingTrust,
-                                    &kCountHostsTrusting};
+  static const StatementList all = {
+      &kFindHost,           &kLockHost,       &kAssignHostNames,          &kReleaseHostName,
+      &kReserveServerNames, &kSetAutoReissue, &kSetCertificateFailure,    &kListHosts,
+      &kRecordTrustedCas,   &kCountHosts,     &kCountHostsReportingTrust, &kCountHostsTrusting};
   return all;
 }
 
@@ -199,22 +159,6 @@ void PgTx::set_certificate_failure(const std::string& host_id, std::optional<Tim
                                    const std::string& detail, bool verified) {
   run(w_, kSetCertificateFailure, host_id, at ? to_unix_micros(*at) : static_cast<std::int64_t>(-1),
       detail, verified && at.has_value());
-}
-
-std::vector<NameHolder> PgTx::record_enrolment(const HostRow& h, const CertificateRow& c,
-                                               const std::string& token_id,
-                                               const std::vector<AuditRow>& audit) {
-  if (c.host_id != h.host_id || c.crl_shard != h.crl_shard) {
-    throw internal_error("an enrolment's certificate must belong to its new host and shard");
-  }
-  const auto r =
-      run(w_, kRecordEnrolment, h.host_id, h.hostname, aliases_json(h.aliases),
-          to_unix_micros(h.created_at), h.crl_shard, c.serial_hex, to_string(c.kind),
-          to_unix_micros(c.not_before), to_unix_micros(c.not_after), bin(c.der),
-          to_unix_micros(c.created_at), bin(c.spki_sha256), token_id, audit_json_array(audit),
-          nlohmann::json(names_of(h.hostname, h.aliases)).dump(), c.ca_generation);
-  if (r[0][0].as<int>() != 1) throw internal_error("token " + token_id + " vanished while used");
-  return name_holders(r[0][1].as<std::string>());
 }
 
 void PgTx::record_trusted_cas(const std::string& host_id, const std::vector<std::string>& spkis,

@@ -82,4 +82,22 @@ std::string audit_json_array(const std::vector<AuditRow>& rows) {
   return out + "]";
 }
 
+std::vector<std::string> names_of(const std::string& hostname,
+                                  const std::vector<std::string>& aliases) {
+  std::vector<std::string> names{hostname};
+  names.insert(names.end(), aliases.begin(), aliases.end());
+  return names;
+}
+
+std::vector<NameHolder> name_holders(const std::string& text) {
+  std::vector<NameHolder> out;
+  for (const auto& pair : nlohmann::json::parse(text)) {
+    NameHolder h;
+    h.name = pair.at(0).get<std::string>();
+    if (!pair.at(1).is_null()) h.host_id = pair.at(1).get<std::string>();
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
 }  // namespace hostca::store

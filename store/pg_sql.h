@@ -27,9 +27,10 @@ const StatementList& hosts_statements();
 const StatementList& certificates_statements();
 const StatementList& crls_statements();
 const StatementList& audit_statements();
+const StatementList& enrolment_statements();
 
 template <typename... Args>
-pqxx::result run(pqxx::work& w, const Statement& s, Args&&... args) {
+pqxx::result run(pqxx::transaction_base& w, const Statement& s, Args&&... args) {
   return w.exec_prepared(s.name, std::forward<Args>(args)...);
 }
 
@@ -47,6 +48,11 @@ pqxx::result run(pqxx::work& w, const Statement& s, Args&&... args) {
       "c.not_after") ", c.der, " US("c.created_at") ", coalesce(" US("c.revoked_at") ", -1)," \
                      " coalesce(c.revocation_reason, -1), coalesce(c.crl_shard, -1),"        \
                      " coalesce(c.spki_sha256, ''::bytea), c.ca_generation"
+#define TOKEN_COLUMNS                                                                      \
+  "token_id::text, kind, token_hash, name, reason, coalesce(host_id::text, ''), max_uses," \
+  " uses, " US("created_at") ", " US("expires_at") ", coalesce(" US(                       \
+      "deleted_at") ", -1), created_by, allowed_names::text"
+
 constexpr int kHostColumns = 9;
 constexpr int kCertColumns = 12;
 
@@ -66,10 +72,17 @@ TimePoint time_of(const pqxx::field& f);
 CertificateKind certificate_kind_of(const std::string& s);
 std::string aliases_json(const std::vector<std::string>& aliases);
 std::vector<std::string> aliases_from_json(const std::string& text);
+// TOKEN_COLUMNS, from column 0.
+TokenRow token_from(const pqxx::row& r);
 // HOST_COLUMNS, starting at column `at`.
 HostRow host_from(const pqxx::row& r, int at);
 // CERT_COLUMNS, starting at column `at`.
 CertificateRow certificate_from(const pqxx::row& r, int at);
+// A host's names: its host name, then its aliases.
+std::vector<std::string> names_of(const std::string& hostname,
+                                  const std::vector<std::string>& aliases);
+// Name conflicts as JSON, [[name, holder or null], ...], as rows.
+std::vector<NameHolder> name_holders(const std::string& text);
 // Audit rows as one JSON array, for AUDIT_FROM_JSON.
 std::string audit_json_array(const std::vector<AuditRow>& rows);
 

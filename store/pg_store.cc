@@ -36,11 +36,16 @@ PgStore::PgStore(PgStoreOptions options)
     : options_(std::move(options)),
       pool_(options_.conninfo, options_.pool_size, options_.acquire_timeout, &PgTx::prepare) {}
 
-void PgStore::transact(const std::function<void(Tx&)>& work) {
+void PgStore::transact(const std::function<void(Tx&)>& work) { run<pqxx::work>(work); }
+
+void PgStore::autocommit(const std::function<void(Tx&)>& work) { run<pqxx::nontransaction>(work); }
+
+template <typename Unit>
+void PgStore::run(const std::function<void(Tx&)>& work) {
   for (int attempt = 1;; ++attempt) {
     auto lease = pool_.acquire();
     try {
-      pqxx::work w(*lease);
+      Unit w(*lease);
       PgTx tx(w);
       work(tx);
       tx.flush();

@@ -23,11 +23,16 @@ class PgStore final : public Store {
   explicit PgStore(PgStoreOptions options);
   void transact(const std::function<void(Tx&)>& work) override;
   using Store::transact;
+  void autocommit(const std::function<void(Tx&)>& work) override;
+  using Store::autocommit;
   // True if a connection can be had and answers.
   bool ping();
   const PgConnectionPool& pool() const { return pool_; }
 
  private:
+  template <typename Unit>
+  void run(const std::function<void(Tx&)>& work);
+
   PgStoreOptions options_;
   PgConnectionPool pool_;
 };

@@ -11,11 +11,6 @@ namespace hostca::store {
 
 namespace {
 
-#define TOKEN_COLUMNS                                                                      \
-  "token_id::text, kind, token_hash, name, reason, coalesce(host_id::text, ''), max_uses," \
-  " uses, " US("created_at") ", " US("expires_at") ", coalesce(" US(                       \
-      "deleted_at") ", -1), created_by, allowed_names::text"
-
 const Statement kInsertToken{
     "insert_token",
     "INSERT INTO tokens (token_id, kind, token_hash, name, reason, host_id, max_uses, uses,"
@@ -41,9 +36,13 @@ const Statement kListTokens{
     "list_tokens", "SELECT " TOKEN_COLUMNS
                    " FROM tokens WHERE $1 OR deleted_at IS NULL ORDER BY created_at, token_id"};
 
+}  // namespace
+
+namespace {
 TokenKind token_kind_of(const std::string& s) {
   return s == "reissue" ? TokenKind::kReissue : TokenKind::kAuthorization;
 }
+}  // namespace
 
 TokenRow token_from(const pqxx::row& r) {
   TokenRow t;
@@ -62,8 +61,6 @@ TokenRow token_from(const pqxx::row& r) {
   t.allowed_names = nlohmann::json::parse(r[12].as<std::string>()).get<std::vector<std::string>>();
   return t;
 }
-}  // namespace
-
 const StatementList& tokens_statements() {
   static const StatementList all = {&kInsertToken,   &kFindTokenForUpdate, &kFindTokenById,
                                     &kCountTokenUse, &kMarkTokenDeleted,   &kListTokens};

@@ -1,5 +1,6 @@
 // The PostgreSQL unit of work: every statement the domain can ask for, as a
-// prepared statement on a pqxx transaction.
+// prepared statement on a pqxx transaction (or, for PgStore::autocommit,
+// on a nontransaction: each statement commits on its own).
 #pragma once
 
 #include <pqxx/connection>
@@ -11,7 +12,7 @@ namespace hostca::store {
 
 class PgTx final : public Tx {
  public:
-  explicit PgTx(pqxx::work& w) : w_(w) {}
+  explicit PgTx(pqxx::transaction_base& w) : w_(w) {}
   // Registers every prepared statement on a new connection.
   static void prepare(pqxx::connection& conn);
 
@@ -55,9 +56,9 @@ class PgTx final : public Tx {
   void set_certificate_failure(const std::string& host_id, std::optional<TimePoint> at,
                                const std::string& detail, bool verified) override;
 
-  std::vector<NameHolder> record_enrolment(const HostRow& host, const CertificateRow& certificate,
-                                           const std::string& token_id,
-                                           const std::vector<AuditRow>& audit) override;
+  EnrolmentPreview preview_enrolment(const Bytes& token_hash, const Bytes& spki_sha256) override;
+  EnrolmentResult enrol(const HostRow& host, const CertificateRow& certificate,
+                        const std::string& token_id, const std::vector<AuditRow>& audit) override;
   void insert_certificate(const CertificateRow& certificate) override;
   std::vector<CertificateRow> list_host_certificates(const std::string& host_id) override;
   std::optional<std::string> find_host_with_key(const Bytes& spki_sha256,
@@ -96,7 +97,7 @@ class PgTx final : public Tx {
   void flush();
 
  private:
-  pqxx::work& w_;
+  pqxx::transaction_base& w_;
   std::vector<AuditRow> pending_audit_;
 };
 

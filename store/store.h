@@ -177,21 +177,42 @@ class AuditTx {
 
 // An enrolment as one round trip (it touches hosts, names, certificates,
 // tokens and the audit log at once).
+// What an enrolment needs to know before it signs: the token (by hash) and
+// the host already certified for the CSR's key, if any.
+struct EnrolmentPreview {
+  std::optional<TokenRow> token;
+  std::optional<std::string> key_holder;
+};
+
+struct EnrolmentResult {
+  enum class Outcome {
+    kEnrolled,
+    kTokenUnusable,  // used up, expired or deleted since the preview
+    kKeyHeld,        // key_holder: the host certified for the key
+    kNamesHeld,      // names_held: the names someone else holds
+  };
+  Outcome outcome = Outcome::kEnrolled;
+  std::optional<std::string> key_holder;
+  std::vector<NameHolder> names_held;
+};
+
 class EnrolmentTx {
  public:
   virtual ~EnrolmentTx() = default;
-  // An enrolment's writes in one statement, so one round trip: the new
+  // One statement: the token and the key's holder.
+  virtual EnrolmentPreview preview_enrolment(const Bytes& token_hash, const Bytes& spki_sha256) = 0;
+  // An enrolment in one statement, so one round trip (and, run by
+  // Store::autocommit, its own transaction): locks the token and checks
+  // again that it is usable at the host's created_at, that no host holds
+  // the key and that no one holds the names; only then writes the new
   // host, the claim of its names, its first certificate, one use of the
-  // token (which find_token_for_update locked) and the audit rows. Returns
-  // the host's names someone else holds: if any comes back, the unit of
-  // work must not commit (throw).
-  virtual std::vector<NameHolder> record_enrolment(const HostRow& host,
-                                                   const CertificateRow& certificate,
-                                                   const std::string& token_id,
-                                                   const std::vector<AuditRow>& audit) = 0;
+  // token and the audit rows (the token.use row's "uses" is set to the
+  // count under the lock). Any check that fails writes nothing.
+  virtual EnrolmentResult enrol(const HostRow& host, const CertificateRow& certificate,
+                                const std::string& token_id,
+                                const std::vector<AuditRow>& audit) = 0;
 };
 
-// Every role at once: what one unit of work is.
 class Tx : public CaTx,
            public TokenTx,
            public HostTx,
@@ -207,6 +228,21 @@ class Store {
   // Runs work in one transaction; retries it on a serialization failure or
   // deadlock, so work must not have effects outside the Tx.
   virtual void transact(const std::function<void(Tx&)>& work) = 0;
+
+  // Runs work without a surrounding transaction: each statement commits
+  // on its own, and a failed statement changes nothing. For reads and for
+  // single statements that are a whole unit of work (EnrolmentTx::enrol),
+  // where BEGIN and COMMIT would be two more round trips. Retried like
+  // transact. By default the same as transact.
+  virtual void autocommit(const std::function<void(Tx&)>& work) { transact(work); }
+
+  template <typename Work, typename Result = std::invoke_result_t<Work&, Tx&>,
+            typename = std::enable_if_t<!std::is_void_v<Result>>>
+  Result autocommit(Work&& work) {
+    std::optional<Result> result;
+    autocommit(std::function<void(Tx&)>([&](Tx& tx) { result.emplace(work(tx)); }));
+    return std::move(*result);
+  }
 
   // The same for work that returns a value: the value of the attempt that
   // committed.

@@ -74,9 +74,8 @@ Duration TokenDefaults::checked_validity(const std::optional<Duration>& requeste
   return valid_for;
 }
 
-void require_new_key(store::CertificateTx& tx, const Bytes& key_hash, const std::string& host_id,
-                     const std::string& operation) {
-  const auto holder = tx.find_host_with_key(key_hash, "");
+void refuse_key_holder(const std::optional<std::string>& holder, const std::string& host_id,
+                       const std::string& operation) {
   if (!holder) return;
   if (*holder == host_id) {
     throw invalid_argument("the CSR's key is the key of an earlier certificate of this host; " +
@@ -84,6 +83,11 @@ void require_new_key(store::CertificateTx& tx, const Bytes& key_hash, const std:
   }
   throw invalid_argument("the CSR's key is already certified for host " + *holder +
                          "; every host needs its own key pair: make a new one");
+}
+
+void require_new_key(store::CertificateTx& tx, const Bytes& key_hash, const std::string& host_id,
+                     const std::string& operation) {
+  refuse_key_holder(tx.find_host_with_key(key_hash, ""), host_id, operation);
 }
 
 void check_names(const NamePolicy& policy, const HostName& hostname,
@@ -313,15 +317,21 @@ Enrollment Authority::enroll(const EnrollmentRequest& request) {
   const std::string host_id = new_uuid(rng_);
   const int shard = crl_shard_of(host_id, config_.crl_shards);
 
+  const Bytes key_hash = sha256(csr.spki());
+
+  // Two statements and no transaction open while the server signs
+  // (migration 0008): a preview of the token and the key, then one call
+  // that checks them and the names again under the token's lock and writes
+  // everything, or nothing and says why.
   std::optional<Enrollment> result;
   bool unknown = false;
   std::optional<std::pair<store::TokenRow, std::string>> refused;
   try {
-    store_.transact([&](store::Tx& tx) {
+    for (int attempt = 1; !result; ++attempt) {
       const TimePoint now = clock_.now();
-      unknown = false;
-      refused.reset();
-      const auto row = tx.find_token_for_update(token.hash());
+      const store::EnrolmentPreview preview = store_.autocommit(
+          [&](store::Tx& tx) { return tx.preview_enrolment(token.hash(), key_hash); });
+      const std::optional<store::TokenRow>& row = preview.token;
       if (!row || row->kind != store::TokenKind::kAuthorization) {
         unknown = true;
         require_usable(std::nullopt, now, SecretKind::kAuthorizationToken);
@@ -333,7 +343,7 @@ Enrollment Authority::enroll(const EnrollmentRequest& request) {
       if (!row->allowed_names.empty()) {
         check_names(config_.names, hostname, aliases, stored_patterns(row->allowed_names));
       }
-      require_new_key(tx, sha256(csr.spki()), "", "an enrolment");
+      refuse_key_holder(preview.key_holder, "", "an enrolment");
       IssuedCertificate issued =
           keys->issuer().issue_host_certificate(host_id, hostname, aliases, csr, shard, now);
 
@@ -344,23 +354,38 @@ Enrollment Authority::enroll(const EnrollmentRequest& request) {
       host.created_at = now;
       host.crl_shard = shard;
       const std::string actor = "token:" + row->token_id;
-      // The names are claimed in the same statement: a name another host
-      // holds (or one of the server's) comes back, and nothing commits.
-      const auto held =
-          tx.record_enrolment(host,
-                              certificate_record(issued, store::CertificateKind::kEnroll, host_id,
-                                                 shard, sha256(csr.spki()), now),
-                              row->token_id,
-                              {audit_record(now, actor, "token.use", row->token_id, "ok",
-                                            {{"uses", row->uses + 1}, {"max_uses", row->max_uses}}),
-                               audit_record(now, actor, "certificate.issue", host_id, "ok",
-                                            {{"serial", issued.serial_hex},
-                                             {"hostname", hostname.str()},
-                                             {"kind", "enroll"},
-                                             {"not_after", format_rfc3339(issued.not_after)}})});
-      refuse_held_names(held, hostname);
-      result = Enrollment{host_id, std::move(issued)};
-    });
+      const store::EnrolmentResult written = store_.autocommit([&](store::Tx& tx) {
+        return tx.enrol(host,
+                        certificate_record(issued, store::CertificateKind::kEnroll, host_id, shard,
+                                           key_hash, now),
+                        row->token_id,
+                        {audit_record(now, actor, "token.use", row->token_id, "ok",
+                                      {{"uses", row->uses + 1}, {"max_uses", row->max_uses}}),
+                         audit_record(now, actor, "certificate.issue", host_id, "ok",
+                                      {{"serial", issued.serial_hex},
+                                       {"hostname", hostname.str()},
+                                       {"kind", "enroll"},
+                                       {"not_after", format_rfc3339(issued.not_after)}})});
+      });
+      switch (written.outcome) {
+        case store::EnrolmentResult::Outcome::kEnrolled:
+          result = Enrollment{host_id, std::move(issued)};
+          break;
+        case store::EnrolmentResult::Outcome::kKeyHeld:
+          refuse_key_holder(written.key_holder, "", "an enrolment");
+          break;
+        case store::EnrolmentResult::Outcome::kNamesHeld:
+          refuse_held_names(written.names_held, hostname);
+          break;
+        case store::EnrolmentResult::Outcome::kTokenUnusable:
+          // Used up, expired or deleted since the preview: the next
+          // preview says which.
+          if (attempt >= 3) {
+            throw unavailable("the authorization token changed during the call; try again");
+          }
+          break;
+      }
+    }
   } catch (const Error& e) {
     if (unknown) refuse_unknown_token(address, SecretKind::kAuthorizationToken, e);
     if (refused) audit_refused_token(address, refused->first, refused->second);

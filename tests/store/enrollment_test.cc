@@ -152,6 +152,105 @@ TEST(Enrollment, TwentyConcurrentEnrolmentsWithFiveUsesGiveExactlyFive) {
       5);
 }
 
+// Migration 0008's hostca_enrol, called directly as the server calls it
+// (one statement, no transaction around it): every check it makes again
+// under the token's lock refuses alone, says which, and writes nothing.
+class EnrolmentCall : public ::testing::Test {
+ protected:
+  store::HostRow host(const std::string& name) const {
+    store::HostRow h;
+    h.host_id = "7d1f1c36-0c4f-4d3e-9b36-3a4f0f5e0a01";
+    h.hostname = name;
+    h.created_at = ca_.clock.now();
+    h.crl_shard = 3;
+    return h;
+  }
+  store::CertificateRow certificate(const store::HostRow& h, std::uint8_t key_byte) const {
+    store::CertificateRow c;
+    c.serial_hex = "0a0b0c";
+    c.host_id = h.host_id;
+    c.kind = store::CertificateKind::kEnroll;
+    c.not_before = h.created_at;
+    c.not_after = h.created_at + std::chrono::hours(24);
+    c.der = Bytes{0x30, 0x00};
+    c.created_at = h.created_at;
+    c.crl_shard = h.crl_shard;
+    c.spki_sha256 = Bytes(32, key_byte);
+    return c;
+  }
+  std::vector<store::AuditRow> audit(const std::string& token_id) const {
+    store::AuditRow use;
+    use.at = ca_.clock.now();
+    use.actor = "token:" + token_id;
+    use.action = "token.use";
+    use.subject = token_id;
+    use.outcome = "ok";
+    use.details_json = R"({"uses": 99, "max_uses": 1})";  // the call sets "uses"
+    return {use};
+  }
+  store::EnrolmentResult call(const store::HostRow& h, const store::CertificateRow& c,
+                              const std::string& token_id) {
+    return ca_.store.autocommit(
+        [&](store::Tx& tx) { return tx.enrol(h, c, token_id, audit(token_id)); });
+  }
+  TestCa ca_;
+};
+
+TEST_F(EnrolmentCall, EachFailedCheckSaysWhichAndWritesNothing) {
+  const Enrollment first =
+      ca_.authority->enroll(enrollment("held.example", ca_.new_token(1).token.reveal()));
+  const CreatedToken token = ca_.new_token(1);
+  const auto before = database_state(ca_.conninfo);
+
+  // A name another host holds.
+  auto h = host("held.example");
+  auto r = call(h, certificate(h, 0x11), token.token_id);
+  EXPECT_EQ(r.outcome, store::EnrolmentResult::Outcome::kNamesHeld);
+  ASSERT_EQ(r.names_held.size(), 1u);
+  EXPECT_EQ(r.names_held[0].name, "held.example");
+  EXPECT_EQ(r.names_held[0].host_id, first.host_id);
+  EXPECT_EQ(database_state(ca_.conninfo), before);
+
+  // A key another host's certificate certifies.
+  h = host("new.example");
+  auto c = certificate(h, 0x11);
+  c.spki_sha256 = sha256(first.certificate.certificate.subject_public_key_info());
+  r = call(h, c, token.token_id);
+  EXPECT_EQ(r.outcome, store::EnrolmentResult::Outcome::kKeyHeld);
+  EXPECT_EQ(r.key_holder, first.host_id);
+  EXPECT_EQ(database_state(ca_.conninfo), before);
+
+  // A token that is used up, or expired at the host's time, or unknown.
+  const CreatedToken spent = ca_.new_token(1);
+  ca_.authority->enroll(enrollment("spends.example", spent.token.reveal()));
+  const auto before_spent = database_state(ca_.conninfo);
+  r = call(h, certificate(h, 0x22), spent.token_id);
+  EXPECT_EQ(r.outcome, store::EnrolmentResult::Outcome::kTokenUnusable);
+  auto late = host("new.example");
+  late.created_at = token.expires_at;
+  r = call(late, certificate(late, 0x22), token.token_id);
+  EXPECT_EQ(r.outcome, store::EnrolmentResult::Outcome::kTokenUnusable);
+  r = call(h, certificate(h, 0x22), "00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(r.outcome, store::EnrolmentResult::Outcome::kTokenUnusable);
+  EXPECT_EQ(database_state(ca_.conninfo), before_spent);
+
+  // Everything in order: written, and the token's use audited with the
+  // count under the lock, not the count the caller sent.
+  r = call(h, certificate(h, 0x22), token.token_id);
+  EXPECT_EQ(r.outcome, store::EnrolmentResult::Outcome::kEnrolled);
+  EXPECT_EQ(query_value<int>(ca_.conninfo, "SELECT uses FROM tokens WHERE token_id = $1::uuid",
+                             token.token_id),
+            1);
+  EXPECT_EQ(query_value<std::string>(
+                ca_.conninfo, "SELECT host_id::text FROM host_names WHERE name = 'new.example'"),
+            h.host_id);
+  EXPECT_EQ(query_value<int>(ca_.conninfo,
+                             "SELECT (details->>'uses')::int FROM audit_log WHERE action ="
+                             " 'token.use' AND subject = $1",
+                             token.token_id),
+            1);
+}
+
 // Refusals: each gets its precise kind and leaves every table as it was.
 class EnrollmentRefusal : public ::testing::Test {
  protected:

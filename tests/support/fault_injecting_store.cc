@@ -131,11 +131,14 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     real_.set_certificate_failure(host_id, at, detail, verified);
   }
 
-  std::vector<NameHolder> record_enrolment(const HostRow& host, const CertificateRow& certificate,
-                                           const std::string& token_id,
-                                           const std::vector<AuditRow>& audit) override {
-    hit("record_enrolment");
-    return real_.record_enrolment(host, certificate, token_id, audit);
+  EnrolmentPreview preview_enrolment(const Bytes& token_hash, const Bytes& spki_sha256) override {
+    hit("preview_enrolment");
+    return real_.preview_enrolment(token_hash, spki_sha256);
+  }
+  EnrolmentResult enrol(const HostRow& host, const CertificateRow& certificate,
+                        const std::string& token_id, const std::vector<AuditRow>& audit) override {
+    hit("enrol");
+    return real_.enrol(host, certificate, token_id, audit);
   }
   void insert_certificate(const CertificateRow& certificate) override {
     hit("insert_certificate");
@@ -305,10 +308,14 @@ void FaultInjectingStore::before(const std::string& method, int occurrence,
                        (audit_action.empty() ? "" : " (" + audit_action + ")"));
 }
 
-void FaultInjectingStore::transact(const std::function<void(Tx&)>& work) {
+void FaultInjectingStore::transact(const std::function<void(Tx&)>& work) { run(work, false); }
+
+void FaultInjectingStore::autocommit(const std::function<void(Tx&)>& work) { run(work, true); }
+
+void FaultInjectingStore::run(const std::function<void(Tx&)>& work, bool autocommit) {
   std::vector<CrlShardRow> saved;
   std::vector<EntriesRead> reads;
-  inner_.transact([&](Tx& real) {
+  const auto unit = [&](Tx& real) {
     RecordingTx tx(real, *this);
     try {
       work(tx);
@@ -320,7 +327,12 @@ void FaultInjectingStore::transact(const std::function<void(Tx&)>& work) {
     // A retried attempt replaces what an earlier one recorded.
     saved = std::move(tx.saved_crls);
     reads = std::move(tx.entry_reads);
-  });
+  };
+  if (autocommit) {
+    inner_.autocommit(unit);
+  } else {
+    inner_.transact(unit);
+  }
   // The inner store returned: the unit of work committed.
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& c : saved) committed_crls_.push_back(std::move(c));

@@ -46,10 +46,12 @@ class FaultInjectingStore final : public store::Store {
   std::vector<EntriesRead> committed_entry_reads() const;
 
   void transact(const std::function<void(store::Tx&)>& work) override;
+  void autocommit(const std::function<void(store::Tx&)>& work) override;
 
  private:
   class RecordingTx;
   friend class RecordingTx;
+  void run(const std::function<void(store::Tx&)>& work, bool autocommit);
 
   struct Fault {
     std::string method;
