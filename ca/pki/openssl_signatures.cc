@@ -1,8 +1,9 @@
 #include "pki/openssl_signatures.h"
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/x509.h>
+#include <openssl/params.h>
 
 #include <botan/pkcs8.h>
 
@@ -25,8 +26,8 @@ struct PkeyFree {
 struct MdCtxFree {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
-struct ReqFree {
-  void operator()(X509_REQ* r) const { X509_REQ_free(r); }
+struct PkeyCtxFree {
+  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
 };
 
 }  // namespace
@@ -77,26 +78,44 @@ std::vector<std::uint8_t> OpenSslSigningKey::sign(const std::vector<std::uint8_t
   return signature;
 }
 
-CsrSignature check_csr_signature(const std::vector<std::uint8_t>& der) {
-  const unsigned char* p = der.data();
-  std::unique_ptr<X509_REQ, ReqFree> request(
-      d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
-  // Trailing bytes are refused as Botan refuses them.
-  if (!request || p != der.data() + der.size()) {
+SignatureCheck check_ecdsa_signature(const std::string& curve,
+                                     const std::vector<std::uint8_t>& point,
+                                     const std::string& hash, const std::vector<std::uint8_t>& data,
+                                     const std::vector<std::uint8_t>& signature) {
+  const char* group = curve == "secp256r1"   ? "prime256v1"
+                      : curve == "secp384r1" ? "secp384r1"
+                                             : nullptr;
+  const EVP_MD* md = digest_named(hash);
+  if (group == nullptr || md == nullptr || point.empty()) return SignatureCheck::kNotChecked;
+  // One key-import context per thread: fetching one costs a lookup in
+  // OpenSSL's provider tables.
+  thread_local std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> import(
+      EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  if (!import) {
     ERR_clear_error();
-    return CsrSignature::kNotParsed;
+    return SignatureCheck::kNotChecked;
   }
-  EVP_PKEY* key = X509_REQ_get0_pubkey(request.get());
-  if (key == nullptr) {
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(group), 0),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+                                        const_cast<std::uint8_t*>(point.data()), point.size()),
+      OSSL_PARAM_construct_end()};
+  EVP_PKEY* raw = nullptr;
+  if (EVP_PKEY_fromdata_init(import.get()) != 1 ||
+      EVP_PKEY_fromdata(import.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) != 1) {
     ERR_clear_error();
-    return CsrSignature::kNotParsed;
+    return SignatureCheck::kNotChecked;
   }
-  const int verified = X509_REQ_verify(request.get(), key);
+  const std::unique_ptr<EVP_PKEY, PkeyFree> key(raw);
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, key.get()) != 1) {
+    ERR_clear_error();
+    return SignatureCheck::kNotChecked;
+  }
+  const int verified =
+      EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), data.data(), data.size());
   ERR_clear_error();
-  if (verified == 1) return CsrSignature::kValid;
-  // 0: a signature that does not verify; below 0: one OpenSSL could not
-  // check (an algorithm it does not know), which Botan then decides.
-  return verified == 0 ? CsrSignature::kInvalid : CsrSignature::kNotParsed;
+  return verified == 1 ? SignatureCheck::kValid : SignatureCheck::kInvalid;
 }
 
 }  // namespace hostca

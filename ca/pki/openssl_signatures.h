@@ -38,11 +38,17 @@ class OpenSslSigningKey {
   std::unique_ptr<State> state_;
 };
 
-enum class CsrSignature { kValid, kInvalid, kNotParsed };
+enum class SignatureCheck { kValid, kInvalid, kNotChecked };
 
-// Checks a DER PKCS#10 request's signature with the key it names. kNotParsed
-// when OpenSSL cannot read the request or its key (the caller then asks
-// Botan, which says why).
-CsrSignature check_csr_signature(const std::vector<std::uint8_t>& der);
+// Checks an ECDSA signature (a DER ECDSA-Sig-Value) over `data`, made with
+// `hash` ("SHA-256", "SHA-384", "SHA-512") by the public key `point` (the
+// encoded point of a SubjectPublicKeyInfo) on `curve` ("secp256r1",
+// "secp384r1"). kNotChecked for any other curve or hash, or a point OpenSSL
+// does not load: the caller then asks Botan. The key is given as data, not
+// as DER: OpenSSL 3.0's DER decoders cost more than the verification.
+SignatureCheck check_ecdsa_signature(const std::string& curve,
+                                     const std::vector<std::uint8_t>& point,
+                                     const std::string& hash, const std::vector<std::uint8_t>& data,
+                                     const std::vector<std::uint8_t>& signature);
 
 }  // namespace hostca
