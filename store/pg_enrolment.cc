@@ -22,8 +22,8 @@ const Statement kPreviewEnrolment{
     " FROM tokens WHERE token_hash = $1) t ON true"};
 
 const Statement kEnrol{"enrol",
-                       "SELECT outcome, detail FROM hostca_enrol($1::uuid, $2, $3::jsonb, $4, $5,"
-                       " $6, $7, $8, $9, $10, $11, $12::uuid, $13::jsonb, $14::jsonb, $15)"};
+                       "SELECT outcome, detail FROM hostca_enrol($1, $2, $3::uuid, $4, $5::jsonb,"
+                       " $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16)"};
 
 // Raised by hostca_enrol when a concurrent enrolment claimed one of the
 // names between its check and its claim.
@@ -46,18 +46,18 @@ EnrolmentPreview PgTx::preview_enrolment(const Bytes& token_hash, const Bytes& s
   return p;
 }
 
-EnrolmentResult PgTx::enrol(const HostRow& h, const CertificateRow& c, const std::string& token_id,
-                            const std::vector<AuditRow>& audit) {
+EnrolmentResult PgTx::enrol(const Bytes& token_hash, bool name_patterns_checked, const HostRow& h,
+                            const CertificateRow& c, const std::vector<AuditRow>& audit) {
   if (c.host_id != h.host_id || c.crl_shard != h.crl_shard || c.created_at != h.created_at) {
     throw internal_error("an enrolment's certificate must belong to its new host, shard and time");
   }
   const std::string names = nlohmann::json(names_of(h.hostname, h.aliases)).dump();
   const std::string audit_json = audit_json_array(audit);
   const auto call = [&] {
-    return run(w_, kEnrol, h.host_id, h.hostname, aliases_json(h.aliases),
-               to_unix_micros(h.created_at), h.crl_shard, c.serial_hex, to_string(c.kind),
-               to_unix_micros(c.not_before), to_unix_micros(c.not_after), bin(c.der),
-               bin(c.spki_sha256), token_id, audit_json, names, c.ca_generation);
+    return run(w_, kEnrol, bin(token_hash), name_patterns_checked, h.host_id, h.hostname,
+               aliases_json(h.aliases), to_unix_micros(h.created_at), h.crl_shard, c.serial_hex,
+               to_string(c.kind), to_unix_micros(c.not_before), to_unix_micros(c.not_after),
+               bin(c.der), bin(c.spki_sha256), audit_json, names, c.ca_generation);
   };
   pqxx::result r;
   try {
@@ -72,17 +72,26 @@ EnrolmentResult PgTx::enrol(const HostRow& h, const CertificateRow& c, const std
     }
     r = call();
   }
+  using Outcome = EnrolmentResult::Outcome;
   EnrolmentResult out;
   const std::string outcome = r[0][0].as<std::string>();
-  if (outcome == "ok") return out;
-  if (outcome == "token") {
-    out.outcome = EnrolmentResult::Outcome::kTokenUnusable;
+  const std::string detail = r[0][1].as<std::string>();
+  if (outcome == "ok") {
+    out.token_id = detail;
+  } else if (outcome == "unknown") {
+    out.outcome = Outcome::kUnknownToken;
+  } else if (outcome == "token") {
+    out.outcome = Outcome::kTokenUnusable;
+    out.token_id = detail;
+  } else if (outcome == "patterns") {
+    out.outcome = Outcome::kNamePatterns;
+    out.allowed_names = nlohmann::json::parse(detail).get<std::vector<std::string>>();
   } else if (outcome == "key") {
-    out.outcome = EnrolmentResult::Outcome::kKeyHeld;
-    out.key_holder = r[0][1].as<std::string>();
+    out.outcome = Outcome::kKeyHeld;
+    out.key_holder = detail;
   } else if (outcome == "names") {
-    out.outcome = EnrolmentResult::Outcome::kNamesHeld;
-    out.names_held = name_holders(r[0][1].as<std::string>());
+    out.outcome = Outcome::kNamesHeld;
+    out.names_held = name_holders(detail);
   } else {
     throw internal_error("hostca_enrol answered '" + outcome + "'");
   }

@@ -57,8 +57,9 @@ class PgTx final : public Tx {
                                const std::string& detail, bool verified) override;
 
   EnrolmentPreview preview_enrolment(const Bytes& token_hash, const Bytes& spki_sha256) override;
-  EnrolmentResult enrol(const HostRow& host, const CertificateRow& certificate,
-                        const std::string& token_id, const std::vector<AuditRow>& audit) override;
+  EnrolmentResult enrol(const Bytes& token_hash, bool name_patterns_checked, const HostRow& host,
+                        const CertificateRow& certificate,
+                        const std::vector<AuditRow>& audit) override;
   void insert_certificate(const CertificateRow& certificate) override;
   std::vector<CertificateRow> list_host_certificates(const std::string& host_id) override;
   std::optional<std::string> find_host_with_key(const Bytes& spki_sha256,

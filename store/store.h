@@ -186,12 +186,16 @@ struct EnrolmentPreview {
 
 struct EnrolmentResult {
   enum class Outcome {
-    kEnrolled,
-    kTokenUnusable,  // used up, expired or deleted since the preview
+    kEnrolled,       // token_id: the token used
+    kUnknownToken,   // no authorization token has the hash
+    kTokenUnusable,  // token_id: used up, expired or deleted (preview it to say which)
+    kNamePatterns,   // allowed_names: the token limits names; check them, then call again
     kKeyHeld,        // key_holder: the host certified for the key
     kNamesHeld,      // names_held: the names someone else holds
   };
   Outcome outcome = Outcome::kEnrolled;
+  std::string token_id;
+  std::vector<std::string> allowed_names;
   std::optional<std::string> key_holder;
   std::vector<NameHolder> names_held;
 };
@@ -199,17 +203,20 @@ struct EnrolmentResult {
 class EnrolmentTx {
  public:
   virtual ~EnrolmentTx() = default;
-  // One statement: the token and the key's holder.
+  // One statement: the token (by hash) and the host certified for the key.
   virtual EnrolmentPreview preview_enrolment(const Bytes& token_hash, const Bytes& spki_sha256) = 0;
   // An enrolment in one statement, so one round trip (and, run by
-  // Store::autocommit, its own transaction): locks the token and checks
-  // again that it is usable at the host's created_at, that no host holds
-  // the key and that no one holds the names; only then writes the new
-  // host, the claim of its names, its first certificate, one use of the
-  // token and the audit rows (the token.use row's "uses" is set to the
-  // count under the lock). Any check that fails writes nothing.
-  virtual EnrolmentResult enrol(const HostRow& host, const CertificateRow& certificate,
-                                const std::string& token_id,
+  // Store::autocommit, its own transaction; migration 0008): finds the
+  // authorization token by hash and locks it, checks that it is usable at
+  // the host's created_at, that its name patterns were checked
+  // (`name_patterns_checked`, needed only if it has any), that no host
+  // holds the key and no one the names; only then writes the new host, the
+  // claim of its names, its first certificate, one use of the token and the
+  // audit rows. Audit rows with an empty actor get "token:<token_id>"; the
+  // token.use row gets the token as its subject and "uses" and "max_uses"
+  // as counted under the lock. Any check that fails writes nothing.
+  virtual EnrolmentResult enrol(const Bytes& token_hash, bool name_patterns_checked,
+                                const HostRow& host, const CertificateRow& certificate,
                                 const std::vector<AuditRow>& audit) = 0;
 };
 

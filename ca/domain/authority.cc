@@ -319,71 +319,75 @@ Enrollment Authority::enroll(const EnrollmentRequest& request) {
 
   const Bytes key_hash = sha256(csr.spki());
 
-  // Two statements and no transaction open while the server signs
-  // (migration 0008): a preview of the token and the key, then one call
-  // that checks them and the names again under the token's lock and writes
-  // everything, or nothing and says why.
-  std::optional<Enrollment> result;
+  // One statement, and no transaction open while the server signs
+  // (migration 0008): the certificate is signed first, then one call
+  // finds the token, checks it, the key and the names, and writes
+  // everything, or nothing and says why. A refused caller costs one
+  // signature more than before it (0.03 ms; the CSR check it has already
+  // cost is 0.1 ms): never a database write.
+  const TimePoint now = clock_.now();
+  const IssuedCertificate issued =
+      keys->issuer().issue_host_certificate(host_id, hostname, aliases, csr, shard, now);
+  store::HostRow host;
+  host.host_id = host_id;
+  host.hostname = hostname.str();
+  host.aliases = name_texts(aliases);
+  host.created_at = now;
+  host.crl_shard = shard;
+  const store::CertificateRow certificate =
+      certificate_record(issued, store::CertificateKind::kEnroll, host_id, shard, key_hash, now);
+  // The actor ("token:<id>") and the token.use row's subject and counts
+  // are filled in by the call, which alone knows the token.
+  const std::vector<store::AuditRow> audit = {
+      audit_record(now, "", "token.use", "", "ok", nlohmann::json::object()),
+      audit_record(now, "", "certificate.issue", host_id, "ok",
+                   {{"serial", issued.serial_hex},
+                    {"hostname", hostname.str()},
+                    {"kind", "enroll"},
+                    {"not_after", format_rfc3339(issued.not_after)}})};
+
   bool unknown = false;
   std::optional<std::pair<store::TokenRow, std::string>> refused;
   try {
-    for (int attempt = 1; !result; ++attempt) {
-      const TimePoint now = clock_.now();
-      const store::EnrolmentPreview preview = store_.autocommit(
-          [&](store::Tx& tx) { return tx.preview_enrolment(token.hash(), key_hash); });
-      const std::optional<store::TokenRow>& row = preview.token;
-      if (!row || row->kind != store::TokenKind::kAuthorization) {
-        unknown = true;
-        require_usable(std::nullopt, now, SecretKind::kAuthorizationToken);
-      }
-      if (const TokenState state = token_state(*row, now); state != TokenState::kUsable) {
-        refused.emplace(*row, to_string(state));
-        require_usable(row, now, SecretKind::kAuthorizationToken);
-      }
-      if (!row->allowed_names.empty()) {
-        check_names(config_.names, hostname, aliases, stored_patterns(row->allowed_names));
-      }
-      refuse_key_holder(preview.key_holder, "", "an enrolment");
-      IssuedCertificate issued =
-          keys->issuer().issue_host_certificate(host_id, hostname, aliases, csr, shard, now);
-
-      store::HostRow host;
-      host.host_id = host_id;
-      host.hostname = hostname.str();
-      host.aliases = name_texts(aliases);
-      host.created_at = now;
-      host.crl_shard = shard;
-      const std::string actor = "token:" + row->token_id;
+    bool patterns_checked = false;
+    for (int attempt = 1;; ++attempt) {
       const store::EnrolmentResult written = store_.autocommit([&](store::Tx& tx) {
-        return tx.enrol(host,
-                        certificate_record(issued, store::CertificateKind::kEnroll, host_id, shard,
-                                           key_hash, now),
-                        row->token_id,
-                        {audit_record(now, actor, "token.use", row->token_id, "ok",
-                                      {{"uses", row->uses + 1}, {"max_uses", row->max_uses}}),
-                         audit_record(now, actor, "certificate.issue", host_id, "ok",
-                                      {{"serial", issued.serial_hex},
-                                       {"hostname", hostname.str()},
-                                       {"kind", "enroll"},
-                                       {"not_after", format_rfc3339(issued.not_after)}})});
+        return tx.enrol(token.hash(), patterns_checked, host, certificate, audit);
       });
+      using Outcome = store::EnrolmentResult::Outcome;
+      if (written.outcome == Outcome::kEnrolled) break;
       switch (written.outcome) {
-        case store::EnrolmentResult::Outcome::kEnrolled:
-          result = Enrollment{host_id, std::move(issued)};
+        case Outcome::kEnrolled:
           break;
-        case store::EnrolmentResult::Outcome::kKeyHeld:
+        case Outcome::kUnknownToken:
+          unknown = true;
+          require_usable(std::nullopt, now, SecretKind::kAuthorizationToken);
+          break;
+        case Outcome::kTokenUnusable: {
+          // Read it to say why (used up, expired or deleted).
+          const std::optional<store::TokenRow> row = store_.autocommit(
+              [&](store::Tx& tx) { return tx.preview_enrolment(token.hash(), key_hash).token; });
+          if (row && token_state(*row, now) != TokenState::kUsable) {
+            refused.emplace(*row, to_string(token_state(*row, now)));
+          }
+          require_usable(row, now, SecretKind::kAuthorizationToken);
+          break;
+        }
+        case Outcome::kNamePatterns:
+          check_names(config_.names, hostname, aliases, stored_patterns(written.allowed_names));
+          patterns_checked = true;
+          break;
+        case Outcome::kKeyHeld:
           refuse_key_holder(written.key_holder, "", "an enrolment");
           break;
-        case store::EnrolmentResult::Outcome::kNamesHeld:
+        case Outcome::kNamesHeld:
           refuse_held_names(written.names_held, hostname);
           break;
-        case store::EnrolmentResult::Outcome::kTokenUnusable:
-          // Used up, expired or deleted since the preview: the next
-          // preview says which.
-          if (attempt >= 3) {
-            throw unavailable("the authorization token changed during the call; try again");
-          }
-          break;
+      }
+      // Only a token that changed between the call and the read that
+      // followed it, or a checked name pattern, comes here.
+      if (attempt >= 3) {
+        throw unavailable("the authorization token changed during the call; try again");
       }
     }
   } catch (const Error& e) {
@@ -391,6 +395,7 @@ Enrollment Authority::enroll(const EnrollmentRequest& request) {
     if (refused) audit_refused_token(address, refused->first, refused->second);
     throw;
   }
+  std::optional<Enrollment> result = Enrollment{host_id, issued};
   notify_committed(OperationOutcome{store::CertificateKind::kEnroll, 0, true});
   spdlog::info("issued certificate {} to new host {} ({})", result->certificate.serial_hex,
                result->host_id, hostname.str());

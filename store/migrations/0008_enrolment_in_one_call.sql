@@ -1,23 +1,34 @@
--- 0008: an enrolment's writes as one call (issue 15). The server signs the
--- certificate first, outside any transaction, then calls hostca_enrol once:
--- one statement, one round trip, its own transaction. It locks the token
--- and checks it again (another server may have used it up meanwhile), checks
--- the key and the names, and only then writes the host, its names, the
--- certificate, the token's use and the audit rows. A check that fails
--- writes nothing and says which: 'token' (no longer usable), 'key' (detail:
--- the host holding it) or 'names' (detail: [[name, holder or null], ...]).
+-- 0008: an enrolment as one call (issue 15). The server checks the CSR and
+-- signs the certificate first, with no transaction open, then calls
+-- hostca_enrol once: one statement, one round trip, its own transaction.
+-- It finds the authorization token by its hash and locks it, checks that
+-- it is usable at the host's created_at, that no host holds the key and no
+-- one the names, and only then writes the host, the claim of its names,
+-- the certificate, the token's use and the audit rows. A check that fails
+-- writes nothing and says which:
+--   'unknown'  no authorization token has that hash;
+--   'token'    it is used up, expired or deleted (the server reads it to say which);
+--   'patterns' it limits names (detail: its allowed_names) and the server has
+--              not checked the names against them yet: it does, then calls
+--              again with p_patterns_checked;
+--   'key'      detail: the host certified for the key;
+--   'names'    detail: [[name, holder or null], ...].
 -- A name claimed by a concurrent enrolment between the check and the claim
 -- raises HC002 and rolls everything back; the server calls again and gets
--- 'names'. Times are microseconds since the Unix epoch, as everywhere.
+-- 'names'. Audit rows come with an empty actor, which becomes
+-- 'token:<token_id>'; the token.use row also gets the token as its subject
+-- and its count of uses under the lock. Times are microseconds since the
+-- Unix epoch, as everywhere.
 CREATE FUNCTION hostca_enrol(
+  p_token_hash bytea, p_patterns_checked boolean,
   p_host_id uuid, p_hostname text, p_aliases jsonb, p_created_at bigint, p_crl_shard integer,
   p_serial_hex text, p_kind text, p_not_before bigint, p_not_after bigint, p_der bytea,
-  p_spki_sha256 bytea, p_token_id uuid, p_audit jsonb, p_names jsonb, p_ca_generation integer)
+  p_spki_sha256 bytea, p_audit jsonb, p_names jsonb, p_ca_generation integer)
 RETURNS TABLE (outcome text, detail text)
 LANGUAGE plpgsql AS $$
 DECLARE
   v_at timestamptz := 'epoch'::timestamptz + p_created_at * interval '1 microsecond';
-  v_uses integer;
+  v_token tokens%ROWTYPE;
   v_holder text;
   v_conflicts jsonb;
   v_claimed integer;
@@ -25,12 +36,18 @@ DECLARE
   -- names up in host_names' primary key.
   v_names text[] := ARRAY(SELECT DISTINCT jsonb_array_elements_text(p_names));
 BEGIN
-  SELECT t.uses INTO v_uses FROM tokens t
-   WHERE t.token_id = p_token_id AND t.kind = 'authorization' AND t.deleted_at IS NULL
-     AND t.expires_at > v_at AND t.uses < t.max_uses
-     FOR UPDATE;
-  IF NOT FOUND THEN
-    RETURN QUERY SELECT 'token'::text, ''::text;
+  SELECT * INTO v_token FROM tokens t WHERE t.token_hash = p_token_hash FOR UPDATE;
+  IF NOT FOUND OR v_token.kind <> 'authorization' THEN
+    RETURN QUERY SELECT 'unknown'::text, ''::text;
+    RETURN;
+  END IF;
+  IF v_token.deleted_at IS NOT NULL OR v_token.expires_at <= v_at
+     OR v_token.uses >= v_token.max_uses THEN
+    RETURN QUERY SELECT 'token'::text, v_token.token_id::text;
+    RETURN;
+  END IF;
+  IF v_token.allowed_names <> '[]'::jsonb AND NOT p_patterns_checked THEN
+    RETURN QUERY SELECT 'patterns'::text, v_token.allowed_names::text;
     RETURN;
   END IF;
 
@@ -65,15 +82,18 @@ BEGIN
           'epoch'::timestamptz + p_not_before * interval '1 microsecond',
           'epoch'::timestamptz + p_not_after * interval '1 microsecond',
           p_der, v_at, p_crl_shard, p_spki_sha256, p_ca_generation);
-  UPDATE tokens SET uses = uses + 1 WHERE token_id = p_token_id;
-  -- The token's use is audited with the count it has now, under the lock.
+  UPDATE tokens SET uses = uses + 1 WHERE token_id = v_token.token_id;
   INSERT INTO audit_log (at, actor, action, subject, outcome, details)
   SELECT 'epoch'::timestamptz + (a->>'at')::bigint * interval '1 microsecond',
-         a->>'actor', a->>'action', a->>'subject', a->>'outcome',
+         CASE WHEN a->>'actor' = '' THEN 'token:' || v_token.token_id ELSE a->>'actor' END,
+         a->>'action',
+         CASE WHEN a->>'action' = 'token.use' THEN v_token.token_id::text ELSE a->>'subject' END,
+         a->>'outcome',
          CASE WHEN a->>'action' = 'token.use'
-              THEN a->'details' || jsonb_build_object('uses', v_uses + 1)
+              THEN a->'details' || jsonb_build_object('uses', v_token.uses + 1,
+                                                      'max_uses', v_token.max_uses)
               ELSE a->'details' END
     FROM jsonb_array_elements(p_audit) WITH ORDINALITY AS x(a, i) ORDER BY i;
-  RETURN QUERY SELECT 'ok'::text, (v_uses + 1)::text;
+  RETURN QUERY SELECT 'ok'::text, v_token.token_id::text;
 END
 $$;

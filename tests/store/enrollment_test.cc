@@ -178,20 +178,18 @@ class EnrolmentCall : public ::testing::Test {
     c.spki_sha256 = Bytes(32, key_byte);
     return c;
   }
-  std::vector<store::AuditRow> audit(const std::string& token_id) const {
+  std::vector<store::AuditRow> audit() const {
     store::AuditRow use;
     use.at = ca_.clock.now();
-    use.actor = "token:" + token_id;
-    use.action = "token.use";
-    use.subject = token_id;
+    use.action = "token.use";  // the call fills in the actor, subject and counts
     use.outcome = "ok";
-    use.details_json = R"({"uses": 99, "max_uses": 1})";  // the call sets "uses"
+    use.details_json = R"({"uses": 99})";
     return {use};
   }
   store::EnrolmentResult call(const store::HostRow& h, const store::CertificateRow& c,
-                              const std::string& token_id) {
+                              const Bytes& token_hash) {
     return ca_.store.autocommit(
-        [&](store::Tx& tx) { return tx.enrol(h, c, token_id, audit(token_id)); });
+        [&](store::Tx& tx) { return tx.enrol(token_hash, false, h, c, audit()); });
   }
   TestCa ca_;
 };
@@ -204,7 +202,7 @@ TEST_F(EnrolmentCall, EachFailedCheckSaysWhichAndWritesNothing) {
 
   // A name another host holds.
   auto h = host("held.example");
-  auto r = call(h, certificate(h, 0x11), token.token_id);
+  auto r = call(h, certificate(h, 0x11), token.token.hash());
   EXPECT_EQ(r.outcome, store::EnrolmentResult::Outcome::kNamesHeld);
   ASSERT_EQ(r.names_held.size(), 1u);
   EXPECT_EQ(r.names_held[0].name, "held.example");
@@ -215,7 +213,7 @@ TEST_F(EnrolmentCall, EachFailedCheckSaysWhichAndWritesNothing) {
   h = host("new.example");
   auto c = certificate(h, 0x11);
   c.spki_sha256 = sha256(first.certificate.certificate.subject_public_key_info());
-  r = call(h, c, token.token_id);
+  r = call(h, c, token.token.hash());
   EXPECT_EQ(r.outcome, store::EnrolmentResult::Outcome::kKeyHeld);
   EXPECT_EQ(r.key_holder, first.host_id);
   EXPECT_EQ(database_state(ca_.conninfo), before);
@@ -224,31 +222,34 @@ TEST_F(EnrolmentCall, EachFailedCheckSaysWhichAndWritesNothing) {
   const CreatedToken spent = ca_.new_token(1);
   ca_.authority->enroll(enrollment("spends.example", spent.token.reveal()));
   const auto before_spent = database_state(ca_.conninfo);
-  r = call(h, certificate(h, 0x22), spent.token_id);
+  r = call(h, certificate(h, 0x22), spent.token.hash());
   EXPECT_EQ(r.outcome, store::EnrolmentResult::Outcome::kTokenUnusable);
+  EXPECT_EQ(r.token_id, spent.token_id);
   auto late = host("new.example");
   late.created_at = token.expires_at;
-  r = call(late, certificate(late, 0x22), token.token_id);
+  r = call(late, certificate(late, 0x22), token.token.hash());
   EXPECT_EQ(r.outcome, store::EnrolmentResult::Outcome::kTokenUnusable);
-  r = call(h, certificate(h, 0x22), "00000000-0000-4000-8000-000000000000");
-  EXPECT_EQ(r.outcome, store::EnrolmentResult::Outcome::kTokenUnusable);
+  r = call(h, certificate(h, 0x22), Bytes(32, 0x5a));
+  EXPECT_EQ(r.outcome, store::EnrolmentResult::Outcome::kUnknownToken);
   EXPECT_EQ(database_state(ca_.conninfo), before_spent);
 
   // Everything in order: written, and the token's use audited with the
   // count under the lock, not the count the caller sent.
-  r = call(h, certificate(h, 0x22), token.token_id);
+  r = call(h, certificate(h, 0x22), token.token.hash());
   EXPECT_EQ(r.outcome, store::EnrolmentResult::Outcome::kEnrolled);
+  EXPECT_EQ(r.token_id, token.token_id);
   EXPECT_EQ(query_value<int>(ca_.conninfo, "SELECT uses FROM tokens WHERE token_id = $1::uuid",
                              token.token_id),
             1);
   EXPECT_EQ(query_value<std::string>(
                 ca_.conninfo, "SELECT host_id::text FROM host_names WHERE name = 'new.example'"),
             h.host_id);
-  EXPECT_EQ(query_value<int>(ca_.conninfo,
-                             "SELECT (details->>'uses')::int FROM audit_log WHERE action ="
-                             " 'token.use' AND subject = $1",
-                             token.token_id),
-            1);
+  EXPECT_EQ(query_value<std::string>(ca_.conninfo,
+                                     "SELECT actor || ' ' || (details->>'uses') || ' of ' ||"
+                                     " (details->>'max_uses') FROM audit_log WHERE action ="
+                                     " 'token.use' AND subject = $1",
+                                     token.token_id),
+            "token:" + token.token_id + " 1 of 1");
 }
 
 // Refusals: each gets its precise kind and leaves every table as it was.

@@ -135,10 +135,11 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     hit("preview_enrolment");
     return real_.preview_enrolment(token_hash, spki_sha256);
   }
-  EnrolmentResult enrol(const HostRow& host, const CertificateRow& certificate,
-                        const std::string& token_id, const std::vector<AuditRow>& audit) override {
+  EnrolmentResult enrol(const Bytes& token_hash, bool name_patterns_checked, const HostRow& host,
+                        const CertificateRow& certificate,
+                        const std::vector<AuditRow>& audit) override {
     hit("enrol");
-    return real_.enrol(host, certificate, token_id, audit);
+    return real_.enrol(token_hash, name_patterns_checked, host, certificate, audit);
   }
   void insert_certificate(const CertificateRow& certificate) override {
     hit("insert_certificate");
