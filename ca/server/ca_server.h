@@ -48,6 +48,9 @@ struct ServeOptions {
   // Peers whose x-forwarded-for names the client ("10.0.0.0/8, ..."); empty: none.
   std::string trusted_proxies;
   int max_revocation_streams = 1000;  // concurrent WatchRevocations streams
+  // Enrolments, renewals and reissues run at most this many at once, first
+  // come first served (the others wait their turn); 0: four per core.
+  int concurrent_issuance = 0;
   // How often the clock is compared with the database's.
   std::chrono::milliseconds clock_check_interval{60000};
   // Sets this server's clock off (drills only: the clock check must catch it).

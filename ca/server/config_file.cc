@@ -185,6 +185,11 @@ std::vector<ServeSetting> make_settings() {
       "server.max_revocation_streams", "max-revocation-streams",
       "Concurrent WatchRevocations streams this server takes; past it, RESOURCE_EXHAUSTED",
       [](ServeConfig & c) -> auto& { return c.options.max_revocation_streams; }, 1, 100000));
+  s.push_back(integer<int>(
+      "server.concurrent_issuance", "concurrent-issuance",
+      "Enrolments, renewals and reissues handled at once, first come first served; the others "
+      "wait their turn. 0: four per core",
+      [](ServeConfig & c) -> auto& { return c.options.concurrent_issuance; }, 0, 10000));
   s.push_back(text(
       "server.ready_file", "ready-file", "Write the bound ports here as JSON when ready",
       [](ServeConfig & c) -> auto& { return c.ready_file; }));

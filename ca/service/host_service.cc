@@ -22,12 +22,20 @@ CaCertificateView issuer_view(const Authority& authority, const IssuedCertificat
 }
 }  // namespace
 
+FifoGate::Pass HostServiceImpl::enter_issuing(grpc::ServerContext* context) {
+  FifoGate::Pass pass = issuing_.enter();
+  // A caller that gave up while it waited its turn costs nothing more.
+  if (context->IsCancelled()) throw unavailable("the call was cancelled while it waited its turn");
+  return pass;
+}
+
 grpc::Status HostServiceImpl::RequestCertificate(grpc::ServerContext* context,
                                                  const v1::RequestCertificateRequest* request,
                                                  v1::CertificateResponse* response) {
   return handle("RequestCertificate", context, [&] {
     EnrollmentRequest enrolment = from_proto(*request);
     enrolment.peer = client_address(*context, proxies_);
+    const auto pass = enter_issuing(context);
     const Enrollment e = authority_.enroll(enrolment);
     to_proto(e, issuer_view(authority_, e.certificate), response);
   });
@@ -53,6 +61,7 @@ grpc::Status HostServiceImpl::RenewCertificate(grpc::ServerContext* context,
     RenewalRequest renewal;
     renewal.client_certificate_pem = client_certificate(context);
     renewal.csr.assign(request->csr().begin(), request->csr().end());
+    const auto pass = enter_issuing(context);
     const Renewal r = authority_.renew(renewal);
     to_proto(Enrollment{r.host_id, r.certificate}, issuer_view(authority_, r.certificate),
              response);
@@ -80,6 +89,7 @@ grpc::Status HostServiceImpl::ReissueCertificate(grpc::ServerContext* context,
   return handle("ReissueCertificate", context, [&] {
     ReissueRequest reissue = from_proto(*request);
     reissue.peer = client_address(*context, proxies_);
+    const auto pass = enter_issuing(context);
     const Reissue r = authority_.reissue(reissue);
     to_proto(r, issuer_view(authority_, r.certificate), response);
   });

@@ -2,6 +2,7 @@
 // authority; no business rule lives here.
 #pragma once
 
+#include "common/fifo_gate.h"
 #include "domain/authority.h"
 #include "hostca/v1/host.grpc.pb.h"
 #include "service/client_address.h"
@@ -10,8 +11,9 @@ namespace hostca::service {
 
 class HostServiceImpl final : public v1::HostService::Service {
  public:
-  HostServiceImpl(Authority& authority, const TrustedProxies& proxies)
-      : authority_(authority), proxies_(proxies) {}
+  HostServiceImpl(Authority& authority, const TrustedProxies& proxies,
+                  std::size_t concurrent_issuance = 0)
+      : authority_(authority), proxies_(proxies), issuing_(concurrent_issuance) {}
 
   grpc::Status GetCACertificate(grpc::ServerContext* context, const v1::GetCACertificateRequest*,
                                 v1::GetCACertificateResponse* response) override;
@@ -32,8 +34,13 @@ class HostServiceImpl final : public v1::HostService::Service {
                                 v1::ReportTrustedCasResponse* response) override;
 
  private:
+  FifoGate::Pass enter_issuing(grpc::ServerContext* context);
+
   Authority& authority_;
   const TrustedProxies& proxies_;
+  // The calls that check a CSR, sign and write (enrol, renew, reissue) run
+  // at most this many at once, first come first served.
+  FifoGate issuing_;
 };
 
 }  // namespace hostca::service

@@ -56,6 +56,7 @@ ready_file = "/run/hostca/ready.json"
 log_format = "json"
 trusted_proxies = "10.0.0.0/8, 2001:db8::1"
 max_revocation_streams = 50
+concurrent_issuance = 6
 
 [tls]
 dir = "/var/lib/hostca/tls"
@@ -123,6 +124,7 @@ TEST(ConfigFile, AFullFileParsesIntoTheRightValues) {
   EXPECT_EQ(c.options.authority.token_attempts.window, Duration(10min));
   EXPECT_EQ(c.options.trusted_proxies, "10.0.0.0/8, 2001:db8::1");
   EXPECT_EQ(c.options.max_revocation_streams, 50);
+  EXPECT_EQ(c.options.concurrent_issuance, 6);
   EXPECT_EQ(c.options.authority.max_valid_certificates_per_host, 2);
   EXPECT_EQ(c.options.authority.failure_reports.budget, 4);
   EXPECT_EQ(c.options.authority.refusal_audit.window, Duration(5min));
