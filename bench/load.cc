@@ -9,11 +9,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include <botan/auto_rng.h>
-#include <botan/ec_group.h>
-#include <botan/ecdsa.h>
-#include <botan/pkcs10.h>
-#include <botan/x509self.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "client/channel.h"
 #include "hostca/v1/admin.grpc.pb.h"
@@ -210,26 +207,55 @@ std::string status_name(const grpc::Status& status) {
   return client::status_code_name(status.error_code());
 }
 
+namespace {
+// A DER PKCS#10 request for a fresh ECDSA P-256 key, made with OpenSSL:
+// Botan 2 takes 5 ms to make a P-256 key, OpenSSL 0.03 ms, and a soak
+// needs hundreds of thousands of keys before its timed part.
+std::string openssl_csr(const std::string& common_name) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509_REQ* req = X509_REQ_new();
+  X509_NAME* name = X509_NAME_new();
+  std::string der;
+  if (key != nullptr && req != nullptr && name != nullptr && X509_REQ_set_version(req, 0) == 1 &&
+      X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>(common_name.c_str()), -1,
+                                 -1, 0) == 1 &&
+      X509_REQ_set_subject_name(req, name) == 1 && X509_REQ_set_pubkey(req, key) == 1 &&
+      X509_REQ_sign(req, key, EVP_sha256()) > 0) {
+    unsigned char* out = nullptr;
+    const int length = i2d_X509_REQ(req, &out);
+    if (length > 0)
+      der.assign(reinterpret_cast<const char*>(out), static_cast<std::size_t>(length));
+    OPENSSL_free(out);
+  }
+  X509_NAME_free(name);
+  X509_REQ_free(req);
+  EVP_PKEY_free(key);
+  if (der.empty()) throw std::runtime_error("OpenSSL could not make a CSR");
+  return der;
+}
+}  // namespace
+
 std::vector<HostInput> make_host_inputs(const std::string& prefix, std::size_t n) {
   std::vector<HostInput> out(n);
   const unsigned workers = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> threads;
   std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
   for (unsigned w = 0; w < workers; ++w) {
     threads.emplace_back([&] {
-      Botan::AutoSeeded_RNG rng;
-      const Botan::EC_Group group("secp256r1");
-      for (std::size_t i = next++; i < n; i = next++) {
-        const Botan::ECDSA_PrivateKey key(rng, group);
-        Botan::X509_Cert_Options options;
-        out[i].hostname = prefix + "-" + std::to_string(i) + ".bench.example";
-        options.common_name = out[i].hostname;
-        const auto der = Botan::X509::create_cert_req(options, key, "SHA-256", rng).BER_encode();
-        out[i].csr_der.assign(der.begin(), der.end());
+      try {
+        for (std::size_t i = next++; i < n && !failed; i = next++) {
+          out[i].hostname = prefix + "-" + std::to_string(i) + ".bench.example";
+          out[i].csr_der = openssl_csr(out[i].hostname);
+        }
+      } catch (const std::exception&) {
+        failed = true;
       }
     });
   }
   for (auto& t : threads) t.join();
+  if (failed) throw std::runtime_error("OpenSSL could not make a CSR");
   return out;
 }
 

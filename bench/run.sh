@@ -117,6 +117,9 @@ chmod 600 "$work/admin.key"
 # start_server NAME: serves on kernel-chosen loopback ports; sets NAME_grpc, NAME_http, NAME_pid.
 start_server() {
   local name=$1
+  # HOSTCA_BENCH_SERVER_PRELOAD: a library preloaded into the servers only
+  # (an allocator, to compare; docs/benchmarks.md).
+  env ${HOSTCA_BENCH_SERVER_PRELOAD:+LD_PRELOAD="$HOSTCA_BENCH_SERVER_PRELOAD"} \
   "$server_bin" serve --database "$conninfo user=hostca_server" --passphrase-file "$work/passphrase" \
     --tls-dir "$work/tls" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
     --pool-size "$pool_size" --ready-file "$work/$name.ready" >"$work/$name.log" 2>&1 &
