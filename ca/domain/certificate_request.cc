@@ -145,6 +145,23 @@ void refuse_unknown_key_algorithm(const Botan::AlgorithmIdentifier& algorithm,
                          " is not accepted; accepted keys: " + policy.accepted());
 }
 
+Error unsupported_key(const KeyPolicy& policy) {
+  return invalid_argument(
+      "the CSR's key uses an unknown or unsupported algorithm or curve; accepted keys: " +
+      policy.accepted());
+}
+
+// The key `load` returns (a new Botan key), or the error for a key Botan
+// cannot load.
+template <typename Load>
+std::shared_ptr<const Botan::Public_Key> loaded_key(Load&& load, const KeyPolicy& policy) {
+  try {
+    return std::shared_ptr<const Botan::Public_Key>(load());
+  } catch (const std::exception&) {
+    throw unsupported_key(policy);
+  }
+}
+
 }  // namespace
 
 CertificateRequest CertificateRequest::parse(const Bytes& der_or_pem, const KeyPolicy& policy) {
@@ -162,15 +179,7 @@ CertificateRequest CertificateRequest::parse(const Bytes& der_or_pem, const KeyP
   if (parts && check_ecdsa_signature(curve_of(parts->key_algorithm), parts->key,
                                      ecdsa_hash_of(parts->signature_algorithm), parts->info,
                                      parts->signature) == SignatureCheck::kValid) {
-    std::shared_ptr<const Botan::Public_Key> key;
-    try {
-      key.reset(Botan::X509::load_key(parts->spki));
-    } catch (const std::exception&) {
-      throw invalid_argument(
-          "the CSR's key uses an unknown or unsupported algorithm or curve; "
-          "accepted keys: " +
-          policy.accepted());
-    }
+    auto key = loaded_key([&] { return Botan::X509::load_key(parts->spki); }, policy);
     const KeyFamily family = policy.check(*key);
     return CertificateRequest(std::move(key), parts->spki, family);
   }
@@ -186,22 +195,11 @@ CertificateRequest CertificateRequest::parse(const Bytes& der_or_pem, const KeyP
           "sign the request with the private key it names");
     }
     if (why.find("urve") != std::string::npos || why.find("OID") != std::string::npos) {
-      throw invalid_argument(
-          "the CSR's key uses an unknown or unsupported algorithm or curve; "
-          "accepted keys: " +
-          policy.accepted());
+      throw unsupported_key(policy);
     }
     throw invalid_argument("the CSR is not a valid PKCS#10 request (DER or PEM)");
   }
-  std::shared_ptr<const Botan::Public_Key> key;
-  try {
-    key.reset(req->subject_public_key());
-  } catch (const std::exception&) {
-    throw invalid_argument(
-        "the CSR's key uses an unknown or unsupported algorithm or curve; "
-        "accepted keys: " +
-        policy.accepted());
-  }
+  auto key = loaded_key([&] { return req->subject_public_key(); }, policy);
   const KeyFamily family = policy.check(*key);
   // Proof of possession: Botan 2's PKCS10_Request constructor has already
   // verified the request's signature with the key it names (and throws
