@@ -87,9 +87,9 @@ SignatureCheck check_ecdsa_signature(const std::string& curve,
                                              : nullptr;
   const EVP_MD* md = digest_named(hash);
   if (group == nullptr || md == nullptr || point.empty()) return SignatureCheck::kNotChecked;
-  // One key-import context per thread: fetching one costs a lookup in
-  // OpenSSL's provider tables.
-  thread_local std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> import(
+  // A context per call: one kept per thread would be freed when its
+  // thread ends, which may be after OpenSSL's own clean-up at exit.
+  const std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> import(
       EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   if (!import) {
     ERR_clear_error();
