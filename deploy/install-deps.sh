@@ -9,6 +9,7 @@ PACKAGES=(
   libbotan-2-dev libpqxx-dev libgrpc++-dev libprotobuf-dev protobuf-compiler
   protobuf-compiler-grpc libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev
+  libssl-dev  # OpenSSL's libcrypto: the CA's signatures and CSR checks
   # run: a private PostgreSQL 15 and the tools the quick start uses
   postgresql-15 openssl ca-certificates
   # test: GoogleTest, and the independent checkers and client
