@@ -144,7 +144,7 @@ std::string client_address(const std::string& peer, const std::vector<std::strin
   return client;
 }
 
-std::string client_address(const grpc::ServerContext& context, const TrustedProxies& trusted) {
+std::string client_address(const grpc::ServerContextBase& context, const TrustedProxies& trusted) {
   std::vector<std::string> forwarded;
   if (!trusted.empty()) {
     const auto& md = context.client_metadata();

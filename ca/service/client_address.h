@@ -11,7 +11,7 @@
 #include <vector>
 
 namespace grpc {
-class ServerContext;
+class ServerContextBase;
 }
 
 namespace hostca::service {
@@ -47,6 +47,6 @@ std::string client_address(const std::string& peer, const std::vector<std::strin
                            const TrustedProxies& trusted);
 
 // client_address() of a call: its peer and its x-forwarded-for metadata.
-std::string client_address(const grpc::ServerContext& context, const TrustedProxies& trusted);
+std::string client_address(const grpc::ServerContextBase& context, const TrustedProxies& trusted);
 
 }  // namespace hostca::service

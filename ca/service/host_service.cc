@@ -29,16 +29,22 @@ FifoGate::Pass HostServiceImpl::enter_issuing(grpc::ServerContext* context) {
   return pass;
 }
 
-grpc::Status HostServiceImpl::RequestCertificate(grpc::ServerContext* context,
-                                                 const v1::RequestCertificateRequest* request,
-                                                 v1::CertificateResponse* response) {
-  return handle("RequestCertificate", context, [&] {
-    EnrollmentRequest enrolment = from_proto(*request);
-    enrolment.peer = client_address(*context, proxies_);
-    const auto pass = enter_issuing(context);
-    const Enrollment e = authority_.enroll(enrolment);
-    to_proto(e, issuer_view(authority_, e.certificate), response);
+grpc::ServerUnaryReactor* HostServiceImpl::RequestCertificate(
+    grpc::CallbackServerContext* context, const v1::RequestCertificateRequest* request,
+    v1::CertificateResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  enrolling_.post([this, context, request, response, reactor] {
+    reactor->Finish(handle("RequestCertificate", context, [&] {
+      if (context->IsCancelled()) {
+        throw unavailable("the call was cancelled while it waited its turn");
+      }
+      EnrollmentRequest enrolment = from_proto(*request);
+      enrolment.peer = client_address(*context, proxies_);
+      const Enrollment e = authority_.enroll(enrolment);
+      to_proto(e, issuer_view(authority_, e.certificate), response);
+    }));
   });
+  return reactor;
 }
 
 namespace {

@@ -6,20 +6,27 @@
 #include "domain/authority.h"
 #include "hostca/v1/host.grpc.pb.h"
 #include "service/client_address.h"
+#include "service/work_pool.h"
 
 namespace hostca::service {
 
-class HostServiceImpl final : public v1::HostService::Service {
+class HostServiceImpl final
+    : public v1::HostService::WithCallbackMethod_RequestCertificate<v1::HostService::Service> {
  public:
   HostServiceImpl(Authority& authority, const TrustedProxies& proxies,
                   std::size_t concurrent_issuance = 0)
-      : authority_(authority), proxies_(proxies), issuing_(concurrent_issuance) {}
+      : authority_(authority),
+        proxies_(proxies),
+        issuing_(concurrent_issuance),
+        enrolling_(concurrent_issuance) {}
 
   grpc::Status GetCACertificate(grpc::ServerContext* context, const v1::GetCACertificateRequest*,
                                 v1::GetCACertificateResponse* response) override;
-  grpc::Status RequestCertificate(grpc::ServerContext* context,
-                                  const v1::RequestCertificateRequest* request,
-                                  v1::CertificateResponse* response) override;
+  // The callback API: the work runs on a pool of concurrent_issuance
+  // threads, not on a thread per call.
+  grpc::ServerUnaryReactor* RequestCertificate(grpc::CallbackServerContext* context,
+                                               const v1::RequestCertificateRequest* request,
+                                               v1::CertificateResponse* response) override;
   grpc::Status RenewCertificate(grpc::ServerContext* context,
                                 const v1::RenewCertificateRequest* request,
                                 v1::CertificateResponse* response) override;
@@ -41,6 +48,7 @@ class HostServiceImpl final : public v1::HostService::Service {
   // The calls that check a CSR, sign and write (enrol, renew, reissue) run
   // at most this many at once, first come first served.
   FifoGate issuing_;
+  WorkPool enrolling_;
 };
 
 }  // namespace hostca::service

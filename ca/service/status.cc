@@ -81,7 +81,7 @@ const char* status_code_name(grpc::StatusCode code) {
   }
 }
 
-void log_call(const char* rpc, const grpc::ServerContext* context, const grpc::Status& status,
+void log_call(const char* rpc, const grpc::ServerContextBase* context, const grpc::Status& status,
               std::chrono::steady_clock::duration elapsed) {
   const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
   // Only the RPC name, the peer, the status and its message: request

@@ -20,15 +20,15 @@ grpc::Status to_status(const Error& error);
 // Runs body; maps an Error to its status, anything else to INTERNAL.
 // `subject` may be filled by body (a host ID, a token ID) for the log line.
 template <typename Body>
-grpc::Status handle(const char* rpc, grpc::ServerContext* context, Body&& body);
+grpc::Status handle(const char* rpc, grpc::ServerContextBase* context, Body&& body);
 
-void log_call(const char* rpc, const grpc::ServerContext* context, const grpc::Status& status,
+void log_call(const char* rpc, const grpc::ServerContextBase* context, const grpc::Status& status,
               std::chrono::steady_clock::duration elapsed);
 
 grpc::Status internal_status(const char* rpc, const std::exception& e);
 
 template <typename Body>
-grpc::Status handle(const char* rpc, grpc::ServerContext* context, Body&& body) {
+grpc::Status handle(const char* rpc, grpc::ServerContextBase* context, Body&& body) {
   const auto start = std::chrono::steady_clock::now();
   grpc::Status status;
   try {
