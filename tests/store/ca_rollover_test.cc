@@ -203,13 +203,19 @@ Renewal renew(TestCa& ca, const TestCa::Host& host) {
   return ca.authority->renew(renewal);
 }
 
+// Starts and activates a rollover, and the authority follows: the second
+// key issues, the first is retiring.
+void move_to_the_second_key(TestCa& ca) {
+  start(ca, ca.store);
+  activate_rollover(ca.store, ca.clock);
+  follow(ca);
+}
+
 TEST(CaRollover, FinishWaitsForEveryHostToRenewOntoTheNewKeyAndRevokesNothing) {
   TestCa ca;
   const TestCa::Host a = ca.enrol("a.example");
   const TestCa::Host b = ca.enrol("b.example");
-  start(ca, ca.store);
-  activate_rollover(ca.store, ca.clock);
-  follow(ca);
+  move_to_the_second_key(ca);
   EXPECT_REFUSED(finish_rollover(ca.store, RolloverFinish{}, ca.clock),
                  ErrorKind::kFailedPrecondition, "2 host(s) still hold only certificates");
   renew(ca, a);
@@ -231,9 +237,7 @@ TEST(CaRollover, FinishIsRefusedWithTheCountThenRevokesWhatRemainsOnTheOldKeysCr
   TestCa ca;
   const TestCa::Host a = ca.enrol("a.example");
   const TestCa::Host b = ca.enrol("b.example");
-  start(ca, ca.store);
-  activate_rollover(ca.store, ca.clock);
-  follow(ca);
+  move_to_the_second_key(ca);
   const auto before = database_state(ca.conninfo);
   EXPECT_REFUSED(finish_rollover(ca.store, RolloverFinish{}, ca.clock),
                  ErrorKind::kFailedPrecondition,
