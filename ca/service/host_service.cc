@@ -22,34 +22,35 @@ CaCertificateView issuer_view(const Authority& authority, const IssuedCertificat
 }
 }  // namespace
 
-FifoGate::Pass HostServiceImpl::enter_issuing(grpc::ServerContext* context) {
-  FifoGate::Pass pass = issuing_.enter();
-  // A caller that gave up while it waited its turn costs nothing more.
-  if (context->IsCancelled()) throw unavailable("the call was cancelled while it waited its turn");
-  return pass;
-}
-
-grpc::ServerUnaryReactor* HostServiceImpl::RequestCertificate(
-    grpc::CallbackServerContext* context, const v1::RequestCertificateRequest* request,
-    v1::CertificateResponse* response) {
+template <typename Body>
+grpc::ServerUnaryReactor* HostServiceImpl::issue(const char* rpc,
+                                                 grpc::CallbackServerContext* context, Body body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  enrolling_.post([this, context, request, response, reactor] {
-    reactor->Finish(handle("RequestCertificate", context, [&] {
+  issuing_.post([rpc, context, reactor, body = std::move(body)] {
+    reactor->Finish(handle(rpc, context, [&] {
       if (context->IsCancelled()) {
         throw unavailable("the call was cancelled while it waited its turn");
       }
-      EnrollmentRequest enrolment = from_proto(*request);
-      enrolment.peer = client_address(*context, proxies_);
-      const Enrollment e = authority_.enroll(enrolment);
-      to_proto(e, issuer_view(authority_, e.certificate), response);
+      body();
     }));
   });
   return reactor;
 }
 
+grpc::ServerUnaryReactor* HostServiceImpl::RequestCertificate(
+    grpc::CallbackServerContext* context, const v1::RequestCertificateRequest* request,
+    v1::CertificateResponse* response) {
+  return issue("RequestCertificate", context, [this, context, request, response] {
+    EnrollmentRequest enrolment = from_proto(*request);
+    enrolment.peer = client_address(*context, proxies_);
+    const Enrollment e = authority_.enroll(enrolment);
+    to_proto(e, issuer_view(authority_, e.certificate), response);
+  });
+}
+
 namespace {
 // The TLS client certificate the caller presented, if any (PEM).
-std::string client_certificate(grpc::ServerContext* context) {
+std::string client_certificate(grpc::ServerContextBase* context) {
   // The transport asks for a client certificate and leaves its checks to
   // the authority: this CA's, unexpired, unrevoked in the database now.
   if (const auto auth = context->auth_context()) {
@@ -60,14 +61,13 @@ std::string client_certificate(grpc::ServerContext* context) {
 }
 }  // namespace
 
-grpc::Status HostServiceImpl::RenewCertificate(grpc::ServerContext* context,
-                                               const v1::RenewCertificateRequest* request,
-                                               v1::CertificateResponse* response) {
-  return handle("RenewCertificate", context, [&] {
+grpc::ServerUnaryReactor* HostServiceImpl::RenewCertificate(
+    grpc::CallbackServerContext* context, const v1::RenewCertificateRequest* request,
+    v1::CertificateResponse* response) {
+  return issue("RenewCertificate", context, [this, context, request, response] {
     RenewalRequest renewal;
     renewal.client_certificate_pem = client_certificate(context);
     renewal.csr.assign(request->csr().begin(), request->csr().end());
-    const auto pass = enter_issuing(context);
     const Renewal r = authority_.renew(renewal);
     to_proto(Enrollment{r.host_id, r.certificate}, issuer_view(authority_, r.certificate),
              response);
@@ -89,13 +89,12 @@ grpc::Status HostServiceImpl::ReportCertificateFailure(
   });
 }
 
-grpc::Status HostServiceImpl::ReissueCertificate(grpc::ServerContext* context,
-                                                 const v1::ReissueCertificateRequest* request,
-                                                 v1::CertificateResponse* response) {
-  return handle("ReissueCertificate", context, [&] {
+grpc::ServerUnaryReactor* HostServiceImpl::ReissueCertificate(
+    grpc::CallbackServerContext* context, const v1::ReissueCertificateRequest* request,
+    v1::CertificateResponse* response) {
+  return issue("ReissueCertificate", context, [this, context, request, response] {
     ReissueRequest reissue = from_proto(*request);
     reissue.peer = client_address(*context, proxies_);
-    const auto pass = enter_issuing(context);
     const Reissue r = authority_.reissue(reissue);
     to_proto(r, issuer_view(authority_, r.certificate), response);
   });
