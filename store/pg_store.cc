@@ -34,7 +34,17 @@ const char* const kNotTheActiveCaKey = "HC001";
 
 PgStore::PgStore(PgStoreOptions options)
     : options_(std::move(options)),
-      pool_(options_.conninfo, options_.pool_size, options_.acquire_timeout, &PgTx::prepare) {}
+      pool_(options_.conninfo, options_.pool_size, options_.acquire_timeout, &PgTx::prepare),
+      enrolments_(
+          [this](const std::vector<const EnrolmentCall*>& calls) {
+            std::vector<EnrolmentResult> results;
+            run<pqxx::nontransaction>(
+                [&](Tx& tx) { results = static_cast<PgTx&>(tx).enrol_batch(calls); });
+            return results;
+          },
+          options_.enrolment_batch, options_.enrolment_batches_at_once) {}
+
+EnrolmentResult PgStore::enrol(const EnrolmentCall& call) { return enrolments_.run(call); }
 
 void PgStore::transact(const std::function<void(Tx&)>& work) { run<pqxx::work>(work); }
 

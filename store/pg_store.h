@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 
+#include "common/batcher.h"
 #include "store/pg_connection_pool.h"
 #include "store/store.h"
 
@@ -16,6 +17,10 @@ struct PgStoreOptions {
   std::size_t pool_size = 8;
   std::chrono::milliseconds acquire_timeout{5000};
   int max_attempts = 5;  // for serialization failures and deadlocks
+  // Store::enrol: at most this many enrolments in one statement, and at
+  // most this many such statements at once.
+  std::size_t enrolment_batch = 64;
+  int enrolment_batches_at_once = 2;
 };
 
 class PgStore final : public Store {
@@ -25,6 +30,8 @@ class PgStore final : public Store {
   using Store::transact;
   void autocommit(const std::function<void(Tx&)>& work) override;
   using Store::autocommit;
+  // The enrolments waiting when a batch starts go in it (see Batcher).
+  EnrolmentResult enrol(const EnrolmentCall& call) override;
   // True if a connection can be had and answers.
   bool ping();
   const PgConnectionPool& pool() const { return pool_; }
@@ -35,6 +42,7 @@ class PgStore final : public Store {
 
   PgStoreOptions options_;
   PgConnectionPool pool_;
+  Batcher<EnrolmentCall, EnrolmentResult> enrolments_;
 };
 
 }  // namespace hostca::store

@@ -60,6 +60,10 @@ class PgTx final : public Tx {
   EnrolmentResult enrol(const Bytes& token_hash, bool name_patterns_checked, const HostRow& host,
                         const CertificateRow& certificate,
                         const std::vector<AuditRow>& audit) override;
+  // Several enrolments in one statement (migration 0009), one result each,
+  // in order. On a nontransaction, a name claimed meanwhile by another
+  // enrolment makes it call again.
+  std::vector<EnrolmentResult> enrol_batch(const std::vector<const EnrolmentCall*>& calls);
   void insert_certificate(const CertificateRow& certificate) override;
   std::vector<CertificateRow> list_host_certificates(const std::string& host_id) override;
   std::optional<std::string> find_host_with_key(const Bytes& spki_sha256,

@@ -206,7 +206,7 @@ class EnrolmentTx {
   // One statement: the token (by hash) and the host certified for the key.
   virtual EnrolmentPreview preview_enrolment(const Bytes& token_hash, const Bytes& spki_sha256) = 0;
   // An enrolment in one statement, so one round trip (and, run by
-  // Store::autocommit, its own transaction; migration 0008): finds the
+  // Store::autocommit, its own transaction; migration 0009): finds the
   // authorization token by hash and locks it, checks that it is usable at
   // the host's created_at, that its name patterns were checked
   // (`name_patterns_checked`, needed only if it has any), that no host
@@ -218,6 +218,15 @@ class EnrolmentTx {
   virtual EnrolmentResult enrol(const Bytes& token_hash, bool name_patterns_checked,
                                 const HostRow& host, const CertificateRow& certificate,
                                 const std::vector<AuditRow>& audit) = 0;
+};
+
+// One enrolment's writes, for Store::enrol.
+struct EnrolmentCall {
+  Bytes token_hash;
+  bool name_patterns_checked = false;
+  HostRow host;
+  CertificateRow certificate;
+  std::vector<AuditRow> audit;
 };
 
 class Tx : public CaTx,
@@ -242,6 +251,17 @@ class Store {
   // where BEGIN and COMMIT would be two more round trips. Retried like
   // transact. By default the same as transact.
   virtual void autocommit(const std::function<void(Tx&)>& work) { transact(work); }
+
+  // EnrolmentTx::enrol as its own unit of work. PgStore writes the
+  // enrolments that are ready at the same moment as one batch, one
+  // statement and one commit (migration 0009); each still gets its own
+  // outcome, as if it had run alone. By default, autocommit.
+  virtual EnrolmentResult enrol(const EnrolmentCall& call) {
+    return autocommit([&](Tx& tx) {
+      return tx.enrol(call.token_hash, call.name_patterns_checked, call.host, call.certificate,
+                      call.audit);
+    });
+  }
 
   template <typename Work, typename Result = std::invoke_result_t<Work&, Tx&>,
             typename = std::enable_if_t<!std::is_void_v<Result>>>

@@ -53,7 +53,7 @@ std::int64_t last_audit(const TestCa& ca) {
 
 RenewalRequest renewal_with(const IssuedCertificate& current) {
   RenewalRequest r;
-  r.client_certificate_pem = current.certificate.PEM_encode();
+  r.client_certificate_pem = current.pem();
   r.csr = testing::csr_der(*testing::ecdsa_key("secp256r1"));
   return r;
 }
@@ -135,7 +135,7 @@ TEST(TokenGuessing, AValidTokenFromALockedOutAddressCostsWhatItCostsAnyone) {
   };
   const auto locked = cost(port(kNat, 99), "locked.example");
   const auto fresh = cost(port("ipv4:192.0.2.44", 1), "fresh.example");
-  EXPECT_EQ(locked.first, 1);  // one call: hostca_enrol (migration 0008)
+  EXPECT_EQ(locked.first, 1);  // one call: hostca_enrol_batch (migration 0009)
   EXPECT_EQ(locked, fresh);
 }
 
@@ -430,7 +430,7 @@ TEST(CertificateFailureReports, OnlyTheHostsOwnValidCertificateMakesAReportVerif
   const auto other = ca.enrol("other.example");
   // Another host's certificate: unverified.
   CertificateFailureReport r = report_for(host.host_id, port(kNat, 1));
-  r.client_certificate_pem = other.certificate.certificate.PEM_encode();
+  r.client_certificate_pem = other.certificate.certificate().PEM_encode();
   ca.authority->record_certificate_failure(r);
   EXPECT_FALSE(ca.authority->get_host(host.host_id).host.host.certificate_failure_verified);
   // Flood the address's budget: the host itself still gets through, verified.
@@ -441,7 +441,7 @@ TEST(CertificateFailureReports, OnlyTheHostsOwnValidCertificateMakesAReportVerif
     }
   }
   const std::int64_t last = last_audit(ca);
-  r.client_certificate_pem = host.certificate.certificate.PEM_encode();
+  r.client_certificate_pem = host.certificate.certificate().PEM_encode();
   EXPECT_TRUE(ca.authority->record_certificate_failure(r));
   const auto h = ca.authority->get_host(host.host_id).host.host;
   EXPECT_TRUE(h.certificate_failure_verified);
@@ -460,7 +460,7 @@ TEST(CertificateFailureReports, OnlyTheHostsOwnValidCertificateMakesAReportVerif
   rev.host_id = other.host_id;
   ca.authority->revoke(ca.admin(), rev);
   CertificateFailureReport o = report_for(other.host_id, "ipv4:192.0.2.10:1");
-  o.client_certificate_pem = other.certificate.certificate.PEM_encode();
+  o.client_certificate_pem = other.certificate.certificate().PEM_encode();
   ca.authority->record_certificate_failure(o);
   EXPECT_FALSE(ca.authority->get_host(other.host_id).host.host.certificate_failure_verified);
 }

@@ -17,6 +17,7 @@
 #include <botan/x509path.h>
 #include <nlohmann/json.hpp>
 
+#include "store/pg_tx.h"
 #include "support/crypto_fixtures.h"
 #include "support/expect_error.h"
 #include "support/test_ca.h"
@@ -61,7 +62,7 @@ TEST(Enrollment, StoresHostCertificateTokenUseAndAuditRows) {
   const Botan::X509_Certificate stored(std::vector<std::uint8_t>(der.begin(), der.end()));
   EXPECT_EQ(row[0].as<std::string>(), e.certificate.serial_hex);
   EXPECT_EQ(Botan::hex_encode(stored.serial_number(), false), e.certificate.serial_hex);
-  EXPECT_EQ(stored.BER_encode(), e.certificate.certificate.BER_encode());
+  EXPECT_EQ(stored.BER_encode(), e.certificate.certificate().BER_encode());
   EXPECT_EQ(stored.subject_info("X520.CommonName"), std::vector<std::string>{e.host_id});
   EXPECT_EQ(row[2].as<std::string>(), "enroll");
   EXPECT_EQ(row[4].as<std::int64_t>(),
@@ -152,14 +153,15 @@ TEST(Enrollment, TwentyConcurrentEnrolmentsWithFiveUsesGiveExactlyFive) {
       5);
 }
 
-// Migration 0008's hostca_enrol, called directly as the server calls it
+// Migration 0009's hostca_enrol_batch (a batch of one), called directly as the server calls it
 // (one statement, no transaction around it): every check it makes again
 // under the token's lock refuses alone, says which, and writes nothing.
 class EnrolmentCall : public ::testing::Test {
  protected:
-  store::HostRow host(const std::string& name) const {
+  store::HostRow host(const std::string& name,
+                      const std::string& id = "7d1f1c36-0c4f-4d3e-9b36-3a4f0f5e0a01") const {
     store::HostRow h;
-    h.host_id = "7d1f1c36-0c4f-4d3e-9b36-3a4f0f5e0a01";
+    h.host_id = id;
     h.hostname = name;
     h.created_at = ca_.clock.now();
     h.crl_shard = 3;
@@ -167,7 +169,7 @@ class EnrolmentCall : public ::testing::Test {
   }
   store::CertificateRow certificate(const store::HostRow& h, std::uint8_t key_byte) const {
     store::CertificateRow c;
-    c.serial_hex = "0a0b0c";
+    c.serial_hex = "0a0b0c" + to_hex(Bytes{key_byte});
     c.host_id = h.host_id;
     c.kind = store::CertificateKind::kEnroll;
     c.not_before = h.created_at;
@@ -212,7 +214,7 @@ TEST_F(EnrolmentCall, EachFailedCheckSaysWhichAndWritesNothing) {
   // A key another host's certificate certifies.
   h = host("new.example");
   auto c = certificate(h, 0x11);
-  c.spki_sha256 = sha256(first.certificate.certificate.subject_public_key_info());
+  c.spki_sha256 = sha256(first.certificate.certificate().subject_public_key_info());
   r = call(h, c, token.token.hash());
   EXPECT_EQ(r.outcome, store::EnrolmentResult::Outcome::kKeyHeld);
   EXPECT_EQ(r.key_holder, first.host_id);
@@ -250,6 +252,82 @@ TEST_F(EnrolmentCall, EachFailedCheckSaysWhichAndWritesNothing) {
                                      " 'token.use' AND subject = $1",
                                      token.token_id),
             "token:" + token.token_id + " 1 of 1");
+}
+
+// Migration 0009's batch: each item is checked in order against the
+// database and the items before it, gets its own outcome, and only the
+// items that pass are written.
+TEST_F(EnrolmentCall, ABatchChecksEachItemAfterTheOnesBeforeItAndWritesOnlyThoseThatPass) {
+  const CreatedToken token = ca_.new_token(2);
+  const CreatedToken other = ca_.new_token(1);
+  const auto id = [](int i) { return "7d1f1c36-0c4f-4d3e-9b36-3a4f0f5e0a0" + std::to_string(i); };
+  const auto item = [&](const std::string& name, int host, std::uint8_t key,
+                        const CreatedToken* t) {
+    const auto h = this->host(name, id(host));
+    store::EnrolmentCall c{t ? t->token.hash() : Bytes(32, 0x5a), false, h, certificate(h, key),
+                           audit()};
+    return c;
+  };
+  const std::vector<store::EnrolmentCall> calls = {
+      item("a.example", 1, 0x01, &token),   // passes: the token's first use
+      item("b.example", 2, 0x01, &token),   // the key the item before took
+      item("a.example", 3, 0x02, &token),   // the name the first item took
+      item("c.example", 4, 0x03, &token),   // passes: the token's second use
+      item("d.example", 5, 0x04, &token),   // the token is used up now
+      item("e.example", 6, 0x05, nullptr),  // no such token
+      item("f.example", 7, 0x06, &other),   // passes: another token
+  };
+  std::vector<const store::EnrolmentCall*> batch;
+  for (const auto& c : calls) batch.push_back(&c);
+  const auto results = ca_.store.autocommit(
+      [&](store::Tx& tx) { return static_cast<store::PgTx&>(tx).enrol_batch(batch); });
+  using Outcome = store::EnrolmentResult::Outcome;
+  ASSERT_EQ(results.size(), calls.size());
+  EXPECT_EQ(results[0].outcome, Outcome::kEnrolled);
+  EXPECT_EQ(results[0].token_id, token.token_id);
+  EXPECT_EQ(results[1].outcome, Outcome::kKeyHeld);
+  EXPECT_EQ(results[1].key_holder, id(1));
+  EXPECT_EQ(results[2].outcome, Outcome::kNamesHeld);
+  ASSERT_EQ(results[2].names_held.size(), 1u);
+  EXPECT_EQ(results[2].names_held[0].name, "a.example");
+  EXPECT_EQ(results[2].names_held[0].host_id, id(1));
+  EXPECT_EQ(results[3].outcome, Outcome::kEnrolled);
+  EXPECT_EQ(results[4].outcome, Outcome::kTokenUnusable);
+  EXPECT_EQ(results[4].token_id, token.token_id);
+  EXPECT_EQ(results[5].outcome, Outcome::kUnknownToken);
+  EXPECT_EQ(results[6].outcome, Outcome::kEnrolled);
+  EXPECT_EQ(results[6].token_id, other.token_id);
+
+  EXPECT_EQ(query_value<std::string>(
+                ca_.conninfo, "SELECT string_agg(hostname, ' ' ORDER BY hostname) FROM hosts"),
+            "a.example c.example f.example");
+  EXPECT_EQ(query_value<std::string>(
+                ca_.conninfo,
+                "SELECT string_agg(name || '=' || host_id, ' ' ORDER BY name) FROM host_names"),
+            "a.example=" + id(1) + " c.example=" + id(4) + " f.example=" + id(7));
+  EXPECT_EQ(
+      query_value<int>(ca_.conninfo, "SELECT count(*) FROM certificates WHERE kind = 'enroll'"), 3);
+  EXPECT_EQ(query_value<int>(ca_.conninfo, "SELECT uses FROM tokens WHERE token_id = $1::uuid",
+                             token.token_id),
+            2);
+  EXPECT_EQ(query_value<std::string>(
+                ca_.conninfo,
+                "SELECT string_agg((details->>'uses') || ' of ' || (details->>'max_uses'), ', '"
+                " ORDER BY sequence) FROM audit_log WHERE action = 'token.use' AND subject = $1",
+                token.token_id),
+            "1 of 2, 2 of 2");
+
+  // A batch in which nothing passes writes nothing.
+  const auto before = database_state(ca_.conninfo);
+  const std::vector<store::EnrolmentCall> refused = {item("g.example", 8, 0x07, &token),
+                                                     item("a.example", 9, 0x08, &other)};
+  const auto none = ca_.store.autocommit([&](store::Tx& tx) {
+    return static_cast<store::PgTx&>(tx).enrol_batch({&refused[0], &refused[1]});
+  });
+  ASSERT_EQ(none.size(), 2u);
+  EXPECT_EQ(none[0].outcome, Outcome::kTokenUnusable);
+  EXPECT_EQ(none[1].outcome, Outcome::kTokenUnusable);
+  EXPECT_EQ(database_state(ca_.conninfo), before);
 }
 
 // Refusals: each gets its precise kind and leaves every table as it was.
