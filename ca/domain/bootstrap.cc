@@ -56,7 +56,7 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
   InitResult result{ca_cert.PEM_encode(),
                     certificate_fingerprint(ca_cert),
                     spki_fingerprint(ca_cert),
-                    server_cert.certificate.PEM_encode(),
+                    server_cert.pem(),
                     Botan::PKCS8::PEM_encode(*server_key),
                     SecretToken::generate(SecretKind::kAdminKey, rng),
                     new_uuid(rng)};
@@ -184,7 +184,7 @@ ServerCertificate issue_server_certificate(store::Store& store, const OpenedCa& 
     tx.append_audit(
         audit(now, "certificate.issue", issued.serial_hex, {{"kind", "server"}, {"names", names}}));
   });
-  return ServerCertificate{issued.certificate.PEM_encode(), Botan::PKCS8::PEM_encode(*key)};
+  return ServerCertificate{issued.pem(), Botan::PKCS8::PEM_encode(*key)};
 }
 
 std::vector<std::string> server_dns_names(const std::vector<std::string>& names) {

@@ -57,7 +57,7 @@ Botan::X509_Certificate make_link_certificate(const Signer& signer,
   body.not_after = x509_time(not_after);
   body.extensions = ca_extensions(subject_key_id, signer.ca_certificate().subject_key_id());
   try {
-    return signer.sign(body);
+    return Botan::X509_Certificate(signer.sign(body));
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {

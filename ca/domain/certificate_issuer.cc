@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <botan/hex.h>
+#include <botan/pem.h>
 #include <botan/system_rng.h>
 #include <botan/x509_ext.h>
 
@@ -58,6 +59,14 @@ CertificateIssuer::CertificateIssuer(CertificateProfile profile,
   if (!signer_) throw internal_error("a certificate issuer needs a signer");
 }
 
+Botan::X509_Certificate IssuedCertificate::certificate() const {
+  return Botan::X509_Certificate(std::vector<std::uint8_t>(der.begin(), der.end()));
+}
+
+std::string IssuedCertificate::pem() const {
+  return Botan::PEM_Code::encode(der.data(), der.size(), "CERTIFICATE");
+}
+
 TimePoint CertificateIssuer::clamp_not_after(TimePoint wanted) const {
   const TimePoint ca_end(std::chrono::duration_cast<Duration>(
       signer_->ca_certificate().not_after().to_std_timepoint().time_since_epoch()));
@@ -71,9 +80,9 @@ IssuedCertificate CertificateIssuer::sign(CertificateBody body, TimePoint not_be
   body.not_after = x509_time(not_after);
   body.extensions.add(new Botan::Cert_Extension::Authority_Key_ID(ca.subject_key_id()));
   try {
-    Botan::X509_Certificate cert = signer_->sign(body);
-    return IssuedCertificate{std::move(cert), serial_hex(body.serial), not_before, not_after,
-                             ca_generation_};
+    const std::vector<std::uint8_t> der = signer_->sign(body);
+    return IssuedCertificate{Bytes(der.begin(), der.end()), serial_hex(body.serial), not_before,
+                             not_after, ca_generation_};
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {

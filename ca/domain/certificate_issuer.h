@@ -23,11 +23,16 @@ Botan::BigInt random_serial(Botan::RandomNumberGenerator& rng);
 std::string serial_hex(const Botan::BigInt& serial);
 
 struct IssuedCertificate {
-  Botan::X509_Certificate certificate;
+  Bytes der;  // as signed
   std::string serial_hex;
   TimePoint not_before;
   TimePoint not_after;
   int ca_generation = 1;  // the CA key that signed it
+
+  // The certificate parsed (each call parses it: the issuing paths never
+  // need to).
+  Botan::X509_Certificate certificate() const;
+  std::string pem() const;
 };
 
 class CertificateIssuer {

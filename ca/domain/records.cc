@@ -10,8 +10,7 @@ store::CertificateRow record(const IssuedCertificate& issued, store::Certificate
   row.kind = kind;
   row.not_before = issued.not_before;
   row.not_after = issued.not_after;
-  const auto der = issued.certificate.BER_encode();
-  row.der = Bytes(der.begin(), der.end());
+  row.der = issued.der;
   row.created_at = now;
   row.ca_generation = issued.ca_generation;
   return row;

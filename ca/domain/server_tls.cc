@@ -55,7 +55,7 @@ std::optional<ServedTlsChain> next_served_chain(store::Store& store, const CaKey
                        {"replaces", serial_hex(Botan::BigInt(leaf.serial_number()))}}));
   });
   ServedTlsChain out;
-  out.leaf_pem = issued.certificate.PEM_encode();
+  out.leaf_pem = issued.pem();
   out.chain_pem = out.leaf_pem;
   if (active.new_with_old) out.chain_pem += active.new_with_old->PEM_encode();
   out.issued_serial = issued.serial_hex;

@@ -23,17 +23,17 @@ SoftwareSigner::SoftwareSigner(std::shared_ptr<const Botan::Private_Key> key,
   openssl_ = OpenSslSigningKey::from(*key_, hash_);
 }
 
-Botan::X509_Certificate SoftwareSigner::sign(const CertificateBody& body) const {
+std::vector<std::uint8_t> SoftwareSigner::sign(const CertificateBody& body) const {
   if (!openssl_) {
     Botan::AlgorithmIdentifier sig_algo;
     std::unique_ptr<Botan::PK_Signer> signer(
         Botan::choose_sig_format(*key_, rng_, hash_, sig_algo));
     return Botan::X509_CA::make_cert(signer.get(), rng_, body.serial, sig_algo, body.subject_spki,
                                      body.not_before, body.not_after, ca_cert_.subject_dn(),
-                                     body.subject, body.extensions);
+                                     body.subject, body.extensions)
+        .BER_encode();
   }
-  return Botan::X509_Certificate(
-      sign_tbs(tbs_certificate(body, algorithm_, ca_cert_.subject_dn())));
+  return sign_tbs(tbs_certificate(body, algorithm_, ca_cert_.subject_dn()));
 }
 
 std::vector<std::uint8_t> SoftwareSigner::sign_tbs(const std::vector<std::uint8_t>& tbs) const {

@@ -78,9 +78,8 @@ namespace {
 void certificate_to_proto(const std::string& host_id, const IssuedCertificate& issued,
                           const CaCertificateView& ca, v1::CertificateResponse* out) {
   out->set_host_id(host_id);
-  const auto der = issued.certificate.BER_encode();
-  out->set_certificate_der(der.data(), der.size());
-  out->set_certificate_pem(issued.certificate.PEM_encode());
+  out->set_certificate_der(issued.der.data(), issued.der.size());
+  out->set_certificate_pem(issued.pem());
   out->set_serial_hex(issued.serial_hex);
   to_proto(issued.not_after, out->mutable_not_after());
   out->set_ca_certificate_der(ca.der.data(), ca.der.size());

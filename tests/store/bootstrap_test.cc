@@ -128,7 +128,7 @@ TEST(InitializeCa, Ed25519AndP384CasInitOpenAndIssue) {
     const CreatedToken token =
         authority.create_authorization_token(Actor{"admin:" + init.admin_key_id}, request);
     const Enrollment e = authority.enroll(testing::enrollment("h.example", token.token.reveal()));
-    EXPECT_TRUE(e.certificate.certificate.check_signature(
+    EXPECT_TRUE(e.certificate.certificate().check_signature(
         *opened.signer->ca_certificate().load_subject_public_key()))
         << to_string(algorithm);
   }

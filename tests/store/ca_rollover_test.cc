@@ -86,7 +86,7 @@ TEST(CaRollover, StartMakesTheNextKeyWithBothLinksAndNothingIssuesWithItYet) {
                              " encrypted_private_key_pem LIKE '%BEGIN ENCRYPTED PRIVATE KEY%'"),
             1);
   const TestCa::Host host = ca.enrol("during.example");
-  EXPECT_TRUE(signed_by(host.certificate.certificate, old_ca));
+  EXPECT_TRUE(signed_by(host.certificate.certificate(), old_ca));
   EXPECT_EQ(ca.authority->announced_keys().size(), 2u);
 }
 
@@ -140,24 +140,24 @@ TEST(CaRollover, ActivateMovesEnrolmentRenewalAndReissueToTheNewKey) {
   EXPECT_EQ(ca.authority->ca_certificate().generation, 2);
 
   const TestCa::Host fresh = ca.enrol("new.example");
-  EXPECT_TRUE(signed_by(fresh.certificate.certificate, new_ca));
+  EXPECT_TRUE(signed_by(fresh.certificate.certificate(), new_ca));
   EXPECT_EQ(
       query_value<int>(ca.conninfo, "SELECT ca_generation FROM certificates WHERE serial_hex = $1",
                        fresh.serial_hex),
       2);
   // A certificate of the old key still renews, and the renewal is the new key's.
   RenewalRequest renewal;
-  renewal.client_certificate_pem = old_host.certificate.certificate.PEM_encode();
+  renewal.client_certificate_pem = old_host.certificate.certificate().PEM_encode();
   const auto key = generate_key(CaKeyAlgorithm::kEcdsaP256, testing::rng());
   renewal.csr = testing::csr_der(*key, "old.example");
   const Renewal renewed = ca.authority->renew(renewal);
   EXPECT_EQ(renewed.host_id, old_host.host_id);
-  EXPECT_TRUE(signed_by(renewed.certificate.certificate, new_ca));
+  EXPECT_TRUE(signed_by(renewed.certificate.certificate(), new_ca));
   // So does a reissue, which revokes the old key's certificates on its own CRL.
   const auto token = ca.new_reissue_token(fresh.host_id);
   const Reissue reissued =
       ca.authority->reissue(ca.reissue_request(fresh.host_id, token.token.reveal()));
-  EXPECT_TRUE(signed_by(reissued.certificate.certificate, new_ca));
+  EXPECT_TRUE(signed_by(reissued.certificate.certificate(), new_ca));
 
   const auto before = database_state(ca.conninfo);
   const RolloverStep again = activate_rollover(ca.store, ca.clock);
@@ -180,7 +180,7 @@ TEST(CaRollover, AServerThatHasNotFollowedActivateYetIssuesNothingWithTheOldKey)
   EXPECT_REFUSED(ca.authority->enroll(testing::enrollment("late.example", token.token.reveal())),
                  ErrorKind::kUnavailable, "try again");
   RenewalRequest renewal;
-  renewal.client_certificate_pem = host.certificate.certificate.PEM_encode();
+  renewal.client_certificate_pem = host.certificate.certificate().PEM_encode();
   const auto key = generate_key(CaKeyAlgorithm::kEcdsaP256, testing::rng());
   renewal.csr = testing::csr_der(*key, "host.example");
   EXPECT_REFUSED(ca.authority->renew(renewal), ErrorKind::kUnavailable, "rollover");
@@ -191,13 +191,13 @@ TEST(CaRollover, AServerThatHasNotFollowedActivateYetIssuesNothingWithTheOldKey)
   const Enrollment late =
       ca.authority->enroll(testing::enrollment("late.example", token.token.reveal()));
   EXPECT_TRUE(
-      signed_by(late.certificate.certificate, ca.authority->ring()->find(2)->certificate()));
+      signed_by(late.certificate.certificate(), ca.authority->ring()->find(2)->certificate()));
 }
 
 // Renews `host`'s certificate with a fresh key, as its agent does.
 Renewal renew(TestCa& ca, const TestCa::Host& host) {
   RenewalRequest renewal;
-  renewal.client_certificate_pem = host.certificate.certificate.PEM_encode();
+  renewal.client_certificate_pem = host.certificate.certificate().PEM_encode();
   const auto key = generate_key(CaKeyAlgorithm::kEcdsaP256, testing::rng());
   renewal.csr = testing::csr_der(*key, host.hostname);
   return ca.authority->renew(renewal);
@@ -304,7 +304,7 @@ TEST(CaRollover, HostsReportTheKeysTheyTrustAndAdminsSeeTheSpread) {
   const std::string first = ring->find(1)->spki_sha256;
   const std::string next = ring->find(2)->spki_sha256;
   TrustReport report;
-  report.client_certificate_pem = a.certificate.certificate.PEM_encode();
+  report.client_certificate_pem = a.certificate.certificate().PEM_encode();
   report.spki_sha256 = {first, next};
   ca.authority->record_trusted_cas(report);
   const CaStatus status = ca.authority->ca_status();
@@ -332,7 +332,7 @@ TEST(CaRollover, ATrustReportNeedsTheHostsOwnValidCertificateAndChangesNothingOt
   EXPECT_REFUSED(ca.authority->record_trusted_cas(none), ErrorKind::kUnauthenticated,
                  "certificate");
   TrustReport malformed;
-  malformed.client_certificate_pem = a.certificate.certificate.PEM_encode();
+  malformed.client_certificate_pem = a.certificate.certificate().PEM_encode();
   malformed.spki_sha256 = {"NOT-HEX"};
   EXPECT_REFUSED(ca.authority->record_trusted_cas(malformed), ErrorKind::kInvalidArgument,
                  "lower-case hex");
@@ -347,7 +347,7 @@ TEST(CaRollover, ATrustReportNeedsTheHostsOwnValidCertificateAndChangesNothingOt
   ca.authority->revoke(ca.admin(), revoke);
   const auto revoked = database_state(ca.conninfo);
   TrustReport stale = none;
-  stale.client_certificate_pem = a.certificate.certificate.PEM_encode();
+  stale.client_certificate_pem = a.certificate.certificate().PEM_encode();
   EXPECT_REFUSED(ca.authority->record_trusted_cas(stale), ErrorKind::kUnauthenticated,
                  "not a valid certificate");
   EXPECT_EQ(database_state(ca.conninfo), revoked);

@@ -83,7 +83,8 @@ TEST(CrlPublication, EachShardCrlNamesTheDistributionPointOfItsCertificates) {
   ca.authority->revoke(ca.admin(), by_host(host.host_id));
   const auto crl = current_crl(*ca.authority, host.crl_shard);
 
-  const auto* cdp = host.certificate.certificate.v3_extensions()
+  const Botan::X509_Certificate cert = host.certificate.certificate();
+  const auto* cdp = cert.v3_extensions()
                         .get_extension_object_as<Botan::Cert_Extension::CRL_Distribution_Points>();
   ASSERT_NE(cdp, nullptr);
   ASSERT_EQ(cdp->distribution_points().size(), 1u);

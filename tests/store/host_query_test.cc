@@ -77,7 +77,7 @@ TEST_F(HostQueries, GetHostReturnsTheHostAndItsCertificates) {
   EXPECT_EQ(c.not_before, web1_.certificate.not_before);
   EXPECT_EQ(c.not_after, web1_.certificate.not_after);
   EXPECT_FALSE(c.revoked_at.has_value());
-  const auto der = web1_.certificate.certificate.BER_encode();
+  const auto der = web1_.certificate.certificate().BER_encode();
   EXPECT_EQ(c.der, Bytes(der.begin(), der.end()));
   ASSERT_TRUE(d.host.newest_certificate.has_value());
   EXPECT_EQ(d.host.newest_certificate->certificate.serial_hex, web1_.certificate.serial_hex);

@@ -165,7 +165,7 @@ TEST_F(Names, ANameStaysWithAHostWhoseCertificateWasRevoked) {
   // The victim comes back with a plain reissue and its names.
   const CreatedToken mine = ca_.new_reissue_token(victim_);
   const Reissue back = ca_.authority->reissue(ca_.reissue_request(victim_, mine.token.reveal()));
-  EXPECT_EQ(back.certificate.certificate.subject_alt_name().get_attribute("DNS"),
+  EXPECT_EQ(back.certificate.certificate().subject_alt_name().get_attribute("DNS"),
             (std::vector<std::string>{"victim.example.com", "victim-alias.example.com"}));
   expect_one_host_per_name(ca_);
 }
@@ -205,8 +205,7 @@ TEST_F(Names, TheServersOwnNamesAreNeverGivenToAHost) {
   const auto key = testing::ecdsa_key("secp256r1");
   const auto server = ca_.issuer().issue_server_certificate(
       {"ca.example.com", "localhost", "127.0.0.1"}, *key, ca_.clock.now());
-  const ServerTlsCheck check =
-      reserve_server_names(ca_.store, server.certificate.PEM_encode(), ca_.clock);
+  const ServerTlsCheck check = reserve_server_names(ca_.store, server.pem(), ca_.clock);
   EXPECT_TRUE(check.has_marker);
   EXPECT_EQ(check.reserved, std::vector<std::string>{"ca.example.com"});
   EXPECT_TRUE(check.held_by_hosts.empty());
@@ -235,8 +234,7 @@ TEST_F(Names, AServerNameAHostAlreadyHoldsStaysTheHostsAndIsReported) {
   const auto key = testing::ecdsa_key("secp256r1");
   const auto server = ca_.issuer().issue_server_certificate({"victim.example.com", "ca.example"},
                                                             *key, ca_.clock.now());
-  const ServerTlsCheck check =
-      reserve_server_names(ca_.store, server.certificate.PEM_encode(), ca_.clock);
+  const ServerTlsCheck check = reserve_server_names(ca_.store, server.pem(), ca_.clock);
   EXPECT_EQ(check.held_by_hosts, std::vector<std::string>{"victim.example.com"});
   EXPECT_EQ(check.reserved, std::vector<std::string>{"ca.example"});
   EXPECT_EQ(holder_of(ca_, "victim.example.com"), victim_);
@@ -285,7 +283,7 @@ TEST_F(AutoReissueNames, AWindowWithoutATokenCannotRenameOrChangeAliases) {
   ReissueRequest same = ca_.reissue_request(victim_, "");
   same.aliases = {"VICTIM-ALIAS.example.com."};
   const Reissue r = ca_.authority->reissue(same);
-  EXPECT_EQ(r.certificate.certificate.subject_alt_name().get_attribute("DNS"),
+  EXPECT_EQ(r.certificate.certificate().subject_alt_name().get_attribute("DNS"),
             (std::vector<std::string>{"victim.example.com", "victim-alias.example.com"}));
 }
 
@@ -294,7 +292,7 @@ TEST_F(Names, ARenameWithAReissueTokenReleasesTheOldNames) {
   ReissueRequest rename = ca_.reissue_request(victim_, token.token.reveal());
   rename.hostname = "renamed.example.com";
   const Reissue r = ca_.authority->reissue(rename);
-  EXPECT_EQ(r.certificate.certificate.subject_alt_name().get_attribute("DNS"),
+  EXPECT_EQ(r.certificate.certificate().subject_alt_name().get_attribute("DNS"),
             std::vector<std::string>{"renamed.example.com"});
   EXPECT_EQ(holder_of(ca_, "renamed.example.com"), victim_);
   EXPECT_EQ(holder_of(ca_, "victim.example.com"), "");
@@ -451,7 +449,7 @@ TEST_F(Names, AHostWhoseHostNameWasReleasedMustBeRenamedToReissue) {
   rename.hostname = "victim2.example.com";
   rename.aliases = {"victim-alias.example.com"};
   const Reissue r = ca_.authority->reissue(rename);
-  EXPECT_EQ(r.certificate.certificate.subject_alt_name().get_attribute("DNS"),
+  EXPECT_EQ(r.certificate.certificate().subject_alt_name().get_attribute("DNS"),
             (std::vector<std::string>{"victim2.example.com", "victim-alias.example.com"}));
 }
 

@@ -18,7 +18,7 @@ using testing::TestCa;
 
 RenewalRequest renewal_with(const IssuedCertificate& current) {
   RenewalRequest r;
-  r.client_certificate_pem = current.certificate.PEM_encode();
+  r.client_certificate_pem = current.pem();
   const auto key = testing::ecdsa_key("secp256r1");
   r.csr = testing::csr_der(*key);
   return r;

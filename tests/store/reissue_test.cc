@@ -80,11 +80,11 @@ TEST(Reissue, RevokesEveryEarlierValidCertificateAndListsThemOnTheShardCrl) {
   const std::set<std::string> earlier = {host.serial_hex, renewal_1.serial_hex,
                                          renewal_2.serial_hex};
   EXPECT_EQ(earlier.count(r.certificate.serial_hex), 0u);
-  EXPECT_EQ(r.certificate.certificate.subject_info("X520.CommonName"),
+  EXPECT_EQ(r.certificate.certificate().subject_info("X520.CommonName"),
             std::vector<std::string>{host.host_id});
-  EXPECT_EQ(r.certificate.certificate.subject_alt_name().get_attribute("URI"),
+  EXPECT_EQ(r.certificate.certificate().subject_alt_name().get_attribute("URI"),
             std::vector<std::string>{"urn:uuid:" + host.host_id});
-  EXPECT_EQ(r.certificate.certificate.subject_alt_name().get_attribute("DNS"),
+  EXPECT_EQ(r.certificate.certificate().subject_alt_name().get_attribute("DNS"),
             std::vector<std::string>{"web-01.example"});
 
   // In the database: superseded at this instant; the expired one untouched.
@@ -109,10 +109,10 @@ TEST(Reissue, RevokesEveryEarlierValidCertificateAndListsThemOnTheShardCrl) {
   EXPECT_EQ(crl.crl.crl_number(), static_cast<std::uint32_t>(crl.row.crl_number));
   EXPECT_EQ(crl.entries, (std::map<std::string, int>{{renewal_1.serial_hex, kSuperseded},
                                                      {renewal_2.serial_hex, kSuperseded}}));
-  EXPECT_TRUE(crl.crl.is_revoked(renewal_1.certificate));
-  EXPECT_TRUE(crl.crl.is_revoked(renewal_2.certificate));
-  EXPECT_FALSE(crl.crl.is_revoked(host.certificate.certificate));
-  EXPECT_FALSE(crl.crl.is_revoked(r.certificate.certificate));
+  EXPECT_TRUE(crl.crl.is_revoked(renewal_1.certificate()));
+  EXPECT_TRUE(crl.crl.is_revoked(renewal_2.certificate()));
+  EXPECT_FALSE(crl.crl.is_revoked(host.certificate.certificate()));
+  EXPECT_FALSE(crl.crl.is_revoked(r.certificate.certificate()));
   EXPECT_EQ(crl.row.this_update, ca.clock.now());
   EXPECT_TRUE(crl.crl.check_signature(
       *Botan::X509_Certificate(ca.authority->ca_certificate().der).load_subject_public_key()));
@@ -518,7 +518,7 @@ TEST(ReissueRename, NewHostNameRenamesTheHostAndItsCertificate) {
   const HostDetails details = ca.authority->get_host(host.host_id);
   EXPECT_EQ(details.host.host.hostname, "new-name.example");
   EXPECT_EQ(details.host.host.aliases, std::vector<std::string>{"alias.example"});
-  EXPECT_EQ(r.certificate.certificate.subject_alt_name().get_attribute("DNS"),
+  EXPECT_EQ(r.certificate.certificate().subject_alt_name().get_attribute("DNS"),
             (std::vector<std::string>{"new-name.example", "alias.example"}));
   EXPECT_EQ(r.host_id, host.host_id);
   const auto audit = ca.authority->list_audit(static_cast<std::uint64_t>(last_audit), 100);

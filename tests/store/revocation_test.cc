@@ -69,8 +69,8 @@ TEST(Revoke, BySerialWithKeyCompromiseListsItWithThatReasonOnTheShardCrl) {
   ASSERT_EQ(crl.crl.get_revoked().size(), 1u);
   EXPECT_EQ(crl.crl.get_revoked()[0].expire_time().to_std_timepoint(),
             std::chrono::system_clock::time_point(ca.clock.now().time_since_epoch()));
-  EXPECT_TRUE(crl.crl.is_revoked(a.certificate.certificate));
-  EXPECT_FALSE(crl.crl.is_revoked(b.certificate.certificate));
+  EXPECT_TRUE(crl.crl.is_revoked(a.certificate.certificate()));
+  EXPECT_FALSE(crl.crl.is_revoked(b.certificate.certificate()));
   EXPECT_TRUE(ca.authority->get_host(b.host_id).host.has_valid_certificate);
   EXPECT_FALSE(ca.authority->get_host(a.host_id).host.has_valid_certificate);
 

@@ -192,7 +192,7 @@ class ForgingSigner final : public Signer {
   const Botan::X509_Certificate& ca_certificate() const override {
     return named_->ca_certificate();
   }
-  Botan::X509_Certificate sign(const CertificateBody& body) const override {
+  std::vector<std::uint8_t> sign(const CertificateBody& body) const override {
     return signing_->sign(body);
   }
   const Botan::AlgorithmIdentifier& signature_algorithm() const override {

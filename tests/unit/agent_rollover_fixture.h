@@ -75,7 +75,7 @@ inline HostCertificate host_certificate_of(const std::shared_ptr<SoftwareSigner>
                   .issue_host_certificate("0f1e2d3c-4b5a-4697-8877-665544332211",
                                           HostName::parse("web.example"), {},
                                           CertificateRequest::parse(der, KeyPolicy{}), 0, now)
-                  .certificate;
+                  .certificate();
   return {key, cert};
 }
 

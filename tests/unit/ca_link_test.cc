@@ -129,7 +129,7 @@ TEST(LinkCertificates, AHostCertificateOfTheNextCaChainsToTheCurrentOneThroughNe
                         .issue_host_certificate(
                             "0f1e2d3c-4b5a-4697-8877-665544332211", HostName::parse("web.example"),
                             {}, CertificateRequest::parse(der, KeyPolicy{}), 0, kNow)
-                        .certificate;
+                        .certificate();
   // A relying party that trusts only the current CA.
   Botan::Certificate_Store_In_Memory trusted(r.old_ca());
   const auto result =

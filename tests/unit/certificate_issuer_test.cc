@@ -86,7 +86,7 @@ class IssuedHostCertificate : public ::testing::TestWithParam<CaKeyAlgorithm> {
 };
 
 TEST_P(IssuedHostCertificate, SubjectIsOnlyTheHostIdAsCommonName) {
-  const auto cert = issue(*ecdsa_key("secp256r1")).certificate;
+  const auto cert = issue(*ecdsa_key("secp256r1")).certificate();
   EXPECT_EQ(cert.subject_info("X520.CommonName"), std::vector<std::string>{kHostId});
   // What the CSR asked for (CN ignored.example) is not in the certificate.
   EXPECT_EQ(cert.subject_dn().get_attributes().size(), 1u);
@@ -99,7 +99,7 @@ TEST_P(IssuedHostCertificate, SubjectIsOnlyTheHostIdAsCommonName) {
 }
 
 TEST_P(IssuedHostCertificate, SubjectAltNameHoldsHostNameAliasesAndHostIdUrn) {
-  const auto cert = issue(*ecdsa_key("secp256r1")).certificate;
+  const auto cert = issue(*ecdsa_key("secp256r1")).certificate();
   const auto& san = cert.subject_alt_name();
   EXPECT_EQ(san.get_attribute("DNS"),
             (std::vector<std::string>{"host-1.example", "alias-1.example", "alias-2"}));
@@ -113,26 +113,26 @@ TEST_P(IssuedHostCertificate, KeyUsageIsCriticalDigitalSignatureOnlyForNonRsaKey
   keys.push_back(ecdsa_key("secp384r1"));
   keys.push_back(ed25519_key());
   for (const auto& key : keys) {
-    const auto cert = issue(*key).certificate;
+    const auto cert = issue(*key).certificate();
     EXPECT_EQ(cert.constraints(), Botan::DIGITAL_SIGNATURE) << key->algo_name();
     EXPECT_TRUE(cert.v3_extensions().critical_extension_set(kKeyUsage));
   }
 }
 
 TEST_P(IssuedHostCertificate, KeyUsageAddsKeyEnciphermentForRsaKeys) {
-  const auto cert = issue(shared_rsa_key(2048)).certificate;
+  const auto cert = issue(shared_rsa_key(2048)).certificate();
   EXPECT_EQ(cert.constraints(),
             Botan::Key_Constraints(Botan::DIGITAL_SIGNATURE | Botan::KEY_ENCIPHERMENT));
   EXPECT_TRUE(cert.v3_extensions().critical_extension_set(kKeyUsage));
 }
 
 TEST_P(IssuedHostCertificate, ExtendedKeyUsageIsServerAndClientAuth) {
-  const auto cert = issue(*ecdsa_key("secp256r1")).certificate;
+  const auto cert = issue(*ecdsa_key("secp256r1")).certificate();
   EXPECT_EQ(cert.extended_key_usage(), (std::vector<Botan::OID>{kServerAuth, kClientAuth}));
 }
 
 TEST_P(IssuedHostCertificate, BasicConstraintsSayNotACa) {
-  const auto cert = issue(*ecdsa_key("secp256r1")).certificate;
+  const auto cert = issue(*ecdsa_key("secp256r1")).certificate();
   EXPECT_TRUE(cert.v3_extensions().extension_set(kBasicConstraints));
   EXPECT_FALSE(cert.is_CA_cert());
   EXPECT_FALSE(cert.allowed_usage(Botan::Usage_Type::CERTIFICATE_AUTHORITY));
@@ -140,7 +140,7 @@ TEST_P(IssuedHostCertificate, BasicConstraintsSayNotACa) {
 
 TEST_P(IssuedHostCertificate, SubjectKeyIdIsSha1OfTheHostKeyAndAuthorityKeyIdIsTheCas) {
   const auto host_key = ecdsa_key("secp256r1");
-  const auto cert = issue(*host_key).certificate;
+  const auto cert = issue(*host_key).certificate();
   auto sha1 = Botan::HashFunction::create_or_throw("SHA-1");
   sha1->update(host_key->public_key_bits());
   const auto expected = sha1->final_stdvec();
@@ -150,7 +150,7 @@ TEST_P(IssuedHostCertificate, SubjectKeyIdIsSha1OfTheHostKeyAndAuthorityKeyIdIsT
 }
 
 TEST_P(IssuedHostCertificate, CrlDistributionPointIsTheUrlOfTheHostsShard) {
-  const auto cert = issue(*ecdsa_key("secp256r1")).certificate;
+  const auto cert = issue(*ecdsa_key("secp256r1")).certificate();
   const std::string url = "http://crl.test.example:8080/crl/5.crl";
   ASSERT_EQ(profile_.crl_url(5, 1), url);
   const auto* cdp = cert.v3_extensions()
@@ -177,8 +177,8 @@ TEST_P(IssuedHostCertificate, ValidityIsBackdatedAndLastsTheProfileValidityInWho
   const IssuedCertificate issued = issue(*ecdsa_key("secp256r1"));
   const std::int64_t backdate = 5 * 60;
   const std::int64_t validity = 365 * 24 * 3600;
-  EXPECT_EQ(unix_seconds(issued.certificate.not_before()), kNowSeconds - backdate);
-  EXPECT_EQ(unix_seconds(issued.certificate.not_after()), kNowSeconds + validity);
+  EXPECT_EQ(unix_seconds(issued.certificate().not_before()), kNowSeconds - backdate);
+  EXPECT_EQ(unix_seconds(issued.certificate().not_after()), kNowSeconds + validity);
   EXPECT_EQ(issued.not_before, from_unix_micros((kNowSeconds - backdate) * 1000000));
   EXPECT_EQ(issued.not_after, from_unix_micros((kNowSeconds + validity) * 1000000));
 }
@@ -188,8 +188,8 @@ TEST_P(IssuedHostCertificate, ValidityFollowsTheProfile) {
   profile_.backdate = Duration::zero();
   issuer_ = std::make_unique<CertificateIssuer>(profile_, signer_, testing::rng());
   const IssuedCertificate issued = issue(*ecdsa_key("secp256r1"));
-  EXPECT_EQ(unix_seconds(issued.certificate.not_before()), kNowSeconds);
-  EXPECT_EQ(unix_seconds(issued.certificate.not_after()), kNowSeconds + 48 * 3600);
+  EXPECT_EQ(unix_seconds(issued.certificate().not_before()), kNowSeconds);
+  EXPECT_EQ(unix_seconds(issued.certificate().not_after()), kNowSeconds + 48 * 3600);
 }
 
 TEST_P(IssuedHostCertificate, NotAfterIsClampedToTheCasNotAfter) {
@@ -200,7 +200,7 @@ TEST_P(IssuedHostCertificate, NotAfterIsClampedToTheCasNotAfter) {
   const std::int64_t ca_end = unix_seconds(ca().not_after());
   ASSERT_EQ(ca_end, kNowSeconds + 30 * 24 * 3600);
   const IssuedCertificate issued = issue(*ecdsa_key("secp256r1"));
-  EXPECT_EQ(unix_seconds(issued.certificate.not_after()), ca_end);
+  EXPECT_EQ(unix_seconds(issued.certificate().not_after()), ca_end);
   EXPECT_EQ(issued.not_after, from_unix_micros(ca_end * 1000000));
 }
 
@@ -218,7 +218,7 @@ TEST_P(IssuedHostCertificate, IssuesOneSecondBeforeTheCaExpiresAndRefusesWhenItH
 }
 
 TEST_P(IssuedHostCertificate, VerifiesAgainstTheCaCertificateForServerAndClientAuth) {
-  const auto cert = issue(*ecdsa_key("secp256r1")).certificate;
+  const auto cert = issue(*ecdsa_key("secp256r1")).certificate();
   EXPECT_TRUE(cert.check_signature(*ca().load_subject_public_key()));
   Botan::Certificate_Store_In_Memory trusted(ca());
   const Botan::Path_Validation_Restrictions restrictions;
@@ -239,7 +239,7 @@ TEST_P(IssuedHostCertificate, VerifiesAgainstTheCaCertificateForServerAndClientA
 }
 
 TEST_P(IssuedHostCertificate, DoesNotVerifyAgainstAnotherCa) {
-  const auto cert = issue(*ecdsa_key("secp256r1")).certificate;
+  const auto cert = issue(*ecdsa_key("secp256r1")).certificate();
   const auto other_key = generate_key(CaKeyAlgorithm::kEcdsaP256, testing::rng());
   const auto other = make_ca_certificate(*other_key, {}, kNow, testing::rng());
   EXPECT_FALSE(cert.check_signature(*other.load_subject_public_key()));
@@ -247,12 +247,12 @@ TEST_P(IssuedHostCertificate, DoesNotVerifyAgainstAnotherCa) {
 
 TEST_P(IssuedHostCertificate, CertifiesTheKeyOfTheRequest) {
   const auto key = ed25519_key();
-  const auto cert = issue(*key).certificate;
+  const auto cert = issue(*key).certificate();
   EXPECT_EQ(cert.subject_public_key_info(), key->subject_public_key());
 }
 
 TEST_P(IssuedHostCertificate, SignsWithTheHashThatFitsTheCaKey) {
-  const auto cert = issue(*ecdsa_key("secp256r1")).certificate;
+  const auto cert = issue(*ecdsa_key("secp256r1")).certificate();
   const std::map<CaKeyAlgorithm, std::string> expected = {
       {CaKeyAlgorithm::kEcdsaP256, "SHA-256"},
       {CaKeyAlgorithm::kEcdsaP384, "SHA-384"},
@@ -269,7 +269,7 @@ TEST_P(IssuedHostCertificate, SerialsArePositiveAtLeast64BitsAndDistinct) {
   for (int i = 0; i < 300; ++i) {
     const IssuedCertificate issued = issuer_->issue_host_certificate(
         kHostId, HostName::parse("h.example"), {}, request, 0, kNow);
-    const std::vector<std::uint8_t>& serial = issued.certificate.serial_number();
+    const std::vector<std::uint8_t> serial = issued.certificate().serial_number();
     ASSERT_FALSE(serial.empty());
     const Botan::BigInt value(serial.data(), serial.size());
     EXPECT_GE(value.bits(), 64u);
@@ -294,7 +294,7 @@ std::string ca_key_name(const ::testing::TestParamInfo<CaKeyAlgorithm>& param) {
 // signature must verify with Botan.
 TEST_P(IssuedHostCertificate, TbsIsBotansEncodingAndTheSignatureVerifiesWithBotan) {
   const IssuedCertificate issued = issue(*ecdsa_key("secp256r1"));
-  const Botan::X509_Certificate& cert = issued.certificate;
+  const Botan::X509_Certificate& cert = issued.certificate();
   // Botan's own encoding of the same body, signed by Botan.
   CertificateBody body;
   body.serial = Botan::BigInt::decode(cert.serial_number());
@@ -349,7 +349,7 @@ TEST(ServerCertificate, NamesDnsNamesAndIpAddressesForServerAuthOnly) {
                                  testing::rng());
   const auto key = ecdsa_key("secp256r1");
   const auto cert =
-      issuer.issue_server_certificate({"CA.Example", "127.0.0.1"}, *key, kNow).certificate;
+      issuer.issue_server_certificate({"CA.Example", "127.0.0.1"}, *key, kNow).certificate();
   EXPECT_EQ(cert.subject_alt_name().get_attribute("DNS"), std::vector<std::string>{"ca.example"});
   EXPECT_EQ(cert.subject_alt_name().get_attribute("IP"), std::vector<std::string>{"127.0.0.1"});
   EXPECT_EQ(cert.extended_key_usage(), std::vector<Botan::OID>{kServerAuth});
@@ -361,7 +361,7 @@ TEST(ServerCertificate, CarriesTheServerMarkerThatNoHostCertificateCarries) {
   const CertificateIssuer issuer(CertificateProfile{}, make_signer(CaKeyAlgorithm::kEcdsaP256),
                                  testing::rng());
   const auto key = ecdsa_key("secp256r1");
-  const auto server = issuer.issue_server_certificate({"ca.example"}, *key, kNow).certificate;
+  const auto server = issuer.issue_server_certificate({"ca.example"}, *key, kNow).certificate();
   EXPECT_TRUE(is_server_certificate(server));
   EXPECT_EQ(server.subject_info("X520.Organization"),
             std::vector<std::string>{kServerCertificateMarker});
@@ -375,7 +375,7 @@ TEST(ServerCertificate, CarriesTheServerMarkerThatNoHostCertificateCarries) {
       CertificateRequest::parse(Bytes(der.begin(), der.end()), KeyPolicy{});
   const auto host =
       issuer.issue_host_certificate(kHostId, HostName::parse("ca.example"), {}, request, 0, kNow)
-          .certificate;
+          .certificate();
   EXPECT_FALSE(is_server_certificate(host));
   EXPECT_TRUE(host.subject_info("X520.Organization").empty());
 }

@@ -248,7 +248,7 @@ TEST_P(CrlBuilderTest, ListsIssuedCertificatesSoRelyingPartiesFindThem) {
         .issue_host_certificate(
             "0f1e2d3c-4b5a-4697-8877-665544332211", HostName::parse("host-1.example"), {},
             CertificateRequest::parse(csr_der(*ecdsa_key("secp256r1")), KeyPolicy()), 3, kNow)
-        .certificate;
+        .certificate();
   };
   const auto revoked = issue();
   const auto kept = issue();
