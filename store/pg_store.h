@@ -18,9 +18,11 @@ struct PgStoreOptions {
   std::chrono::milliseconds acquire_timeout{5000};
   int max_attempts = 5;  // for serialization failures and deadlocks
   // Store::enrol: at most this many enrolments in one statement, and at
-  // most this many such statements at once.
+  // most this many such statements at once. One at a time measured best by
+  // far (docs/benchmarks.md): the enrolments that wait meanwhile make the
+  // next batch larger, and no two batches of a server contend.
   std::size_t enrolment_batch = 64;
-  int enrolment_batches_at_once = 2;
+  int enrolment_batches_at_once = 1;
 };
 
 class PgStore final : public Store {
