@@ -3,12 +3,19 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <thread>
 
 namespace hostca::service {
 
 namespace {
 constexpr std::uint32_t kBatch = 500;
 constexpr std::chrono::milliseconds kLookAnyway{1000};
+// After a read that found events, the next waits this long: under a
+// stream of revocations one read takes many events instead of one read
+// per commit (each a round trip; 5.5 % of a server's CPU under reissue
+// load, with no subscriber at all). Subscribers see an event at most this
+// much later.
+constexpr std::chrono::milliseconds kGatherFor{10};
 }  // namespace
 
 RevocationFeed::RevocationFeed(Authority& authority, const ChangeSignal& notifications,
@@ -63,7 +70,10 @@ void RevocationFeed::run() {
   while (!stopping_) {
     const std::uint64_t seen = notifications_.generation();
     try {
-      if (read_new()) changed_.notify();
+      if (read_new()) {
+        changed_.notify();
+        std::this_thread::sleep_for(kGatherFor);
+      }
       if (failing) spdlog::info("the revocation feed reads the database again");
       failing = false;
     } catch (const std::exception& e) {

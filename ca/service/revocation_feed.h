@@ -1,6 +1,7 @@
 // One reader of the revocation stream per server. It wakes on the
 // database's notifications (and once a second regardless, in case one was
-// lost), reads what is new once, and keeps the newest events in memory:
+// lost), reads what is new once (at most once per 10 ms while events keep
+// coming), and keeps the newest events in memory:
 // every WatchRevocations stream takes its events from here, so a thousand
 // idle subscribers cost the database nothing more than one. A stream that
 // resumes from before what memory holds reads the database until it has
