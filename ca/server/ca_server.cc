@@ -208,6 +208,12 @@ void CaServer::start(const std::string& tls_cert_pem) {
   });
   if (!authority_->clock_problem()) authority_->republish_due_crls();
   crl_cache_->refresh(std::nullopt);
+  crl_refresh_ = std::make_unique<DeferredCrlRefresh>(
+      [this](int generation, int shard, std::int64_t number) {
+        return crl_cache_->holds(generation, shard, number);
+      },
+      [this](int generation, int shard) { crl_cache_->refresh(std::make_pair(generation, shard)); },
+      std::chrono::milliseconds(20));
   feed_ = std::make_unique<service::RevocationFeed>(*authority_, revocations_);
   feed_->start();
   listener_ = std::make_unique<store::PgListener>(
@@ -232,10 +238,7 @@ void CaServer::start(const std::string& tls_cert_pem) {
           }
           const int generation = std::stoi(payload.substr(0, first));
           const int shard = std::stoi(payload.substr(first + 1, second - first - 1));
-          if (crl_cache_->holds(generation, shard, std::stoll(payload.substr(second + 1)))) {
-            return;
-          }
-          crl_cache_->refresh(std::make_pair(generation, shard));
+          crl_refresh_->notified(generation, shard, std::stoll(payload.substr(second + 1)));
         } catch (const std::exception& e) {
           spdlog::warn("cannot refresh CRL shard {}: {}", payload, e.what());
         }
@@ -430,6 +433,7 @@ void CaServer::stop_background() {
   revocations_.notify();
   if (feed_) feed_->stop();
   if (listener_) listener_->stop();
+  crl_refresh_.reset();
   if (http_) http_->stop();
   if (authority_) {
     try {

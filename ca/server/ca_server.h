@@ -104,6 +104,8 @@ class CaServer {
   std::unique_ptr<store::PgStore> store_;
   std::unique_ptr<Authority> authority_;
   std::unique_ptr<CrlCache> crl_cache_;
+  // Fed by listener_; destroyed after it stops.
+  std::unique_ptr<DeferredCrlRefresh> crl_refresh_;
   std::unique_ptr<Observability> observability_;
   ChangeSignal revocations_;
   service::TrustedProxies proxies_;

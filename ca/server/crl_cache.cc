@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include <botan/base64.h>
+#include <spdlog/spdlog.h>
 
 namespace hostca {
 
@@ -130,6 +131,76 @@ std::shared_ptr<const CachedBundle> CrlCache::bundle() const {
   std::lock_guard<std::mutex> lock(mu_);
   if (bundle_stale_) rebuild_bundle();
   return bundle_;
+}
+
+DeferredCrlRefresh::DeferredCrlRefresh(Holds holds, Refresh refresh,
+                                       std::chrono::milliseconds grace)
+    : holds_(std::move(holds)), refresh_(std::move(refresh)), grace_(grace) {
+  thread_ = std::thread([this] { run(); });
+}
+
+DeferredCrlRefresh::~DeferredCrlRefresh() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  thread_.join();
+}
+
+void DeferredCrlRefresh::notified(int generation, int shard, std::int64_t crl_number) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // The first notification sets when: a shard that keeps changing is
+    // still read within `grace`.
+    auto [it, added] = pending_.try_emplace({generation, shard});
+    if (added) it->second.due = std::chrono::steady_clock::now() + grace_;
+    it->second.crl_number = std::max(it->second.crl_number, crl_number);
+  }
+  changed_.notify_all();
+}
+
+std::uint64_t DeferredCrlRefresh::refreshes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return refreshes_;
+}
+
+void DeferredCrlRefresh::run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    if (pending_.empty()) {
+      changed_.wait(lock);
+      continue;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    auto earliest = std::chrono::steady_clock::time_point::max();
+    std::vector<std::pair<std::pair<int, int>, std::int64_t>> due;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.due <= now) {
+        due.emplace_back(it->first, it->second.crl_number);
+        it = pending_.erase(it);
+      } else {
+        earliest = std::min(earliest, it->second.due);
+        ++it;
+      }
+    }
+    if (due.empty()) {
+      changed_.wait_until(lock, earliest);
+      continue;
+    }
+    lock.unlock();
+    for (const auto& [key, number] : due) {
+      if (holds_(key.first, key.second, number)) continue;
+      try {
+        refresh_(key.first, key.second);
+      } catch (const std::exception& e) {
+        spdlog::warn("cannot refresh CRL shard {}:{}: {}", key.first, key.second, e.what());
+      }
+      std::lock_guard<std::mutex> count(mu_);
+      ++refreshes_;
+    }
+    lock.lock();
+  }
 }
 
 }  // namespace hostca
