@@ -67,6 +67,11 @@ const Statement kListCrls{"list_crls", "SELECT " CRL_COLUMNS
                                        " AND CASE WHEN $4 THEN shard >= 0 ELSE shard = $2 END"
                                        " ORDER BY ca_generation, shard"};
 
+// One key's one shard (what a NOTIFY asks for, once per publication
+// elsewhere): list_crls' switches made PostgreSQL plan it on every call.
+const Statement kGetCrl{
+    "get_crl", "SELECT " CRL_COLUMNS " FROM crl_shards WHERE ca_generation = $1 AND shard = $2"};
+
 const Statement kAppendRevocationEvent{
     "append_revocation_event",
     "INSERT INTO revocation_events (sequence, serial_hex, host_id, reason, revoked_at, shard,"
@@ -110,6 +115,7 @@ const StatementList& crls_statements() {
                                     &kSaveCrl,
                                     &kRetireExpiredCrlEntries,
                                     &kListCrls,
+                                    &kGetCrl,
                                     &kAppendRevocationEvent,
                                     &kListRevocationEvents,
                                     &kRevocationStreamHead};
@@ -161,6 +167,10 @@ void PgTx::retire_expired_crl_entries(int ca_generation, int shard, TimePoint th
 std::vector<CrlShardRow> PgTx::list_crls(std::optional<int> ca_generation,
                                          std::optional<int> shard) {
   std::vector<CrlShardRow> out;
+  if (ca_generation && shard) {
+    for (const auto& row : run(w_, kGetCrl, *ca_generation, *shard)) out.push_back(crl_from(row));
+    return out;
+  }
   for (const auto& row : run(w_, kListCrls, ca_generation.value_or(0), shard.value_or(0),
                              !ca_generation.has_value(), !shard.has_value())) {
     out.push_back(crl_from(row));
