@@ -12,7 +12,7 @@ namespace hostca::store {
 
 namespace {
 
-const Statement kAppendAudits{"append_audits", AUDIT_FROM_JSON(1)};
+const Statement kWrite{"write", "SELECT hostca_write($1::jsonb, $2::jsonb)"};
 
 const Statement kListAudit{"list_audit",
                            "SELECT sequence, " US("at")
@@ -22,20 +22,37 @@ const Statement kListAudit{"list_audit",
 }  // namespace
 
 const StatementList& audit_statements() {
-  static const StatementList all = {&kAppendAudits, &kListAudit};
+  static const StatementList all = {&kWrite, &kListAudit};
   return all;
 }
 
 void PgTx::append_audit(const AuditRow& a) { pending_audit_.push_back(a); }
 
-void PgTx::flush() {
-  if (pending_audit_.empty()) return;
-  const auto r = run(w_, kAppendAudits, audit_json_array(pending_audit_));
-  if (r.affected_rows() != pending_audit_.size()) {
-    throw internal_error("the audit log took " + std::to_string(r.affected_rows()) + " of " +
-                         std::to_string(pending_audit_.size()) + " rows");
+namespace {
+std::string json_array(const std::vector<std::string>& objects) {
+  std::string out = "[";
+  for (const auto& o : objects) {
+    if (out.size() > 1) out += ',';
+    out += o;
   }
+  return out + "]";
+}
+}  // namespace
+
+void PgTx::write_held() {
+  if (held_.empty()) return;
+  const std::string ops = json_array(held_);
+  held_.clear();
+  store::run(w_, kWrite, ops, std::string("[]"));
+}
+
+void PgTx::flush() {
+  if (held_.empty() && pending_audit_.empty()) return;
+  const std::string ops = json_array(held_);
+  const std::string audit = audit_json_array(pending_audit_);
+  held_.clear();
   pending_audit_.clear();
+  store::run(w_, kWrite, ops, audit);
 }
 
 std::vector<AuditRow> PgTx::list_audit(std::int64_t after_sequence, std::uint32_t limit) {

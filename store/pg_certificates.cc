@@ -11,13 +11,6 @@ namespace hostca::store {
 
 namespace {
 
-const Statement kInsertCertificate{
-    "insert_certificate",
-    "INSERT INTO certificates (serial_hex, host_id, kind, not_before, not_after, der, created_at,"
-    " crl_shard, spki_sha256, ca_generation)"
-    " VALUES ($1, NULLIF($2, '')::uuid, $3, " TS(4) ", " TS(5) ", $6, " TS(
-        7) ", NULLIF($8, -1), NULLIF($9, ''::bytea), $10)"};
-
 const Statement kListHostCertificates{"list_host_certificates",
                                       "SELECT " CERT_COLUMNS
                                       " FROM certificates c WHERE c.host_id = $1::uuid"
@@ -69,17 +62,25 @@ const Statement kRevokeCertificatesOfKey{
 
 const StatementList& certificates_statements() {
   static const StatementList all = {
-      &kInsertCertificate,         &kListHostCertificates,        &kFindHostWithKey,
-      &kFindCertificateForUpdate,  &kRevokeHostCertificates,      &kRevokeCertificate,
-      &kCountCertificatesExpiring, &kCountValidCertificatesOfKey, &kCountHostsOnlyOnKey,
-      &kRevokeCertificatesOfKey};
+      &kListHostCertificates,        &kFindHostWithKey,     &kFindCertificateForUpdate,
+      &kRevokeHostCertificates,      &kRevokeCertificate,   &kCountCertificatesExpiring,
+      &kCountValidCertificatesOfKey, &kCountHostsOnlyOnKey, &kRevokeCertificatesOfKey};
   return all;
 }
 
 void PgTx::insert_certificate(const CertificateRow& c) {
-  run(w_, kInsertCertificate, c.serial_hex, c.host_id.value_or(""), to_string(c.kind),
-      to_unix_micros(c.not_before), to_unix_micros(c.not_after), bin(c.der),
-      to_unix_micros(c.created_at), c.crl_shard.value_or(-1), bin(c.spki_sha256), c.ca_generation);
+  hold(nlohmann::json{{"op", "certificate"},
+                      {"serial_hex", c.serial_hex},
+                      {"host_id", c.host_id.value_or("")},
+                      {"kind", to_string(c.kind)},
+                      {"not_before", to_unix_micros(c.not_before)},
+                      {"not_after", to_unix_micros(c.not_after)},
+                      {"der", to_hex(c.der)},
+                      {"created_at", to_unix_micros(c.created_at)},
+                      {"crl_shard", c.crl_shard.value_or(-1)},
+                      {"spki_sha256", to_hex(c.spki_sha256)},
+                      {"ca_generation", c.ca_generation}}
+           .dump());
 }
 
 std::vector<CertificateRow> PgTx::list_host_certificates(const std::string& host_id) {
@@ -125,8 +126,7 @@ std::int64_t PgTx::count_certificates_expiring(TimePoint from, TimePoint to) {
 }
 
 std::int64_t PgTx::count_hosts_only_on_key(int ca_generation, TimePoint now) {
-  return run(w_, kCountHostsOnlyOnKey, ca_generation, to_unix_micros(now))[0][0]
-      .as<std::int64_t>();
+  return run(w_, kCountHostsOnlyOnKey, ca_generation, to_unix_micros(now))[0][0].as<std::int64_t>();
 }
 
 std::int64_t PgTx::count_valid_certificates_of_key(int ca_generation, TimePoint now) {

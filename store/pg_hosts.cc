@@ -58,11 +58,6 @@ const Statement kReserveServerNames{
     "WITH claimed AS (" CLAIM_NAMES("NULL::uuid", "$1::jsonb", TS(2)) ")"
     " SELECT " NAME_CONFLICTS("claimed", "NULL::uuid")};
 
-const Statement kSetAutoReissue{
-    "set_auto_reissue",
-    "UPDATE hosts SET auto_reissue_until = CASE WHEN $2::bigint < 0 THEN NULL ELSE " TS(
-        2) " END WHERE host_id = $1::uuid"};
-
 const Statement kSetCertificateFailure{
     "set_certificate_failure",
     "UPDATE hosts SET certificate_failure_at = CASE WHEN $2::bigint < 0 THEN NULL ELSE " TS(
@@ -94,10 +89,12 @@ const Statement kCountHostsTrusting{"count_hosts_trusting",
 }  // namespace
 
 const StatementList& hosts_statements() {
-  static const StatementList all = {
-      &kFindHost,           &kLockHost,       &kAssignHostNames,          &kReleaseHostName,
-      &kReserveServerNames, &kSetAutoReissue, &kSetCertificateFailure,    &kListHosts,
-      &kRecordTrustedCas,   &kCountHosts,     &kCountHostsReportingTrust, &kCountHostsTrusting};
+  static const StatementList all = {&kFindHost,           &kLockHost,
+                                    &kAssignHostNames,    &kReleaseHostName,
+                                    &kReserveServerNames, &kSetCertificateFailure,
+                                    &kListHosts,          &kRecordTrustedCas,
+                                    &kCountHosts,         &kCountHostsReportingTrust,
+                                    &kCountHostsTrusting};
   return all;
 }
 
@@ -152,7 +149,10 @@ std::vector<NameHolder> PgTx::reserve_server_names(const std::vector<std::string
 }
 
 void PgTx::set_auto_reissue_until(const std::string& host_id, std::optional<TimePoint> until) {
-  run(w_, kSetAutoReissue, host_id, until ? to_unix_micros(*until) : static_cast<std::int64_t>(-1));
+  hold(nlohmann::json{{"op", "auto_reissue"},
+                      {"host_id", host_id},
+                      {"until", until ? to_unix_micros(*until) : static_cast<std::int64_t>(-1)}}
+           .dump());
 }
 
 void PgTx::set_certificate_failure(const std::string& host_id, std::optional<TimePoint> at,

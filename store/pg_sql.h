@@ -56,14 +56,6 @@ pqxx::result run(pqxx::transaction_base& w, const Statement& s, Args&&... args) 
 constexpr int kHostColumns = 9;
 constexpr int kCertColumns = 12;
 
-// Audit rows travel as one JSON array, so any number of them is one
-// parameter; `details` is the row's JSON object, `at` microseconds.
-#define AUDIT_FROM_JSON(n)                                                        \
-  "INSERT INTO audit_log (at, actor, action, subject, outcome, details)"          \
-  " SELECT 'epoch'::timestamptz + (a->>'at')::bigint * interval '1 microsecond'," \
-  " a->>'actor', a->>'action', a->>'subject', a->>'outcome', a->'details'"        \
-  " FROM jsonb_array_elements($" #n "::jsonb) WITH ORDINALITY AS x(a, i) ORDER BY i"
-
 pqxx::binarystring bin(const Bytes& b);
 Bytes bytes_of(const pqxx::field& f);
 // -1 (as the queries write NULL times) is none.
@@ -83,7 +75,9 @@ std::vector<std::string> names_of(const std::string& hostname,
                                   const std::vector<std::string>& aliases);
 // Name conflicts as JSON, [[name, holder or null], ...], as rows.
 std::vector<NameHolder> name_holders(const std::string& text);
-// Audit rows as one JSON array, for AUDIT_FROM_JSON.
+// Audit rows as one JSON array, any number of them one parameter:
+// [{"at": microseconds, "actor", "action", "subject", "outcome",
+// "details": the row's JSON object}, ...].
 std::string audit_json_array(const std::vector<AuditRow>& rows);
 
 }  // namespace hostca::store

@@ -25,9 +25,6 @@ const Statement kFindTokenForUpdate{"find_token_for_update",
 const Statement kFindTokenById{"find_token_by_id",
                                "SELECT " TOKEN_COLUMNS " FROM tokens WHERE token_id = $1::uuid"};
 
-const Statement kCountTokenUse{"count_token_use",
-                               "UPDATE tokens SET uses = uses + 1 WHERE token_id = $1::uuid"};
-
 const Statement kMarkTokenDeleted{
     "mark_token_deleted",
     "UPDATE tokens SET deleted_at = " TS(2) " WHERE token_id = $1::uuid AND deleted_at IS NULL"};
@@ -62,8 +59,8 @@ TokenRow token_from(const pqxx::row& r) {
   return t;
 }
 const StatementList& tokens_statements() {
-  static const StatementList all = {&kInsertToken,   &kFindTokenForUpdate, &kFindTokenById,
-                                    &kCountTokenUse, &kMarkTokenDeleted,   &kListTokens};
+  static const StatementList all = {&kInsertToken, &kFindTokenForUpdate, &kFindTokenById,
+                                    &kMarkTokenDeleted, &kListTokens};
   return all;
 }
 
@@ -86,8 +83,7 @@ std::optional<TokenRow> PgTx::find_token_by_id(const std::string& token_id) {
 }
 
 void PgTx::count_token_use(const std::string& token_id) {
-  const auto r = run(w_, kCountTokenUse, token_id);
-  if (r.affected_rows() != 1) throw internal_error("token " + token_id + " vanished while used");
+  hold(nlohmann::json{{"op", "token_use"}, {"token_id", token_id}}.dump());
 }
 
 void PgTx::mark_token_deleted(const std::string& token_id, TimePoint at) {

@@ -10,6 +10,11 @@
 
 namespace hostca::store {
 
+// store/pg_sql.h defines these; the .cc files that run statements include it.
+struct Statement;
+template <typename... Args>
+pqxx::result run(pqxx::transaction_base& w, const Statement& s, Args&&... args);
+
 class PgTx final : public Tx {
  public:
   explicit PgTx(pqxx::transaction_base& w) : w_(w) {}
@@ -92,17 +97,32 @@ class PgTx final : public Tx {
   void insert_admin_key(const AdminKeyRow& key) override;
   std::optional<AdminKeyRow> find_admin_key(const Bytes& key_hash) override;
 
-  // Audit rows wait in the unit of work and go to the database in one
-  // statement at flush(): a reissue appends four, and each round trip costs
+  // Audit rows wait in the unit of work and go to the database at flush(),
+  // with the held writes: a reissue appends four, and each round trip costs
   // more than the insert.
   void append_audit(const AuditRow& row) override;
   std::vector<AuditRow> list_audit(std::int64_t after_sequence, std::uint32_t limit) override;
 
-  // Writes what waits (the audit rows); PgStore calls it before COMMIT.
+  // Writes what waits (the held writes and the audit rows) in one call of
+  // migration 0010's hostca_write; PgStore calls it before COMMIT.
   void flush();
 
  private:
+  // Every statement of this class goes through here: the held writes go
+  // first, so that statements keep the order the unit of work gave them.
+  template <typename... Args>
+  pqxx::result run(pqxx::transaction_base& w, const Statement& s, Args&&... args) {
+    write_held();
+    return store::run(w, s, std::forward<Args>(args)...);
+  }
+  // Writes that nothing reads back before commit wait here (as JSON
+  // operations of hostca_write): a revocation event, a certificate, a
+  // token's use, an auto-reissue window.
+  void hold(std::string op_json) { held_.push_back(std::move(op_json)); }
+  void write_held();
+
   pqxx::transaction_base& w_;
+  std::vector<std::string> held_;
   std::vector<AuditRow> pending_audit_;
 };
 

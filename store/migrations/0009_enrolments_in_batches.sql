@@ -20,8 +20,8 @@
 -- The items come as one array per column, item i at index i. Names come
 -- flat: p_names[j] belongs to item p_name_items[j]; an item's names are
 -- next to each other, distinct and sorted. Times are microseconds since the
--- Unix epoch; audit rows as AUDIT_FROM_JSON takes them, one JSON array per
--- item, with an empty actor for 'token:<token_id>'.
+-- Unix epoch; audit rows as audit_json_array (store/pg_sql.h) writes them,
+-- one JSON array per item, with an empty actor for 'token:<token_id>'.
 CREATE FUNCTION hostca_enrol_batch(
   p_token_hashes bytea[], p_patterns_checked boolean[], p_host_ids uuid[], p_hostnames text[],
   p_aliases jsonb[], p_created_at bigint[], p_crl_shards integer[], p_serials text[],
