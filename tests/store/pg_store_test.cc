@@ -62,6 +62,36 @@ TEST(UnitOfWork, ADatabaseErrorIsInternalWithoutSqlInTheMessageAndCommitsNothing
   EXPECT_EQ(database_state(ca.conninfo), before);
 }
 
+// Writes nothing reads back wait for the commit (migration 0010): any
+// other statement of the unit of work sends them first, so it sees them.
+TEST(UnitOfWork, AHeldWriteIsSeenByTheStatementsAfterIt) {
+  TestCa ca;
+  const store::TokenRow token = some_token(ca.clock.now());
+  ca.store.transact([&](store::Tx& tx) {
+    tx.insert_token(token);
+    tx.count_token_use(token.token_id);  // held
+    const auto row = tx.find_token_by_id(token.token_id);
+    ASSERT_TRUE(row.has_value());
+    EXPECT_EQ(row->uses, 1);
+  });
+  EXPECT_EQ(query_value<int>(ca.conninfo, "SELECT uses FROM tokens WHERE token_id = $1::uuid",
+                             token.token_id),
+            1);
+}
+
+// A held write that fails fails at the commit, and the unit commits nothing.
+TEST(UnitOfWork, AHeldWriteThatFailsAtTheCommitCommitsNothing) {
+  TestCa ca;
+  const auto before = database_state(ca.conninfo);
+  HOSTCA_EXPECT_ERROR(ca.store.transact([&](store::Tx& tx) {
+    const store::TokenRow token = some_token(ca.clock.now());
+    tx.insert_token(token);
+    tx.count_token_use("7d1f1c36-0c4f-4d3e-9b36-3a4f0f5e0aff");  // no such token
+  }),
+                      ErrorKind::kInternal);
+  EXPECT_EQ(database_state(ca.conninfo), before);
+}
+
 TEST(PgStore, AnUnreachableDatabaseIsUnavailable) {
   store::PgStore store(store::PgStoreOptions{
       "host=/nonexistent-hostca-socket-dir port=1 dbname=x user=hostca connect_timeout=2", 1});
