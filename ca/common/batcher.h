@@ -56,14 +56,10 @@ class Batcher {
     return std::move(*mine.result);
   }
 
-  // Statistics, for tests and metrics: batches run and calls in them.
+  // Batches run so far (for tests).
   std::size_t batches() const {
     std::lock_guard<std::mutex> lock(mu_);
     return batches_;
-  }
-  std::size_t largest_batch() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return largest_;
   }
 
  private:
@@ -83,7 +79,6 @@ class Batcher {
     }
     ++in_flight_;
     ++batches_;
-    if (batch.size() > largest_) largest_ = batch.size();
     lock.unlock();
     run_batch(batch);
     lock.lock();
@@ -120,7 +115,6 @@ class Batcher {
   std::deque<Slot*> queue_;
   int in_flight_ = 0;
   std::size_t batches_ = 0;
-  std::size_t largest_ = 0;
 };
 
 }  // namespace hostca
