@@ -12,7 +12,7 @@ namespace hostca::store {
 
 namespace {
 
-const Statement kWrite{"write", "SELECT hostca_write($1::jsonb, $2::jsonb)"};
+const Statement kWrite{"write", "SELECT hostca_write($1::jsonb, $2::jsonb, $3::bytea[])"};
 
 const Statement kListAudit{"list_audit",
                            "SELECT sequence, " US("at")
@@ -37,22 +37,31 @@ std::string json_array(const std::vector<std::string>& objects) {
   }
   return out + "]";
 }
+std::string crl_array(const std::vector<Bytes>& ders) {
+  ArrayLiteral a;
+  for (const auto& d : ders) a.add_bytes(d);
+  return a.str();
+}
 }  // namespace
 
 void PgTx::write_held() {
   if (held_.empty()) return;
   const std::string ops = json_array(held_);
+  const std::string crls = crl_array(held_crls_);
   held_.clear();
-  store::run(w_, kWrite, ops, std::string("[]"));
+  held_crls_.clear();
+  store::run(w_, kWrite, ops, std::string("[]"), crls);
 }
 
 void PgTx::flush() {
   if (held_.empty() && pending_audit_.empty()) return;
   const std::string ops = json_array(held_);
   const std::string audit = audit_json_array(pending_audit_);
+  const std::string crls = crl_array(held_crls_);
   held_.clear();
+  held_crls_.clear();
   pending_audit_.clear();
-  store::run(w_, kWrite, ops, audit);
+  store::run(w_, kWrite, ops, audit, crls);
 }
 
 std::vector<AuditRow> PgTx::list_audit(std::int64_t after_sequence, std::uint32_t limit) {

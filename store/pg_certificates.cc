@@ -30,6 +30,21 @@ const Statement kRevokeHostCertificates{
     " WHERE c.host_id = $1::uuid AND c.revoked_at IS NULL AND c.not_after > " TS(2)
     " RETURNING " CERT_COLUMNS};
 
+// The batch forms: one row per (key, host) pair in the order given; and
+// every given host's certificates revoked.
+const Statement kFindHostsWithKeys{
+    "find_hosts_with_keys",
+    "SELECT (SELECT c.host_id::text FROM certificates c WHERE c.spki_sha256 = u.k"
+    " AND c.host_id IS NOT NULL AND c.host_id::text <> u.h LIMIT 1)"
+    " FROM unnest($1::bytea[], $2::text[]) WITH ORDINALITY u(k, h, i) ORDER BY u.i"};
+
+const Statement kRevokeHostsCertificates{
+    "revoke_hosts_certificates",
+    "UPDATE certificates c SET revoked_at = " TS(2) ", revocation_reason = $3"
+    " FROM unnest($1::uuid[]) u(wanted)"
+    " WHERE c.host_id = u.wanted AND c.revoked_at IS NULL AND c.not_after > " TS(2)
+    " RETURNING " CERT_COLUMNS};
+
 const Statement kRevokeCertificate{
     "revoke_certificate",
     "UPDATE certificates SET revoked_at = " TS(2) ", revocation_reason = $3"
@@ -62,9 +77,10 @@ const Statement kRevokeCertificatesOfKey{
 
 const StatementList& certificates_statements() {
   static const StatementList all = {
-      &kListHostCertificates,        &kFindHostWithKey,     &kFindCertificateForUpdate,
-      &kRevokeHostCertificates,      &kRevokeCertificate,   &kCountCertificatesExpiring,
-      &kCountValidCertificatesOfKey, &kCountHostsOnlyOnKey, &kRevokeCertificatesOfKey};
+      &kFindHostsWithKeys,   &kRevokeHostsCertificates,   &kListHostCertificates,
+      &kFindHostWithKey,     &kFindCertificateForUpdate,  &kRevokeHostCertificates,
+      &kRevokeCertificate,   &kCountCertificatesExpiring, &kCountValidCertificatesOfKey,
+      &kCountHostsOnlyOnKey, &kRevokeCertificatesOfKey};
   return all;
 }
 
@@ -96,6 +112,37 @@ std::optional<std::string> PgTx::find_host_with_key(const Bytes& spki_sha256,
   const auto r = run(w_, kFindHostWithKey, bin(spki_sha256), host_id);
   if (r.empty()) return std::nullopt;
   return r[0][0].as<std::string>();
+}
+
+std::vector<std::optional<std::string>> PgTx::find_hosts_with_keys(
+    const std::vector<std::pair<Bytes, std::string>>& keys) {
+  ArrayLiteral spkis, hosts;
+  for (const auto& [key, host] : keys) {
+    spkis.add_bytes(key);
+    hosts.add(host);
+  }
+  std::vector<std::optional<std::string>> out;
+  for (const auto& row : run(w_, kFindHostsWithKeys, spkis.str(), hosts.str())) {
+    if (row[0].is_null()) {
+      out.emplace_back();
+    } else {
+      out.emplace_back(row[0].as<std::string>());
+    }
+  }
+  if (out.size() != keys.size()) throw internal_error("find_hosts_with_keys: rows lost");
+  return out;
+}
+
+std::vector<CertificateRow> PgTx::revoke_hosts_certificates(
+    const std::vector<std::string>& host_ids, TimePoint now, int reason) {
+  ArrayLiteral ids;
+  for (const auto& id : host_ids) ids.add(id);
+  std::vector<CertificateRow> out;
+  for (const auto& row :
+       run(w_, kRevokeHostsCertificates, ids.str(), to_unix_micros(now), reason)) {
+    out.push_back(certificate_from(row, 0));
+  }
+  return out;
 }
 
 std::optional<CertificateRow> PgTx::find_certificate_for_update(const std::string& serial_hex) {

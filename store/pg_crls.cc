@@ -40,6 +40,25 @@ const Statement kLockCrlShard{
     " WHERE ca_generation = $1 AND shard = $2 FOR UPDATE"};
 // clang-format on
 
+// The batch forms, for several shards of one key in the order given (the
+// lock order): the locks, then every shard's entries.
+// clang-format off
+const Statement kLockCrlShards{
+    "lock_crl_shards",
+    "SELECT s.ca_generation, s.shard, s.crl_number, " US("s.this_update") ", " US("s.next_update")
+    ", ''::bytea, " US("clock_timestamp()") " FROM unnest($2::int[]) WITH ORDINALITY u(wanted, i)"
+    " JOIN LATERAL (SELECT * FROM crl_shards x WHERE x.ca_generation = $1 AND x.shard = u.wanted"
+    " FOR UPDATE) s ON true ORDER BY u.i"};
+// clang-format on
+
+const Statement kListCrlEntriesOf{
+    "list_crl_entries_of",
+    "SELECT u.i, c.serial_hex, " US("c.revoked_at") ", c.revocation_reason, " US("c.not_after")
+    " FROM unnest($2::int[]) WITH ORDINALITY u(wanted, i) CROSS JOIN LATERAL"
+    " (SELECT serial_hex, revoked_at, revocation_reason, not_after FROM certificates"
+    " WHERE ca_generation = $1 AND crl_shard = u.wanted AND revoked_at IS NOT NULL"
+    " AND NOT off_crl ORDER BY serial_hex) c ORDER BY u.i, c.serial_hex"};
+
 const Statement kLockDueCrlShard{
     "lock_due_crl_shard",
     "SELECT ca_generation, shard FROM crl_shards WHERE next_update <= " TS(1)
@@ -104,6 +123,8 @@ std::string int_array(const std::vector<int>& values) {
 const StatementList& crls_statements() {
   static const StatementList all = {&kCreateCrlShards,
                                     &kLockCrlShard,
+                                    &kLockCrlShards,
+                                    &kListCrlEntriesOf,
                                     &kLockDueCrlShard,
                                     &kListCrlEntries,
                                     &kSaveCrl,
@@ -130,6 +151,32 @@ CrlShardRow PgTx::lock_crl_shard(int ca_generation, int shard) {
   return row;
 }
 
+std::vector<CrlShardRow> PgTx::lock_crl_shards(int ca_generation, const std::vector<int>& shards) {
+  std::vector<CrlShardRow> out;
+  for (const auto& row : run(w_, kLockCrlShards, ca_generation, int_array(shards))) {
+    CrlShardRow c = crl_from(row);
+    c.database_time = time_of(row[6]);
+    out.push_back(std::move(c));
+  }
+  if (out.size() != shards.size()) {
+    throw internal_error("a CRL shard of CA key " + std::to_string(ca_generation) +
+                         " does not exist");
+  }
+  return out;
+}
+
+std::vector<std::vector<CrlEntryRow>> PgTx::list_crl_entries_of(int ca_generation,
+                                                                const std::vector<int>& shards) {
+  std::vector<std::vector<CrlEntryRow>> out(shards.size());
+  for (const auto& row : run(w_, kListCrlEntriesOf, ca_generation, int_array(shards))) {
+    const auto i = row[0].as<std::size_t>();
+    if (i < 1 || i > out.size()) throw internal_error("list_crl_entries_of: a row of no shard");
+    out[i - 1].push_back(
+        CrlEntryRow{row[1].as<std::string>(), time_of(row[2]), row[3].as<int>(), time_of(row[4])});
+  }
+  return out;
+}
+
 std::optional<std::pair<int, int>> PgTx::lock_due_crl_shard(TimePoint due,
                                                             const std::vector<int>& generations) {
   const auto r = run(w_, kLockDueCrlShard, to_unix_micros(due), int_array(generations));
@@ -148,12 +195,19 @@ std::vector<CrlEntryRow> PgTx::list_crl_entries(int ca_generation, int shard) {
   return out;
 }
 
-// Written at once, as bytes: held, a CRL crossed as hex in JSON, and with
-// a million revocations on record (12.5 kB CRLs) that cost more than the
-// round trip it saved.
+// Held, with the DER in hostca_write's bytea array (migration 0011), not
+// as hex inside the JSON: with a million revocations on record (12.5 kB
+// CRLs) that cost more than the round trip it saved.
 void PgTx::save_crl(const CrlShardRow& c) {
-  run(w_, kSaveCrl, c.ca_generation, c.shard, c.crl_number, to_unix_micros(c.this_update),
-      to_unix_micros(c.next_update), bin(c.der));
+  held_crls_.push_back(c.der);
+  hold(nlohmann::json{{"op", "crl"},
+                      {"ca_generation", c.ca_generation},
+                      {"shard", c.shard},
+                      {"crl_number", c.crl_number},
+                      {"this_update", to_unix_micros(c.this_update)},
+                      {"next_update", to_unix_micros(c.next_update)},
+                      {"index", held_crls_.size()}}
+           .dump());
 }
 
 void PgTx::retire_expired_crl_entries(int ca_generation, int shard, TimePoint this_update) {

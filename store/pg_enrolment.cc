@@ -36,26 +36,6 @@ const Statement kEnrolBatch{
 // the names between its check and its claim.
 const char* const kNameClaimedMeanwhile = "HC002";
 
-// A one-dimensional PostgreSQL array literal, every element quoted.
-class ArrayLiteral {
- public:
-  ArrayLiteral& add(const std::string& element) {
-    text_ += text_.size() == 1 ? "\"" : ",\"";
-    for (char ch : element) {
-      if (ch == '"' || ch == '\\') text_ += '\\';
-      text_ += ch;
-    }
-    text_ += '"';
-    return *this;
-  }
-  ArrayLiteral& add(std::int64_t n) { return add(std::to_string(n)); }
-  ArrayLiteral& add_bytes(const Bytes& b) { return add("\\x" + to_hex(b)); }
-  std::string str() const { return text_ + "}"; }
-
- private:
-  std::string text_ = "{";
-};
-
 EnrolmentResult result_of(const std::string& outcome, const std::string& detail) {
   using Outcome = EnrolmentResult::Outcome;
   EnrolmentResult out;

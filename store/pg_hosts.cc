@@ -1,5 +1,7 @@
 // The SQL of one concept: hosts and the register of their names (migration
 // 0005). An enrolment, which creates a host, is in pg_enrolment.cc.
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include <pqxx/pqxx>
@@ -34,6 +36,28 @@ const Statement kFindHost{"find_host",
 
 const Statement kLockHost{
     "lock_host", "SELECT " HOST_COLUMNS " FROM hosts h WHERE h.host_id = $1::uuid FOR UPDATE"};
+
+// The batch form: one row per ID, in the order given (the lock order), all
+// columns NULL for an ID no host has.
+const Statement kLockHosts{"lock_hosts",
+                           "SELECT " HOST_COLUMNS
+                           " FROM unnest($1::uuid[]) WITH ORDINALITY u(wanted, i)"
+                           " LEFT JOIN LATERAL (SELECT * FROM hosts x WHERE x.host_id = u.wanted"
+                           " FOR UPDATE) h ON true ORDER BY u.i"};
+
+// Several hosts claim again the names on their own records (a reissue that
+// keeps them): the claim of assign_host_names, every name of the batch in
+// the order given (sorted by the caller: one lock order for all), and the
+// names held by another than the host that claimed them.
+const Statement kClaimOwnNames{
+    "claim_own_names",
+    "WITH wanted AS (SELECT n, h, i FROM unnest($1::text[], $2::uuid[]) WITH ORDINALITY u(n, h, i)),"
+    " claimed AS (INSERT INTO host_names (name, host_id, claimed_at)"
+    " SELECT n, h, " TS(3) " FROM wanted ORDER BY i"
+    " ON CONFLICT (name) DO UPDATE SET claimed_at = host_names.claimed_at"
+    " WHERE host_names.host_id IS DISTINCT FROM EXCLUDED.host_id RETURNING name, host_id)"
+    " SELECT coalesce(jsonb_agg(jsonb_build_array(c.name, c.host_id) ORDER BY c.name), '[]')::text"
+    " FROM claimed c JOIN wanted w ON w.n = c.name WHERE c.host_id IS DISTINCT FROM w.h"};
 
 const Statement kAssignHostNames{
     "assign_host_names",
@@ -89,12 +113,11 @@ const Statement kCountHostsTrusting{"count_hosts_trusting",
 }  // namespace
 
 const StatementList& hosts_statements() {
-  static const StatementList all = {&kFindHost,           &kLockHost,
-                                    &kAssignHostNames,    &kReleaseHostName,
-                                    &kReserveServerNames, &kSetCertificateFailure,
-                                    &kListHosts,          &kRecordTrustedCas,
-                                    &kCountHosts,         &kCountHostsReportingTrust,
-                                    &kCountHostsTrusting};
+  static const StatementList all = {
+      &kLockHosts,         &kClaimOwnNames,    &kFindHost,           &kLockHost,
+      &kAssignHostNames,   &kReleaseHostName,  &kReserveServerNames, &kSetCertificateFailure,
+      &kListHosts,         &kRecordTrustedCas, &kCountHosts,         &kCountHostsReportingTrust,
+      &kCountHostsTrusting};
   return all;
 }
 
@@ -125,6 +148,38 @@ std::optional<HostRow> PgTx::lock_host(const std::string& host_id) {
   const auto r = run(w_, kLockHost, host_id);
   if (r.empty()) return std::nullopt;
   return host_from(r[0], 0);
+}
+
+std::vector<std::optional<HostRow>> PgTx::lock_hosts(const std::vector<std::string>& host_ids) {
+  ArrayLiteral ids;
+  for (const auto& id : host_ids) ids.add(id);
+  std::vector<std::optional<HostRow>> out;
+  for (const auto& row : run(w_, kLockHosts, ids.str())) {
+    if (row[0].is_null()) {
+      out.emplace_back();
+    } else {
+      out.emplace_back(host_from(row, 0));
+    }
+  }
+  if (out.size() != host_ids.size()) throw internal_error("lock_hosts: rows lost");
+  return out;
+}
+
+std::vector<NameHolder> PgTx::claim_own_names(const std::vector<HostRow>& hosts, TimePoint now) {
+  std::vector<std::pair<std::string, std::string>> claims;
+  for (const auto& h : hosts) {
+    if (h.hostname.empty()) throw internal_error("a host's names start with its host name");
+    for (const auto& n : names_of(h.hostname, h.aliases)) claims.emplace_back(n, h.host_id);
+  }
+  std::sort(claims.begin(), claims.end());
+  claims.erase(std::unique(claims.begin(), claims.end()), claims.end());
+  ArrayLiteral names, ids;
+  for (const auto& [n, id] : claims) {
+    names.add(n);
+    ids.add(id);
+  }
+  const auto r = run(w_, kClaimOwnNames, names.str(), ids.str(), to_unix_micros(now));
+  return name_holders(r[0][0].as<std::string>());
 }
 
 std::vector<NameHolder> PgTx::assign_host_names(const std::string& host_id,

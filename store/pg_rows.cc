@@ -1,9 +1,22 @@
 // The row converters of the PostgreSQL store (store/pg_sql.h).
 #include <nlohmann/json.hpp>
 
+#include "common/bytes.h"
 #include "store/pg_sql.h"
 
 namespace hostca::store {
+
+ArrayLiteral& ArrayLiteral::add(const std::string& element) {
+  text_ += text_.size() == 1 ? "\"" : ",\"";
+  for (char ch : element) {
+    if (ch == '"' || ch == '\\') text_ += '\\';
+    text_ += ch;
+  }
+  text_ += '"';
+  return *this;
+}
+
+ArrayLiteral& ArrayLiteral::add_bytes(const Bytes& b) { return add("\\x" + to_hex(b)); }
 
 pqxx::binarystring bin(const Bytes& b) { return pqxx::binarystring(b.data(), b.size()); }
 

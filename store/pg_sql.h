@@ -80,4 +80,17 @@ std::vector<NameHolder> name_holders(const std::string& text);
 // "details": the row's JSON object}, ...].
 std::string audit_json_array(const std::vector<AuditRow>& rows);
 
+// A one-dimensional PostgreSQL array literal, every element quoted.
+class ArrayLiteral {
+ public:
+  ArrayLiteral& add(const std::string& element);
+  ArrayLiteral& add(std::int64_t n) { return add(std::to_string(n)); }
+  ArrayLiteral& add_bytes(const Bytes& b);
+  std::string str() const { return text_ + "}"; }
+  bool empty() const { return text_.size() == 1; }
+
+ private:
+  std::string text_ = "{";
+};
+
 }  // namespace hostca::store

@@ -22,6 +22,14 @@ const Statement kFindTokenForUpdate{"find_token_for_update",
                                     "SELECT " TOKEN_COLUMNS
                                     " FROM tokens WHERE token_hash = $1 FOR UPDATE"};
 
+// The batch form: one row per hash, in the order given (the lock order),
+// all columns NULL for a hash no token has.
+const Statement kLockTokens{
+    "lock_tokens", "SELECT " TOKEN_COLUMNS
+                   " FROM unnest($1::bytea[]) WITH ORDINALITY u(wanted, i)"
+                   " LEFT JOIN LATERAL (SELECT * FROM tokens x WHERE x.token_hash = u.wanted"
+                   " FOR UPDATE) t ON true ORDER BY u.i"};
+
 const Statement kFindTokenById{"find_token_by_id",
                                "SELECT " TOKEN_COLUMNS " FROM tokens WHERE token_id = $1::uuid"};
 
@@ -59,8 +67,8 @@ TokenRow token_from(const pqxx::row& r) {
   return t;
 }
 const StatementList& tokens_statements() {
-  static const StatementList all = {&kInsertToken, &kFindTokenForUpdate, &kFindTokenById,
-                                    &kMarkTokenDeleted, &kListTokens};
+  static const StatementList all = {&kLockTokens,    &kInsertToken,      &kFindTokenForUpdate,
+                                    &kFindTokenById, &kMarkTokenDeleted, &kListTokens};
   return all;
 }
 
@@ -74,6 +82,21 @@ std::optional<TokenRow> PgTx::find_token_for_update(const Bytes& token_hash) {
   const auto r = run(w_, kFindTokenForUpdate, bin(token_hash));
   if (r.empty()) return std::nullopt;
   return token_from(r[0]);
+}
+
+std::vector<std::optional<TokenRow>> PgTx::lock_tokens(const std::vector<Bytes>& token_hashes) {
+  ArrayLiteral hashes;
+  for (const auto& h : token_hashes) hashes.add_bytes(h);
+  std::vector<std::optional<TokenRow>> out;
+  for (const auto& row : run(w_, kLockTokens, hashes.str())) {
+    if (row[0].is_null()) {
+      out.emplace_back();
+    } else {
+      out.emplace_back(token_from(row));
+    }
+  }
+  if (out.size() != token_hashes.size()) throw internal_error("lock_tokens: rows lost");
+  return out;
 }
 
 std::optional<TokenRow> PgTx::find_token_by_id(const std::string& token_id) {

@@ -41,6 +41,7 @@ class PgTx final : public Tx {
 
   void insert_token(const TokenRow& token) override;
   std::optional<TokenRow> find_token_for_update(const Bytes& token_hash) override;
+  std::vector<std::optional<TokenRow>> lock_tokens(const std::vector<Bytes>& token_hashes) override;
   std::optional<TokenRow> find_token_by_id(const std::string& token_id) override;
   void count_token_use(const std::string& token_id) override;
   void mark_token_deleted(const std::string& token_id, TimePoint at) override;
@@ -51,6 +52,9 @@ class PgTx final : public Tx {
                                          TimePoint now) override;
 
   std::optional<HostRow> lock_host(const std::string& host_id) override;
+  std::vector<std::optional<HostRow>> lock_hosts(const std::vector<std::string>& host_ids) override;
+  std::vector<NameHolder> claim_own_names(const std::vector<HostRow>& hosts,
+                                          TimePoint now) override;
   std::vector<NameHolder> assign_host_names(const std::string& host_id, const std::string& hostname,
                                             const std::vector<std::string>& aliases,
                                             TimePoint now) override;
@@ -74,12 +78,20 @@ class PgTx final : public Tx {
   std::optional<std::string> find_host_with_key(const Bytes& spki_sha256,
                                                 const std::string& host_id) override;
   std::optional<CertificateRow> find_certificate_for_update(const std::string& serial_hex) override;
+  std::vector<std::optional<std::string>> find_hosts_with_keys(
+      const std::vector<std::pair<Bytes, std::string>>& keys) override;
+  std::vector<CertificateRow> revoke_hosts_certificates(const std::vector<std::string>& host_ids,
+                                                        TimePoint now, int reason) override;
   std::vector<CertificateRow> revoke_host_certificates(const std::string& host_id, TimePoint now,
                                                        int reason) override;
   void revoke_certificate(const std::string& serial_hex, TimePoint now, int reason) override;
 
   void create_crl_shards(int ca_generation, int count) override;
   CrlShardRow lock_crl_shard(int ca_generation, int shard) override;
+  std::vector<CrlShardRow> lock_crl_shards(int ca_generation,
+                                           const std::vector<int>& shards) override;
+  std::vector<std::vector<CrlEntryRow>> list_crl_entries_of(
+      int ca_generation, const std::vector<int>& shards) override;
   std::optional<std::pair<int, int>> lock_due_crl_shard(
       TimePoint due, const std::vector<int>& ca_generations) override;
   std::vector<CrlEntryRow> list_crl_entries(int ca_generation, int shard) override;
@@ -117,12 +129,15 @@ class PgTx final : public Tx {
   }
   // Writes that nothing reads back before commit wait here (as JSON
   // operations of hostca_write): a revocation event, a certificate, a
-  // token's use, an auto-reissue window.
+  // token's use, an auto-reissue window, a CRL (its DER in held_crls_).
   void hold(std::string op_json) { held_.push_back(std::move(op_json)); }
   void write_held();
 
   pqxx::transaction_base& w_;
   std::vector<std::string> held_;
+  // The DER of the CRLs held (save_crl), which the held operations name by
+  // their place in this array, from 1.
+  std::vector<Bytes> held_crls_;
   std::vector<AuditRow> pending_audit_;
 };
 

@@ -52,6 +52,16 @@ class TokenTx {
   virtual void count_token_use(const std::string& token_id) = 0;
   virtual void mark_token_deleted(const std::string& token_id, TimePoint at) = 0;
   virtual std::vector<TokenRow> list_tokens(bool include_deleted) = 0;
+
+  // The batch forms below (a batch of reissues) do what the one-row forms
+  // do, for every item, in the order given (callers sort, so that batches
+  // lock in one order); one result per item. The PostgreSQL store does each
+  // in one statement; these defaults call the one-row forms.
+  virtual std::vector<std::optional<TokenRow>> lock_tokens(const std::vector<Bytes>& token_hashes) {
+    std::vector<std::optional<TokenRow>> out;
+    for (const auto& h : token_hashes) out.push_back(find_token_for_update(h));
+    return out;
+  }
 };
 
 // Hosts and the register of their names.
@@ -63,6 +73,12 @@ class HostTx {
                                                  std::uint32_t limit, TimePoint now) = 0;
   // Locks the host row until the end of the unit of work.
   virtual std::optional<HostRow> lock_host(const std::string& host_id) = 0;
+  // Batch form (see TokenTx::lock_tokens).
+  virtual std::vector<std::optional<HostRow>> lock_hosts(const std::vector<std::string>& host_ids) {
+    std::vector<std::optional<HostRow>> out;
+    for (const auto& id : host_ids) out.push_back(lock_host(id));
+    return out;
+  }
 
   // Names (the register of migration 0005). Each name given is claimed for
   // the host and locked until the end of the unit of work; the host's other
@@ -73,6 +89,19 @@ class HostTx {
                                                     const std::string& hostname,
                                                     const std::vector<std::string>& aliases,
                                                     TimePoint now) = 0;
+  // Each host claims again the names on its own record (a reissue that
+  // keeps them): assign_host_names with the host's own names, for every
+  // host; the names someone else holds, of all of them.
+  virtual std::vector<NameHolder> claim_own_names(const std::vector<HostRow>& hosts,
+                                                  TimePoint now) {
+    std::vector<NameHolder> out;
+    for (const auto& h : hosts) {
+      for (auto& held : assign_host_names(h.host_id, h.hostname, h.aliases, now)) {
+        out.push_back(std::move(held));
+      }
+    }
+    return out;
+  }
   // Gives up one name of the host (and takes it off the host's record);
   // false if the host does not hold it.
   virtual bool release_host_name(const std::string& host_id, const std::string& name) = 0;
@@ -104,12 +133,28 @@ class CertificateTx {
   // A host other than `host_id` (empty: any host) with a certificate for this key.
   virtual std::optional<std::string> find_host_with_key(const Bytes& spki_sha256,
                                                         const std::string& host_id) = 0;
+  // Batch form (see TokenTx::lock_tokens): (key, host) pairs.
+  virtual std::vector<std::optional<std::string>> find_hosts_with_keys(
+      const std::vector<std::pair<Bytes, std::string>>& keys) {
+    std::vector<std::optional<std::string>> out;
+    for (const auto& [key, host] : keys) out.push_back(find_host_with_key(key, host));
+    return out;
+  }
   virtual std::optional<CertificateRow> find_certificate_for_update(
       const std::string& serial_hex) = 0;
   // Revokes the host's certificates that are unrevoked and unexpired at
   // `now`; returns them as they are now.
   virtual std::vector<CertificateRow> revoke_host_certificates(const std::string& host_id,
                                                                TimePoint now, int reason) = 0;
+  // Batch form (see TokenTx::lock_tokens): every host's, hosts in the order given.
+  virtual std::vector<CertificateRow> revoke_hosts_certificates(
+      const std::vector<std::string>& host_ids, TimePoint now, int reason) {
+    std::vector<CertificateRow> out;
+    for (const auto& id : host_ids) {
+      for (auto& c : revoke_host_certificates(id, now, reason)) out.push_back(std::move(c));
+    }
+    return out;
+  }
   virtual void revoke_certificate(const std::string& serial_hex, TimePoint now, int reason) = 0;
   // Unrevoked, unexpired host certificates a CA key issued.
   virtual std::int64_t count_valid_certificates_of_key(int ca_generation, TimePoint now) = 0;
@@ -134,6 +179,19 @@ class CrlTx {
   virtual void create_crl_shards(int ca_generation, int count) = 0;
   // The row comes back without its DER (empty), with the database's time.
   virtual CrlShardRow lock_crl_shard(int ca_generation, int shard) = 0;
+  // Batch forms (see TokenTx::lock_tokens) for several shards of one key.
+  virtual std::vector<CrlShardRow> lock_crl_shards(int ca_generation,
+                                                   const std::vector<int>& shards) {
+    std::vector<CrlShardRow> out;
+    for (int s : shards) out.push_back(lock_crl_shard(ca_generation, s));
+    return out;
+  }
+  virtual std::vector<std::vector<CrlEntryRow>> list_crl_entries_of(
+      int ca_generation, const std::vector<int>& shards) {
+    std::vector<std::vector<CrlEntryRow>> out;
+    for (int s : shards) out.push_back(list_crl_entries(ca_generation, s));
+    return out;
+  }
   // The first shard of one of `ca_generations` due (next_update at or
   // before `due`) that no other server is publishing, locked, as
   // (generation, shard); none if every due shard is taken.

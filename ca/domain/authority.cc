@@ -46,6 +46,12 @@ void AuthorityConfig::validate() const {
   names.validate();
   tokens.validate();
   if (crl_shards < 1) throw invalid_argument("crl shards must be at least 1");
+  if (reissue_batch < 1 || reissue_batch > 1000) {
+    throw invalid_argument("reissue.batch must be between 1 and 1000");
+  }
+  if (reissue_batches_at_once < 1 || reissue_batches_at_once > 64) {
+    throw invalid_argument("reissue.batches_at_once must be between 1 and 64");
+  }
   if (max_auto_reissue_window <= Duration::zero() ||
       max_auto_reissue_window > std::chrono::hours(48)) {
     throw invalid_argument("reissue.max_auto_window must be between 1 second and 48 hours");
@@ -167,6 +173,11 @@ Authority::Authority(store::Store& store, std::shared_ptr<const CaKeyRing> ring,
   config_.validate();
   profile_.validate();
   keys_ = make_keys(std::move(ring));
+  if (config_.reissue_batch > 1) {
+    reissue_batcher_ = std::make_unique<Batcher<ReissueJob, ReissueOutcome>>(
+        [this](const std::vector<const ReissueJob*>& jobs) { return run_reissue_batch(jobs); },
+        static_cast<std::size_t>(config_.reissue_batch), config_.reissue_batches_at_once);
+  }
 }
 
 Authority::Authority(store::Store& store, std::shared_ptr<const CertificateIssuer> issuer,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/batcher.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "domain/ca_keys.h"
@@ -69,6 +71,11 @@ struct AuthorityConfig {
   RefusalTallyPolicy refusal_audit;
   // How far this server's clock may be from the database's.
   ClockPolicy clock;
+  // Reissues that keep the host's names and arrive together run as one
+  // unit of work of at most this many (1: each alone), at most
+  // `reissue_batches_at_once` such units at a time (docs/benchmarks.md).
+  int reissue_batch = 32;
+  int reissue_batches_at_once = 2;
 
   // Throws Error(kInvalidArgument) naming the bad setting; the authority
   // refuses to be built with one, and `config check` runs it too.
@@ -287,6 +294,16 @@ class Authority {
   // (or the host's auto-reissue window), revokes every still-valid
   // certificate of the host, publishes its shard's CRL, issues the new one.
   Reissue reissue(const ReissueRequest& request);
+  // Several reissues that keep their hosts' names in one unit of work: what
+  // reissue() does when callers arrive together (public for tests). One
+  // outcome each, in order; a request the batch cannot take (another's
+  // host, token or key, names to change, anything it would refuse) runs
+  // alone after it, so that each caller gets the answer reissue() gives.
+  struct ReissueOutcome {
+    std::optional<Reissue> reissue;
+    std::exception_ptr error;
+  };
+  std::vector<ReissueOutcome> reissue_together(const std::vector<const ReissueRequest*>& requests);
   CreatedToken create_reissue_token(const Actor& actor, const NewReissueToken& request);
   TimePoint allow_auto_reissue(const Actor& actor, const std::string& host_id, Duration window);
   // Releases a name of a host (and revokes the host's valid certificates
@@ -364,6 +381,16 @@ class Authority {
   std::vector<PublishedCrl> publish_revocations(store::Tx& tx, const Keys& keys,
                                                 const std::vector<store::CertificateRow>& revoked,
                                                 const std::string& actor, TimePoint now);
+  // The same with an actor for each revoked certificate (a batch of reissues).
+  std::vector<PublishedCrl> publish_revocations(store::Tx& tx, const Keys& keys,
+                                                const std::vector<store::CertificateRow>& revoked,
+                                                const std::vector<std::string>& actors,
+                                                TimePoint now);
+  // A reissue request, checked as far as it can be without the database.
+  struct ReissueJob;
+  ReissueJob prepare_reissue(const ReissueRequest& request);
+  Reissue reissue_alone(const ReissueJob& job);
+  std::vector<ReissueOutcome> run_reissue_batch(const std::vector<const ReissueJob*>& jobs);
   void notify_published(const std::vector<PublishedCrl>& published) const;
   void notify_committed(const OperationOutcome& outcome) const {
     if (outcome_listener_) outcome_listener_(outcome);
@@ -389,6 +416,7 @@ class Authority {
   std::shared_ptr<const Keys> keys_;
   std::function<void(const PublishedCrl&)> crl_listener_;
   std::function<void(const OperationOutcome&)> outcome_listener_;
+  std::unique_ptr<Batcher<ReissueJob, ReissueOutcome>> reissue_batcher_;
 };
 
 // The presented certificate (PEM), if one of the ring's keys issued it;

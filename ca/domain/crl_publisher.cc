@@ -1,5 +1,7 @@
 #include "domain/crl_publisher.h"
 
+#include <algorithm>
+
 #include "common/error.h"
 
 namespace hostca {
@@ -29,14 +31,45 @@ CrlPublisher::CrlPublisher(std::shared_ptr<const Signer> signer, CertificateProf
 }
 
 PublishedCrl CrlPublisher::publish(store::CrlTx& tx, int shard, TimePoint now) const {
-  if (shard < store::kCaCrlScope || shard >= shard_count_) {
-    throw invalid_argument("CRL shard " + std::to_string(shard) + " does not exist; shards are 0-" +
-                           std::to_string(shard_count_ - 1));
+  return std::move(publish_many(tx, {shard}, now).front());
+}
+
+std::vector<PublishedCrl> CrlPublisher::publish_many(store::CrlTx& tx,
+                                                     const std::vector<int>& shards,
+                                                     TimePoint now) const {
+  for (int shard : shards) {
+    if (shard < store::kCaCrlScope || shard >= shard_count_) {
+      throw invalid_argument("CRL shard " + std::to_string(shard) +
+                             " does not exist; shards are 0-" + std::to_string(shard_count_ - 1));
+    }
   }
   const auto started = std::chrono::steady_clock::now();
-  // The lock comes first: the entries read after it include every
-  // revocation committed before this publication.
-  const store::CrlShardRow previous = tx.lock_crl_shard(ca_generation_, shard);
+  // The locks come first: the entries read after them include every
+  // revocation committed before this publication. One shard alone takes
+  // the one-row forms; several (a batch of reissues) one statement each.
+  std::vector<store::CrlShardRow> locked;
+  std::vector<std::vector<store::CrlEntryRow>> entries;
+  if (shards.size() == 1) {
+    locked.push_back(tx.lock_crl_shard(ca_generation_, shards.front()));
+    entries.push_back(tx.list_crl_entries(ca_generation_, shards.front()));
+  } else {
+    locked = tx.lock_crl_shards(ca_generation_, shards);
+    entries = tx.list_crl_entries_of(ca_generation_, shards);
+  }
+  std::vector<PublishedCrl> published;
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    published.push_back(build_and_save(tx, shards[i], locked[i], entries[i], now));
+  }
+  const auto elapsed = (std::chrono::steady_clock::now() - started) /
+                       static_cast<std::int64_t>(std::max<std::size_t>(shards.size(), 1));
+  for (auto& p : published) p.elapsed = elapsed;
+  return published;
+}
+
+PublishedCrl CrlPublisher::build_and_save(store::CrlTx& tx, int shard,
+                                          const store::CrlShardRow& previous,
+                                          const std::vector<store::CrlEntryRow>& entries,
+                                          TimePoint now) const {
   CrlContents contents;
   contents.crl_number = previous.crl_number + 1;
   contents.this_update = TimePoint(std::chrono::duration_cast<std::chrono::seconds>(
@@ -58,7 +91,8 @@ PublishedCrl CrlPublisher::publish(store::CrlTx& tx, int shard, TimePoint now) c
     contents.distribution_point_url = profile_.crl_url(shard, ca_generation_);
   }
   bool any_expired = false;
-  for (const auto& e : tx.list_crl_entries(ca_generation_, shard)) {
+  contents.entries.reserve(entries.size());
+  for (const auto& e : entries) {
     contents.entries.push_back(
         CrlEntry{e.serial_hex, e.revoked_at, revocation_reason_from_code(e.reason)});
     any_expired = any_expired || e.not_after < contents.this_update;
@@ -79,7 +113,7 @@ PublishedCrl CrlPublisher::publish(store::CrlTx& tx, int shard, TimePoint now) c
   return PublishedCrl{ca_generation_,      shard,
                       next.crl_number,     next.this_update,
                       next.next_update,    contents.entries.size(),
-                      std::move(next.der), std::chrono::steady_clock::now() - started};
+                      std::move(next.der), std::chrono::nanoseconds(0)};
 }
 
 }  // namespace hostca

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "common/clock.h"
 #include "domain/certificate_profile.h"
@@ -41,12 +42,19 @@ class CrlPublisher {
                CrlPolicy policy, int ca_generation = 1);
 
   PublishedCrl publish(store::CrlTx& tx, int shard, TimePoint now) const;
+  // Several shards of this key at once (a batch of reissues), in the order
+  // given, which must be ascending: the lock order of every publication.
+  std::vector<PublishedCrl> publish_many(store::CrlTx& tx, const std::vector<int>& shards,
+                                         TimePoint now) const;
 
   int shard_count() const { return shard_count_; }
   int ca_generation() const { return ca_generation_; }
   const CrlPolicy& policy() const { return policy_; }
 
  private:
+  PublishedCrl build_and_save(store::CrlTx& tx, int shard, const store::CrlShardRow& previous,
+                              const std::vector<store::CrlEntryRow>& entries, TimePoint now) const;
+
   CrlBuilder builder_;
   CertificateProfile profile_;
   int shard_count_;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "common/error.h"
 #include "common/uuid.h"
@@ -47,39 +48,53 @@ std::string crl_subject(int ca_generation, int shard) {
 std::vector<PublishedCrl> Authority::publish_revocations(
     store::Tx& tx, const Keys& keys, const std::vector<store::CertificateRow>& revoked,
     const std::string& actor, TimePoint now) {
+  return publish_revocations(tx, keys, revoked, std::vector<std::string>(revoked.size(), actor),
+                             now);
+}
+
+std::vector<PublishedCrl> Authority::publish_revocations(
+    store::Tx& tx, const Keys& keys, const std::vector<store::CertificateRow>& revoked,
+    const std::vector<std::string>& actors, TimePoint now) {
   // Each key's shard once, in (key, shard) order: a fixed lock order across
   // servers. A certificate is listed on the CRLs of the key that issued it.
-  std::map<std::pair<int, int>, std::vector<const store::CertificateRow*>> by_shard;
-  for (const auto& c : revoked) {
-    by_shard[{c.ca_generation, c.crl_shard.value_or(0)}].push_back(&c);
+  std::map<int, std::map<int, std::vector<std::size_t>>> by_shard;
+  for (std::size_t i = 0; i < revoked.size(); ++i) {
+    by_shard[revoked[i].ca_generation][revoked[i].crl_shard.value_or(0)].push_back(i);
   }
   std::vector<PublishedCrl> published;
   int position = 0;
-  for (const auto& [key_shard, certs] : by_shard) {
-    const auto [generation, shard] = key_shard;
-    const PublishedCrl crl = keys.publisher(generation).publish(tx, shard, now);
-    for (const auto* c : certs) {
-      store::RevocationEventRow e;
-      e.serial_hex = c->serial_hex;
-      e.host_id = c->host_id.value_or("");
-      e.reason = c->revocation_reason.value_or(0);
-      e.revoked_at = c->revoked_at.value_or(now);
-      e.shard = shard;
-      e.crl_number = crl.crl_number;
-      e.ca_generation = generation;
-      tx.append_revocation_event(e, position++);
-      tx.append_audit(audit_record(now, actor, "certificate.revoke", c->serial_hex, "ok",
-                                   {{"host_id", e.host_id},
-                                    {"reason", to_string(revocation_reason_from_code(e.reason))},
-                                    {"ca_generation", generation},
-                                    {"shard", shard},
-                                    {"crl_number", crl.crl_number}}));
+  for (const auto& [generation, shards] : by_shard) {
+    std::vector<int> numbers;
+    for (const auto& entry : shards) numbers.push_back(entry.first);
+    std::vector<PublishedCrl> crls = keys.publisher(generation).publish_many(tx, numbers, now);
+    std::size_t k = 0;
+    for (const auto& [shard, certs] : shards) {
+      PublishedCrl& crl = crls.at(k++);
+      for (const std::size_t i : certs) {
+        const store::CertificateRow& c = revoked[i];
+        store::RevocationEventRow e;
+        e.serial_hex = c.serial_hex;
+        e.host_id = c.host_id.value_or("");
+        e.reason = c.revocation_reason.value_or(0);
+        e.revoked_at = c.revoked_at.value_or(now);
+        e.shard = shard;
+        e.crl_number = crl.crl_number;
+        e.ca_generation = generation;
+        tx.append_revocation_event(e, position++);
+        tx.append_audit(audit_record(now, actors.at(i), "certificate.revoke", c.serial_hex, "ok",
+                                     {{"host_id", e.host_id},
+                                      {"reason", to_string(revocation_reason_from_code(e.reason))},
+                                      {"ca_generation", generation},
+                                      {"shard", shard},
+                                      {"crl_number", crl.crl_number}}));
+      }
+      tx.append_audit(audit_record(now, actors.at(certs.front()), "crl.publish",
+                                   crl_subject(generation, shard), "ok",
+                                   {{"crl_number", crl.crl_number},
+                                    {"entries", crl.entries},
+                                    {"next_update", format_rfc3339(crl.next_update)}}));
+      published.push_back(std::move(crl));
     }
-    tx.append_audit(audit_record(now, actor, "crl.publish", crl_subject(generation, shard), "ok",
-                                 {{"crl_number", crl.crl_number},
-                                  {"entries", crl.entries},
-                                  {"next_update", format_rfc3339(crl.next_update)}}));
-    published.push_back(crl);
   }
   return published;
 }
@@ -89,20 +104,85 @@ void Authority::notify_published(const std::vector<PublishedCrl>& published) con
   for (const auto& p : published) crl_listener_(p);
 }
 
-Reissue Authority::reissue(const ReissueRequest& request) {
-  const auto keys = this->keys();
+struct Authority::ReissueJob {
+  const ReissueRequest* request = nullptr;
+  std::string address;
+  std::string host_id;
+  CertificateRequest csr;
+  Bytes key_hash;
+  std::optional<HostName> new_name;
+  std::optional<SecretToken> token;
+  // Names given (a rename or new aliases): never in a batch.
+  bool changes_names = false;
+};
+
+Authority::ReissueJob Authority::prepare_reissue(const ReissueRequest& request) {
   const std::string address = peer_address(request.peer);
   clock_check_.require_in_step("issue certificates or publish CRLs");
   // Everything that needs no database is checked first.
   const std::string host_id = parse_uuid(request.host_id, "host ID");
-  const CertificateRequest csr = CertificateRequest::parse(request.csr, config_.key_policy);
-  const Bytes key_hash = sha256(csr.spki());
+  CertificateRequest csr = CertificateRequest::parse(request.csr, config_.key_policy);
+  Bytes key_hash = sha256(csr.spki());
   std::optional<HostName> new_name;
   if (!request.hostname.empty()) new_name = HostName::parse(request.hostname);
   std::optional<SecretToken> token;
   if (!request.reissue_token.empty()) {
     token = parse_token(request.reissue_token, SecretKind::kReissueToken, address);
   }
+  return ReissueJob{&request,
+                    address,
+                    host_id,
+                    std::move(csr),
+                    std::move(key_hash),
+                    std::move(new_name),
+                    std::move(token),
+                    !request.hostname.empty() || !request.aliases.empty()};
+}
+
+Reissue Authority::reissue(const ReissueRequest& request) {
+  const ReissueJob job = prepare_reissue(request);
+  if (job.changes_names || !reissue_batcher_) return reissue_alone(job);
+  ReissueOutcome out = reissue_batcher_->run(job);
+  if (out.error) std::rethrow_exception(out.error);
+  return std::move(*out.reissue);
+}
+
+std::vector<Authority::ReissueOutcome> Authority::reissue_together(
+    const std::vector<const ReissueRequest*>& requests) {
+  std::vector<ReissueJob> jobs;
+  std::vector<ReissueOutcome> refused(requests.size());
+  std::vector<std::size_t> at;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    try {
+      jobs.push_back(prepare_reissue(*requests[i]));
+      at.push_back(i);
+    } catch (...) {
+      refused[i].error = std::current_exception();
+    }
+  }
+  std::vector<const ReissueJob*> pointers;
+  for (const auto& j : jobs) pointers.push_back(&j);
+  std::vector<ReissueOutcome> ran;
+  try {
+    ran = run_reissue_batch(pointers);
+  } catch (...) {
+    // As the batcher does: each runs again alone.
+    ran.clear();
+    for (const auto* j : pointers) ran.push_back(run_reissue_batch({j}).front());
+  }
+  for (std::size_t k = 0; k < at.size(); ++k) refused[at[k]] = std::move(ran[k]);
+  return refused;
+}
+
+Reissue Authority::reissue_alone(const ReissueJob& job) {
+  const ReissueRequest& request = *job.request;
+  const std::string& address = job.address;
+  const std::string& host_id = job.host_id;
+  const CertificateRequest& csr = job.csr;
+  const Bytes& key_hash = job.key_hash;
+  const std::optional<HostName>& new_name = job.new_name;
+  const std::optional<SecretToken>& token = job.token;
+  const auto keys = this->keys();
 
   std::optional<Reissue> result;
   std::vector<PublishedCrl> published;
@@ -220,6 +300,229 @@ Reissue Authority::reissue(const ReissueRequest& request) {
   spdlog::info("reissued certificate {} to host {}, revoking {}", result->certificate.serial_hex,
                host_id, result->revoked_serials.size());
   return std::move(*result);
+}
+
+namespace {
+// A batch gives up: its unit of work rolls back and each request runs alone.
+struct BatchGivesUp {};
+}  // namespace
+
+std::vector<Authority::ReissueOutcome> Authority::run_reissue_batch(
+    const std::vector<const ReissueJob*>& jobs) {
+  std::vector<ReissueOutcome> out(jobs.size());
+  const auto alone = [&](std::size_t i) {
+    try {
+      out[i].reissue = reissue_alone(*jobs[i]);
+    } catch (...) {
+      out[i].error = std::current_exception();
+    }
+  };
+  if (jobs.size() == 1) {
+    alone(0);
+    return out;
+  }
+  const auto keys = this->keys();
+  // A request whose host, token or key an earlier one of the batch names
+  // runs alone after it: within one unit of work the second would not see
+  // the first's new certificate or the token's use.
+  std::vector<bool> later(jobs.size(), false);
+  {
+    std::set<std::string> hosts;
+    std::set<Bytes> tokens, keys_seen;
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      const ReissueJob& j = *jobs[i];
+      const bool fresh = hosts.insert(j.host_id).second &
+                         (!j.token || tokens.insert(j.token->hash()).second) &
+                         keys_seen.insert(j.key_hash).second;
+      later[i] = !fresh || j.changes_names;
+    }
+  }
+
+  struct Item {
+    std::size_t job = 0;
+    std::optional<store::TokenRow> token;
+    store::HostRow host;
+    std::optional<HostName> hostname;
+    std::vector<HostName> aliases;
+    std::string actor;
+    std::vector<store::CertificateRow> revoked;
+  };
+  std::vector<Item> items;
+  std::vector<PublishedCrl> published;
+  bool reached_commit = false;
+  try {
+    store_.transact([&](store::Tx& tx) {
+      const TimePoint now = clock_.now();
+      items.clear();
+      published.clear();
+      reached_commit = false;
+      for (auto& o : out) o = ReissueOutcome{};
+      std::vector<bool> skip = later;
+      // The tokens, locked in hash order. A request the batch would refuse
+      // (unknown token, another host's, one not usable) leaves the batch
+      // before it changes anything, and runs alone to be refused as ever.
+      std::map<Bytes, std::optional<store::TokenRow>> token_rows;
+      for (std::size_t i = 0; i < jobs.size(); ++i) {
+        if (!skip[i] && jobs[i]->token) token_rows[jobs[i]->token->hash()];
+      }
+      if (!token_rows.empty()) {
+        std::vector<Bytes> hashes;
+        for (const auto& entry : token_rows) hashes.push_back(entry.first);
+        auto rows = tx.lock_tokens(hashes);
+        std::size_t k = 0;
+        for (auto& entry : token_rows) entry.second = std::move(rows.at(k++));
+      }
+      for (std::size_t i = 0; i < jobs.size(); ++i) {
+        if (skip[i] || !jobs[i]->token) continue;
+        const auto& row = token_rows.at(jobs[i]->token->hash());
+        skip[i] = !row || row->kind != store::TokenKind::kReissue ||
+                  token_state(*row, now) != TokenState::kUsable || row->host_id != jobs[i]->host_id;
+      }
+      // The hosts, locked in ID order.
+      std::map<std::string, std::optional<store::HostRow>> host_rows;
+      for (std::size_t i = 0; i < jobs.size(); ++i) {
+        if (!skip[i]) host_rows[jobs[i]->host_id];
+      }
+      if (!host_rows.empty()) {
+        std::vector<std::string> ids;
+        for (const auto& entry : host_rows) ids.push_back(entry.first);
+        auto rows = tx.lock_hosts(ids);
+        std::size_t k = 0;
+        for (auto& entry : host_rows) entry.second = std::move(rows.at(k++));
+      }
+      for (std::size_t i = 0; i < jobs.size(); ++i) {
+        if (skip[i]) continue;
+        const ReissueJob& j = *jobs[i];
+        const auto& host = host_rows.at(j.host_id);
+        if (!host || host->hostname.empty() ||
+            (!j.token && !(host->auto_reissue_until && now < *host->auto_reissue_until))) {
+          skip[i] = true;
+          continue;
+        }
+        Item item;
+        item.job = i;
+        item.host = *host;
+        try {
+          item.hostname = HostName::parse(host->hostname);
+          item.aliases = parse_aliases(host->aliases, *item.hostname);
+          check_names(config_.names, *item.hostname, item.aliases);
+        } catch (const Error&) {
+          skip[i] = true;
+          continue;
+        }
+        // The names as they would be written must be the record's own: a
+        // reissue alone would count anything else as a rename.
+        if (item.hostname->str() != host->hostname || name_texts(item.aliases) != host->aliases) {
+          skip[i] = true;
+          continue;
+        }
+        if (j.token) item.token = token_rows.at(j.token->hash());
+        item.actor = item.token ? "token:" + item.token->token_id : "host:" + j.host_id;
+        items.push_back(std::move(item));
+      }
+      // The keys: one key, one host, one certificate.
+      if (!items.empty()) {
+        std::vector<std::pair<Bytes, std::string>> wanted;
+        for (const auto& item : items) wanted.emplace_back(jobs[item.job]->key_hash, "");
+        const auto holders = tx.find_hosts_with_keys(wanted);
+        std::vector<Item> kept;
+        for (std::size_t k = 0; k < items.size(); ++k) {
+          if (holders.at(k)) {
+            skip[items[k].job] = true;
+          } else {
+            kept.push_back(std::move(items[k]));
+          }
+        }
+        items = std::move(kept);
+      }
+      if (items.empty()) return;
+      // From here on the batch writes: revocations, in host order.
+      std::sort(items.begin(), items.end(),
+                [](const Item& a, const Item& b) { return a.host.host_id < b.host.host_id; });
+      std::vector<std::string> ids;
+      for (const auto& item : items) ids.push_back(item.host.host_id);
+      std::map<std::string, std::size_t> item_of;
+      for (std::size_t k = 0; k < items.size(); ++k) item_of[items[k].host.host_id] = k;
+      std::vector<store::CertificateRow> revoked =
+          tx.revoke_hosts_certificates(ids, now, static_cast<int>(RevocationReason::kSuperseded));
+      std::vector<std::string> actors;
+      for (const auto& c : revoked) {
+        Item& item = items.at(item_of.at(c.host_id.value_or("")));
+        item.revoked.push_back(c);
+        actors.push_back(item.actor);
+      }
+      // Each host claims its own names again, all of them in name order.
+      std::vector<store::HostRow> hosts;
+      for (const auto& item : items) hosts.push_back(item.host);
+      if (!tx.claim_own_names(hosts, now).empty()) throw BatchGivesUp{};
+      if (!revoked.empty()) published = publish_revocations(tx, *keys, revoked, actors, now);
+
+      for (auto& item : items) {
+        const ReissueJob& j = *jobs[item.job];
+        const std::string& host_id = item.host.host_id;
+        IssuedCertificate issued = keys->issuer().issue_host_certificate(
+            host_id, *item.hostname, item.aliases, j.csr, item.host.crl_shard, now);
+        tx.insert_certificate(certificate_record(issued, store::CertificateKind::kReissue, host_id,
+                                                 item.host.crl_shard, j.key_hash, now));
+        if (item.host.certificate_failure_at) {
+          tx.set_certificate_failure(host_id, std::nullopt, "", false);
+        }
+        if (item.token) {
+          tx.count_token_use(item.token->token_id);
+          tx.append_audit(
+              audit_record(now, item.actor, "token.use", item.token->token_id, "ok",
+                           {{"uses", item.token->uses + 1}, {"max_uses", item.token->max_uses}}));
+        }
+        if (item.host.auto_reissue_until) tx.set_auto_reissue_until(host_id, std::nullopt);
+        std::vector<std::string> serials;
+        for (const auto& c : item.revoked) serials.push_back(c.serial_hex);
+        tx.append_audit(audit_record(now, item.actor, "certificate.reissue", host_id, "ok",
+                                     {{"serial", issued.serial_hex},
+                                      {"hostname", item.hostname->str()},
+                                      {"renamed", false},
+                                      {"released_names", std::vector<std::string>()},
+                                      {"revoked", serials},
+                                      {"auto_reissue", !item.token},
+                                      {"not_after", format_rfc3339(issued.not_after)}}));
+        out[item.job].reissue = Reissue{host_id, std::move(issued), std::move(serials)};
+      }
+      reached_commit = true;
+    });
+  } catch (...) {
+    // Failed before the commit: nothing was written, and each request runs
+    // alone. Only a commit whose outcome is unknown is not run again: it
+    // may have written.
+    if (reached_commit) {
+      try {
+        throw;
+      } catch (const Error& e) {
+        if (e.kind() == ErrorKind::kUnavailable) {
+          for (auto& o : out) {
+            o.reissue.reset();
+            o.error = std::current_exception();
+          }
+          return out;
+        }
+      } catch (...) {
+      }
+    }
+    for (auto& o : out) o = ReissueOutcome{};
+    for (std::size_t i = 0; i < jobs.size(); ++i) alone(i);
+    return out;
+  }
+  notify_published(published);
+  for (const auto& item : items) {
+    const Reissue& r = *out[item.job].reissue;
+    notify_committed(OperationOutcome{store::CertificateKind::kReissue, r.revoked_serials.size(),
+                                      item.token.has_value()});
+    spdlog::info("reissued certificate {} to host {}, revoking {} (in a batch of {})",
+                 r.certificate.serial_hex, r.host_id, r.revoked_serials.size(), items.size());
+  }
+  // Those the batch left out run alone now.
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    if (!out[i].reissue) alone(i);
+  }
+  return out;
 }
 
 CreatedToken Authority::create_reissue_token(const Actor& actor, const NewReissueToken& request) {

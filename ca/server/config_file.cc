@@ -270,6 +270,15 @@ std::vector<ServeSetting> make_settings() {
       "The longest window an admin may open for a reissue without a token (at most 48h)",
       [](ServeConfig & c) -> auto& { return c.options.authority.max_auto_reissue_window; }));
   s.push_back(integer<int>(
+      "reissue.batch", "reissue-batch",
+      "Reissues that keep the host's names and arrive together run as one unit of work of at "
+      "most this many; 1: each alone",
+      [](ServeConfig & c) -> auto& { return c.options.authority.reissue_batch; }, 1, 1000));
+  s.push_back(integer<int>(
+      "reissue.batches_at_once", "reissue-batches-at-once",
+      "Such units of work this server runs at a time",
+      [](ServeConfig & c) -> auto& { return c.options.authority.reissue_batches_at_once; }, 1, 64));
+  s.push_back(integer<int>(
       "limits.max_valid_certificates_per_host", "max-valid-certificates",
       "Valid certificates a host holds at once; a renewal past it is FAILED_PRECONDITION",
       [](ServeConfig & c) -> auto& { return c.options.authority.max_valid_certificates_per_host; },

@@ -198,7 +198,11 @@ TEST(CrlPublication, TwoServersPublishingOneShardAtOnceNeverShareANumberAndMissN
   // Every CRL either server published for the shard.
   std::vector<store::CrlShardRow> published = server_1.committed_crls();
   for (const auto& row : server_2.committed_crls()) published.push_back(row);
-  ASSERT_EQ(published.size(), 3 * kThreads);
+  // Reissues that arrive together at one server share a publication (a
+  // batch): at most one CRL per revocation, at least one per call that
+  // could not have shared (each thread's three run one after the other).
+  ASSERT_LE(published.size(), 3 * kThreads);
+  ASSERT_GE(published.size(), 3u);
   const auto events = ca.authority->revocation_events(head, 1000);
   ASSERT_EQ(events.size(), 3 * kThreads);
   std::set<std::int64_t> numbers;
@@ -214,10 +218,11 @@ TEST(CrlPublication, TwoServersPublishingOneShardAtOnceNeverShareANumberAndMissN
     const auto crl = parse_crl(row);
     EXPECT_EQ(keys_of(crl.entries), expected) << "CRL number " << row.crl_number;
   }
-  // No gaps: first + 1 .. first + 24.
+  // No gaps: first + 1 .. first + the number of CRLs.
   EXPECT_EQ(*numbers.begin(), first_number + 1);
-  EXPECT_EQ(*numbers.rbegin(), first_number + static_cast<std::int64_t>(3 * kThreads));
-  // One revocation, one CRL: each event names its own number.
+  EXPECT_EQ(*numbers.rbegin(), first_number + static_cast<std::int64_t>(published.size()));
+  // Every revocation names the CRL that first listed it, and every CRL was
+  // published for a revocation.
   std::set<std::int64_t> event_numbers;
   for (const auto& e : events) event_numbers.insert(e.crl_number);
   EXPECT_EQ(event_numbers, numbers);

@@ -99,6 +99,8 @@ max_rsa_bits = 4096
 
 [reissue]
 max_auto_window = "12h"
+batch = 8
+batches_at_once = 3
 )";
 
 TEST(ConfigFile, AFullFileParsesIntoTheRightValues) {
@@ -143,6 +145,8 @@ TEST(ConfigFile, AFullFileParsesIntoTheRightValues) {
   EXPECT_EQ(keys.min_rsa_bits, 3072u);
   EXPECT_EQ(keys.max_rsa_bits, 4096u);
   EXPECT_EQ(c.options.authority.max_auto_reissue_window, Duration(12h));
+  EXPECT_EQ(c.options.authority.reissue_batch, 8);
+  EXPECT_EQ(c.options.authority.reissue_batches_at_once, 3);
 }
 
 TEST(ConfigFile, ValidationIsWhatServeRefusesNamingTheSetting) {
