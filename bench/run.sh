@@ -119,10 +119,13 @@ start_server() {
   local name=$1
   # HOSTCA_BENCH_SERVER_PRELOAD: a library preloaded into the servers only
   # (an allocator, to compare; docs/benchmarks.md).
+  # HOSTCA_BENCH_SERVER_ARGS: more serve options for both servers (e.g.
+  # "--reissue-batch 1", to compare; docs/benchmarks.md).
   env ${HOSTCA_BENCH_SERVER_PRELOAD:+LD_PRELOAD="$HOSTCA_BENCH_SERVER_PRELOAD"} \
   "$server_bin" serve --database "$conninfo user=hostca_server" --passphrase-file "$work/passphrase" \
     --tls-dir "$work/tls" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
-    --pool-size "$pool_size" --ready-file "$work/$name.ready" >"$work/$name.log" 2>&1 &
+    --pool-size "$pool_size" --ready-file "$work/$name.ready" ${HOSTCA_BENCH_SERVER_ARGS:-} \
+    >"$work/$name.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
   for _ in $(seq 1 600); do
