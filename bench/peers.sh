@@ -222,7 +222,7 @@ start_hostca() {
   done
   [ -s "$work/hostca.ready" ] || { echo "peers.sh: hostca-server not ready in 60 s" >&2; exit 1; }
   hostca_grpc=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["grpc_port"])' "$work/hostca.ready")
-  echo "== hostca: gRPC 127.0.0.1:$hostca_grpc (pid $hostca_pid), pool $pool_size, $crl_shards CRL shards, ECDSA P-256 CA; load $hostca_load over $hostca_channels connections"
+  echo "== hostca: gRPC 127.0.0.1:$hostca_grpc (pid $hostca_pid), pool $pool_size, $crl_shards CRL shards, ECDSA P-256 CA; load $hostca_load over one connection per 16 clients, at most $hostca_channels"
 }
 hostca_certs() { psql_at "$hostca_conninfo" -tAc 'SELECT count(*) FROM certificates'; }
 run_hostca() {  # run_hostca CLIENTS PASS [LOAD]
