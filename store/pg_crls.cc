@@ -53,7 +53,8 @@ const Statement kLockCrlShards{
 
 const Statement kListCrlEntriesOf{
     "list_crl_entries_of",
-    "SELECT u.i, c.serial_hex, " US("c.revoked_at") ", c.revocation_reason, " US("c.not_after")
+    "SELECT u.i, c.serial_hex, " WHOLE_SECONDS_US("c.revoked_at") ", c.revocation_reason, "
+    WHOLE_SECONDS_US("c.not_after")
     " FROM unnest($2::int[]) WITH ORDINALITY u(wanted, i) CROSS JOIN LATERAL"
     " (SELECT serial_hex, revoked_at, revocation_reason, not_after FROM certificates"
     " WHERE ca_generation = $1 AND crl_shard = u.wanted AND revoked_at IS NOT NULL"
@@ -67,8 +68,8 @@ const Statement kLockDueCrlShard{
 
 const Statement kListCrlEntries{
     "list_crl_entries",
-    "SELECT serial_hex, " US("revoked_at") ", revocation_reason, " US("not_after")
-    " FROM certificates WHERE ca_generation = $1 AND crl_shard = $2 AND revoked_at IS NOT NULL"
+    "SELECT serial_hex, " WHOLE_SECONDS_US("revoked_at") ", revocation_reason, " WHOLE_SECONDS_US(
+        "not_after") " FROM certificates WHERE ca_generation = $1 AND crl_shard = $2 AND revoked_at IS NOT NULL"
     " AND NOT off_crl ORDER BY serial_hex"};
 
 const Statement kSaveCrl{"save_crl",

@@ -16,7 +16,13 @@ ArrayLiteral& ArrayLiteral::add(const std::string& element) {
   return *this;
 }
 
-ArrayLiteral& ArrayLiteral::add_bytes(const Bytes& b) { return add("\\x" + to_hex(b)); }
+// Hex digits need no escaping: only the backslash of the "\x" prefix does.
+ArrayLiteral& ArrayLiteral::add_bytes(const Bytes& b) {
+  text_ += text_.size() == 1 ? "\"\\\\x" : ",\"\\\\x";
+  text_ += to_hex(b);
+  text_ += '"';
+  return *this;
+}
 
 pqxx::binarystring bin(const Bytes& b) { return pqxx::binarystring(b.data(), b.size()); }
 

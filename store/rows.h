@@ -99,6 +99,9 @@ struct NameHolder {
 };
 
 // What one entry of a shard's CRL needs.
+// Its times are whole seconds (rounded down), all a CRL needs: the
+// revocation date is encoded in whole seconds, and the expiry is only
+// compared with a thisUpdate, itself whole seconds.
 struct CrlEntryRow {
   std::string serial_hex;
   TimePoint revoked_at;

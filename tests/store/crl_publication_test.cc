@@ -423,6 +423,34 @@ TEST(CrlPublication, PublishingAShardReadsOnlyThatShardsEntries) {
   EXPECT_EQ(keys_of(current_crl(*ca.authority, shard).entries), in_shard);
 }
 
+// A CRL encodes whole seconds; the entries come back as whole seconds,
+// rounded down, from the one-shard and the batch forms alike.
+TEST(CrlPublication, EntriesComeBackInWholeSecondsRoundedDown) {
+  TestCa ca;
+  const TestCa::Host host = ca.enrol("a.example");
+  const TimePoint second =
+      std::chrono::time_point_cast<std::chrono::seconds>(ca.clock.now()) + std::chrono::seconds(1);
+  ca.clock.set(second + std::chrono::microseconds(999999));
+  ca.authority->revoke(ca.admin(), by_host(host.host_id));
+  const TimePoint not_after =
+      std::chrono::time_point_cast<std::chrono::seconds>(host.certificate.not_after);
+  ca.store.transact([&](store::Tx& tx) {
+    const auto one = tx.list_crl_entries(1, host.crl_shard);
+    const auto batch = tx.list_crl_entries_of(1, {host.crl_shard});
+    ASSERT_EQ(one.size(), 1u);
+    ASSERT_EQ(batch.size(), 1u);
+    ASSERT_EQ(batch[0].size(), 1u);
+    for (const auto& e : {one[0], batch[0][0]}) {
+      EXPECT_EQ(e.serial_hex, host.serial_hex);
+      EXPECT_EQ(e.revoked_at, second);
+      EXPECT_EQ(e.not_after, not_after);
+    }
+  });
+  // And the CRL says that second.
+  const auto crl = current_crl(*ca.authority, host.crl_shard);
+  ASSERT_EQ(crl.entries.count(host.serial_hex), 1u);
+}
+
 TEST(CrlPublication, ListenerHearsEachPublishedShardAfterItsCommit) {
   TestCa ca;
   const TestCa::Host host = ca.enrol("a.example");
