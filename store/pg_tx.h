@@ -99,6 +99,7 @@ class PgTx final : public Tx {
   void retire_expired_crl_entries(int ca_generation, int shard, TimePoint this_update) override;
   std::vector<CrlShardRow> list_crls(std::optional<int> ca_generation,
                                      std::optional<int> shard) override;
+  std::vector<CrlShardRow> list_crl_heads() override;
 
   void append_revocation_event(const RevocationEventRow& event, int position) override;
   std::vector<RevocationEventRow> list_revocation_events(std::int64_t after_sequence,

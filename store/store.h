@@ -205,6 +205,15 @@ class CrlTx {
   // (kCaCrlScope for the CA scope) or, with none, every host shard.
   virtual std::vector<CrlShardRow> list_crls(std::optional<int> ca_generation,
                                              std::optional<int> shard) = 0;
+  // Every CRL of every key, host shards and CA scopes, without the DER
+  // (empty): what a cache compares with what it holds before it reads any
+  // CRL. A CRL number of 0 is a shard never published.
+  virtual std::vector<CrlShardRow> list_crl_heads() {
+    std::vector<CrlShardRow> out = list_crls(std::nullopt, std::nullopt);
+    for (auto& ca : list_crls(std::nullopt, kCaCrlScope)) out.push_back(std::move(ca));
+    for (auto& row : out) row.der.clear();
+    return out;
+  }
 
   // The revocation stream. Events get sequence numbers that only grow in
   // the order readers may see them (see migration 0002): transaction ID

@@ -327,6 +327,9 @@ class Authority {
   // The CRLs covering CA certificates only, of every key that publishes
   // (each once published).
   std::vector<store::CrlShardRow> ca_scope_crls();
+  // Every published CRL (host shards and CA scopes) of every key that
+  // publishes, without its DER: its key, shard, number and times.
+  std::vector<store::CrlShardRow> crl_heads();
   std::vector<store::RevocationEventRow> revocation_events(std::int64_t after_sequence,
                                                            std::uint32_t limit);
   std::int64_t revocation_stream_head();

@@ -738,6 +738,18 @@ std::vector<store::CrlShardRow> Authority::ca_scope_crls() {
   return out;
 }
 
+std::vector<store::CrlShardRow> Authority::crl_heads() {
+  const auto generations = keys()->ring->publishing(clock_.now());
+  std::vector<store::CrlShardRow> out;
+  for (auto& row : store_.transact([](store::Tx& tx) { return tx.list_crl_heads(); })) {
+    if (row.crl_number > 0 &&
+        std::find(generations.begin(), generations.end(), row.ca_generation) != generations.end()) {
+      out.push_back(std::move(row));
+    }
+  }
+  return out;
+}
+
 std::vector<store::CrlShardRow> Authority::crls(std::optional<int> shard,
                                                 std::optional<int> ca_generation) {
   if (shard && (*shard < 0 || *shard >= config_.crl_shards)) {

@@ -202,6 +202,10 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     hit("list_crls");
     return real_.list_crls(ca_generation, shard);
   }
+  std::vector<CrlShardRow> list_crl_heads() override {
+    hit("list_crl_heads");
+    return real_.list_crl_heads();
+  }
 
   void append_revocation_event(const RevocationEventRow& event, int position) override {
     hit("append_revocation_event");
@@ -279,6 +283,11 @@ bool FaultInjectingStore::fault_fired() const {
   return fired_;
 }
 
+std::map<std::string, int> FaultInjectingStore::take_call_counts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::exchange(call_counts_, {});
+}
+
 std::vector<std::string> FaultInjectingStore::last_calls() const {
   std::lock_guard<std::mutex> lock(mu_);
   return last_calls_;
@@ -299,6 +308,7 @@ void FaultInjectingStore::before(const std::string& method, int occurrence,
   calls.push_back(method);
   std::lock_guard<std::mutex> lock(mu_);
   last_calls_ = calls;
+  ++call_counts_[method];
   if (!fault_ || fault_->method != method) return;
   const bool match = fault_->audit_action.empty() ? fault_->occurrence == occurrence
                                                   : fault_->audit_action == audit_action;

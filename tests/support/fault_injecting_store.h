@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -33,6 +34,9 @@ class FaultInjectingStore final : public store::Store {
   // The Tx methods the most recent unit of work called, in order, up to and
   // including the one that failed.
   std::vector<std::string> last_calls() const;
+  // How often each Tx method was called, over every unit of work since the
+  // last time this was asked; and starts counting again.
+  std::map<std::string, int> take_call_counts();
 
   // A list_crl_entries call of a committed unit of work and what it returned.
   struct EntriesRead {
@@ -68,6 +72,7 @@ class FaultInjectingStore final : public store::Store {
   std::optional<Fault> fault_;
   bool fired_ = false;
   std::vector<std::string> last_calls_;
+  std::map<std::string, int> call_counts_;
   std::vector<store::CrlShardRow> committed_crls_;
   std::vector<EntriesRead> committed_entry_reads_;
 };
