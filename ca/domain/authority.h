@@ -394,6 +394,22 @@ class Authority {
   ReissueJob prepare_reissue(const ReissueRequest& request);
   Reissue reissue_alone(const ReissueJob& job);
   std::vector<ReissueOutcome> run_reissue_batch(const std::vector<const ReissueJob*>& jobs);
+  // The writes of one reissue once its host's certificates are revoked and
+  // published: the new certificate, the token's use, the window's end,
+  // the audit rows. The one-request path and the batch share it.
+  struct ReissueWrite {
+    const store::HostRow& host;
+    const HostName& hostname;
+    const std::vector<HostName>& aliases;
+    const CertificateRequest& csr;
+    const Bytes& key_hash;
+    const std::optional<store::TokenRow>& token;  // none: an auto-reissue window
+    const std::string& actor;
+    const std::vector<store::CertificateRow>& revoked;
+    bool renamed = false;
+    std::vector<std::string> released;
+  };
+  Reissue write_reissue(store::Tx& tx, const Keys& keys, const ReissueWrite& write, TimePoint now);
   void notify_published(const std::vector<PublishedCrl>& published) const;
   void notify_committed(const OperationOutcome& outcome) const {
     if (outcome_listener_) outcome_listener_(outcome);

@@ -263,31 +263,10 @@ Reissue Authority::reissue_alone(const ReissueJob& job) {
       const std::string actor = token ? "token:" + row->token_id : "host:" + host_id;
       if (!revoked.empty()) published = publish_revocations(tx, *keys, revoked, actor, now);
 
-      IssuedCertificate issued = keys->issuer().issue_host_certificate(host_id, hostname, aliases,
-                                                                       csr, host->crl_shard, now);
-      tx.insert_certificate(certificate_record(issued, store::CertificateKind::kReissue, host_id,
-                                               host->crl_shard, key_hash, now));
-      if (host->certificate_failure_at) {
-        tx.set_certificate_failure(host_id, std::nullopt, "", false);
-      }
-      if (token) {
-        tx.count_token_use(row->token_id);
-        tx.append_audit(audit_record(now, actor, "token.use", row->token_id, "ok",
-                                     {{"uses", row->uses + 1}, {"max_uses", row->max_uses}}));
-      }
-      // A window is for one reissue, however that reissue was authorised.
-      if (host->auto_reissue_until) tx.set_auto_reissue_until(host_id, std::nullopt);
-      std::vector<std::string> serials;
-      for (const auto& c : revoked) serials.push_back(c.serial_hex);
-      tx.append_audit(audit_record(now, actor, "certificate.reissue", host_id, "ok",
-                                   {{"serial", issued.serial_hex},
-                                    {"hostname", hostname.str()},
-                                    {"renamed", renamed},
-                                    {"released_names", released},
-                                    {"revoked", serials},
-                                    {"auto_reissue", !token},
-                                    {"not_after", format_rfc3339(issued.not_after)}}));
-      result = Reissue{host_id, std::move(issued), std::move(serials)};
+      result = write_reissue(tx, *keys,
+                             ReissueWrite{*host, hostname, aliases, csr, key_hash, row, actor,
+                                          revoked, renamed, released},
+                             now);
     });
   } catch (const Error& e) {
     if (unknown) refuse_unknown_token(address, SecretKind::kReissueToken, e);
@@ -300,6 +279,34 @@ Reissue Authority::reissue_alone(const ReissueJob& job) {
   spdlog::info("reissued certificate {} to host {}, revoking {}", result->certificate.serial_hex,
                host_id, result->revoked_serials.size());
   return std::move(*result);
+}
+
+Reissue Authority::write_reissue(store::Tx& tx, const Keys& keys, const ReissueWrite& w,
+                                 TimePoint now) {
+  const std::string& host_id = w.host.host_id;
+  IssuedCertificate issued = keys.issuer().issue_host_certificate(host_id, w.hostname, w.aliases,
+                                                                  w.csr, w.host.crl_shard, now);
+  tx.insert_certificate(certificate_record(issued, store::CertificateKind::kReissue, host_id,
+                                           w.host.crl_shard, w.key_hash, now));
+  if (w.host.certificate_failure_at) tx.set_certificate_failure(host_id, std::nullopt, "", false);
+  if (w.token) {
+    tx.count_token_use(w.token->token_id);
+    tx.append_audit(audit_record(now, w.actor, "token.use", w.token->token_id, "ok",
+                                 {{"uses", w.token->uses + 1}, {"max_uses", w.token->max_uses}}));
+  }
+  // A window is for one reissue, however that reissue was authorised.
+  if (w.host.auto_reissue_until) tx.set_auto_reissue_until(host_id, std::nullopt);
+  std::vector<std::string> serials;
+  for (const auto& c : w.revoked) serials.push_back(c.serial_hex);
+  tx.append_audit(audit_record(now, w.actor, "certificate.reissue", host_id, "ok",
+                               {{"serial", issued.serial_hex},
+                                {"hostname", w.hostname.str()},
+                                {"renamed", w.renamed},
+                                {"released_names", w.released},
+                                {"revoked", serials},
+                                {"auto_reissue", !w.token},
+                                {"not_after", format_rfc3339(issued.not_after)}}));
+  return Reissue{host_id, std::move(issued), std::move(serials)};
 }
 
 namespace {
@@ -459,32 +466,18 @@ std::vector<Authority::ReissueOutcome> Authority::run_reissue_batch(
 
       for (auto& item : items) {
         const ReissueJob& j = *jobs[item.job];
-        const std::string& host_id = item.host.host_id;
-        IssuedCertificate issued = keys->issuer().issue_host_certificate(
-            host_id, *item.hostname, item.aliases, j.csr, item.host.crl_shard, now);
-        tx.insert_certificate(certificate_record(issued, store::CertificateKind::kReissue, host_id,
-                                                 item.host.crl_shard, j.key_hash, now));
-        if (item.host.certificate_failure_at) {
-          tx.set_certificate_failure(host_id, std::nullopt, "", false);
-        }
-        if (item.token) {
-          tx.count_token_use(item.token->token_id);
-          tx.append_audit(
-              audit_record(now, item.actor, "token.use", item.token->token_id, "ok",
-                           {{"uses", item.token->uses + 1}, {"max_uses", item.token->max_uses}}));
-        }
-        if (item.host.auto_reissue_until) tx.set_auto_reissue_until(host_id, std::nullopt);
-        std::vector<std::string> serials;
-        for (const auto& c : item.revoked) serials.push_back(c.serial_hex);
-        tx.append_audit(audit_record(now, item.actor, "certificate.reissue", host_id, "ok",
-                                     {{"serial", issued.serial_hex},
-                                      {"hostname", item.hostname->str()},
-                                      {"renamed", false},
-                                      {"released_names", std::vector<std::string>()},
-                                      {"revoked", serials},
-                                      {"auto_reissue", !item.token},
-                                      {"not_after", format_rfc3339(issued.not_after)}}));
-        out[item.job].reissue = Reissue{host_id, std::move(issued), std::move(serials)};
+        out[item.job].reissue = write_reissue(tx, *keys,
+                                              ReissueWrite{item.host,
+                                                           *item.hostname,
+                                                           item.aliases,
+                                                           j.csr,
+                                                           j.key_hash,
+                                                           item.token,
+                                                           item.actor,
+                                                           item.revoked,
+                                                           false,
+                                                           {}},
+                                              now);
       }
       reached_commit = true;
     });

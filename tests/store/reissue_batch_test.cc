@@ -37,6 +37,11 @@ bool revoked(const TestCa& ca, const std::string& serial) {
       ca.conninfo, "SELECT revoked_at IS NOT NULL FROM certificates WHERE serial_hex = $1", serial);
 }
 
+std::int64_t audit_rows(const TestCa& ca, const std::string& action) {
+  return query_value<std::int64_t>(ca.conninfo, "SELECT count(*) FROM audit_log WHERE action = $1",
+                                   action);
+}
+
 int token_uses(const TestCa& ca, const std::string& token_id) {
   return query_value<int>(ca.conninfo, "SELECT uses FROM tokens WHERE token_id = $1::uuid",
                           token_id);
@@ -87,6 +92,8 @@ TEST(ReissueTogether, RevokesEachHostsCertificatesAndPublishesEachShardOnceForAl
   ASSERT_EQ(shards.size(), hosts.size() - 1);  // two of them share one
   const std::int64_t numbers_before = crl_number_sum(ca);
   const std::int64_t events_before = events(ca);
+  const std::int64_t audit_before = audit_rows(ca, "certificate.reissue");
+  const std::int64_t uses_before = audit_rows(ca, "token.use");
 
   std::vector<const ReissueRequest*> batch;
   for (const auto& r : requests) batch.push_back(&r);
@@ -111,6 +118,17 @@ TEST(ReissueTogether, RevokesEachHostsCertificatesAndPublishesEachShardOnceForAl
   // are on one CRL. Alone, each reissue publishes its own.
   EXPECT_EQ(crl_number_sum(ca) - numbers_before, static_cast<std::int64_t>(shards.size()));
   EXPECT_EQ(events(ca) - events_before, static_cast<std::int64_t>(hosts.size()));
+  // Audited as a reissue alone is: one reissue and one token use each, by the token.
+  EXPECT_EQ(audit_rows(ca, "certificate.reissue") - audit_before,
+            static_cast<std::int64_t>(hosts.size()));
+  EXPECT_EQ(audit_rows(ca, "token.use") - uses_before, static_cast<std::int64_t>(hosts.size()));
+  for (const auto& id : token_ids) {
+    EXPECT_EQ(query_value<std::int64_t>(ca.conninfo,
+                                        "SELECT count(*) FROM audit_log WHERE action ="
+                                        " 'certificate.reissue' AND actor = $1",
+                                        "token:" + id),
+              1);
+  }
   // A used token is used: the same request again is refused.
   EXPECT_EQ(kind_of(ca.authority->reissue_together({&requests[0], &requests[1]})[0].error),
             ErrorKind::kResourceExhausted);
