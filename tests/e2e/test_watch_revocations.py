@@ -146,11 +146,18 @@ class WatchRevocationsTest(unittest.TestCase):
             harness.check_crl_profile(self, crl, self.d.ca_cert,
                                       url=harness.crl_url(self.a, shard))
             self.assertEqual(harness.crl_entries(crl)[int(h.serial_hex, 16)][1], reason)
-            # B's HTTP endpoint serves the same CRL.
-            res = harness.http_get(self.b.http_port, "/crl/%d.crl" % shard)
-            self.assertEqual(res.status, 200, res)
-            self.assertIn(int(h.serial_hex, 16),
-                          harness.crl_entries(x509.load_der_x509_crl(res.body)))
+            # B's HTTP endpoint serves the same CRL once A's NOTIFY has reached B
+            # (its cache reads the shard 20 ms after the notification: not at once).
+            served = {}
+
+            def b_serves_it():
+                res = harness.http_get(self.b.http_port, "/crl/%d.crl" % shard)
+                self.assertEqual(res.status, 200, res)
+                served["crl"] = x509.load_der_x509_crl(res.body)
+                return harness.crl_number_of(served["crl"]) >= crls[shard].crl_number
+            harness.wait_until(b_serves_it, WAIT, "B to serve CRL %d of shard %d over HTTP"
+                               % (crls[shard].crl_number, shard))
+            self.assertIn(int(h.serial_hex, 16), harness.crl_entries(served["crl"]))
 
 
 if __name__ == "__main__":
