@@ -3,7 +3,8 @@
 # (fsync and synchronous_commit on; checked), initialises an ECDSA P-256 CA,
 # serves it from two hostca-server processes on loopback, and runs
 # hostca-bench: enrolment at 1, 16 and 64 clients; reissue at 1, 16 and 64
-# clients with 1,000 and then 1,000,000 revoked certificates on record;
+# clients with 1,000 and with 1,000,000 revoked certificates on record (two
+# CAs in one PostgreSQL, their runs in turns, medians printed);
 # CRL GETs (200 and 304); revocation visibility from one server to a
 # subscriber on the other; optionally a soak with the server's RSS at the
 # start and the end. Prints a table per phase and writes all results as JSON.
@@ -12,7 +13,8 @@
 #   bench/run.sh [--build-dir DIR] [--json FILE] [--count N] [--reissue-count N]
 #                [--revoked-small N] [--revoked-large N] [--crl-shards N]
 #                [--pool-size N] [--shared-buffers SIZE] [--crl-seconds S] [--crl-clients C]
-#                [--visibility-count N] [--soak-seconds S] [--phases "enrol reissue crl visibility soak"]
+#                [--visibility-count N] [--reissue-rounds N] [--soak-seconds S]
+#                [--phases "enrol reissue crl visibility soak"]
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,15 +25,16 @@ count=4000
 reissue_count=2000
 revoked_small=1000
 revoked_large=1000000
-crl_shards=4096
+crl_shards=16384
 pool_size=16
 shared_buffers=2GB
 crl_seconds=5
 crl_clients=16
 visibility_count=200
+reissue_rounds=2
 soak_seconds=0
 phases="enrol reissue crl visibility"
-usage="usage: $0 [--build-dir DIR] [--json FILE] [--count N] [--reissue-count N] [--revoked-small N] [--revoked-large N] [--crl-shards N] [--pool-size N] [--shared-buffers SIZE] [--crl-seconds S] [--crl-clients C] [--visibility-count N] [--soak-seconds S] [--phases LIST]"
+usage="usage: $0 [--build-dir DIR] [--json FILE] [--count N] [--reissue-count N] [--revoked-small N] [--revoked-large N] [--crl-shards N] [--pool-size N] [--shared-buffers SIZE] [--crl-seconds S] [--crl-clients C] [--visibility-count N] [--reissue-rounds N] [--soak-seconds S] [--phases LIST]"
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build_dir=$(realpath "$2"); shift 2 ;;
@@ -47,6 +50,7 @@ while [ $# -gt 0 ]; do
     --crl-clients) crl_clients=$2; shift 2 ;;
     --visibility-count) visibility_count=$2; shift 2 ;;
     --soak-seconds) soak_seconds=$2; shift 2 ;;
+    --reissue-rounds) reissue_rounds=$2; shift 2 ;;
     --phases) phases=$2; shift 2 ;;
     -h|--help) echo "$usage"; exit 0 ;;
     *) echo "$usage" >&2; exit 2 ;;
@@ -114,16 +118,18 @@ grep -oE 'hca_admin_[A-Za-z0-9_-]{43}' "$work/init.out" | head -n1 >"$work/admin
 chmod 600 "$work/admin.key"
 [ -s "$work/admin.key" ] || { echo "run.sh: init printed no admin key" >&2; exit 1; }
 
-# start_server NAME: serves on kernel-chosen loopback ports; sets NAME_grpc, NAME_http, NAME_pid.
+# start_server NAME [CONNINFO DIR]: serves the CA of CONNINFO (default the
+# first CA's) with the TLS files and passphrase under DIR (default $work) on
+# kernel-chosen loopback ports; sets NAME_grpc, NAME_http, NAME_pid.
 start_server() {
-  local name=$1
+  local name=$1 db=${2:-$conninfo} dir=${3:-$work}
   # HOSTCA_BENCH_SERVER_PRELOAD: a library preloaded into the servers only
   # (an allocator, to compare; docs/benchmarks.md).
   # HOSTCA_BENCH_SERVER_ARGS: more serve options for both servers (e.g.
   # "--reissue-batch 1", to compare; docs/benchmarks.md).
   env ${HOSTCA_BENCH_SERVER_PRELOAD:+LD_PRELOAD="$HOSTCA_BENCH_SERVER_PRELOAD"} \
-  "$server_bin" serve --database "$conninfo user=hostca_server" --passphrase-file "$work/passphrase" \
-    --tls-dir "$work/tls" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
+  "$server_bin" serve --database "$db user=hostca_server" --passphrase-file "$work/passphrase" \
+    --tls-dir "$dir/tls" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
     --pool-size "$pool_size" --ready-file "$work/$name.ready" ${HOSTCA_BENCH_SERVER_ARGS:-} \
     >"$work/$name.log" 2>&1 &
   local pid=$!
@@ -138,35 +144,92 @@ start_server() {
   printf -v "${name}_http" '%s' "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["http_port"])' "$work/$name.ready")"
   printf -v "${name}_pid" '%s' "$pid"
 }
+# A new CA publishes each shard's first CRL when its first server starts
+# (two servers share the work): wait for that before any timed part, or its
+# signatures and writes are counted as the first scenario's CPU.
+wait_for_first_crls() {  # wait_for_first_crls PSQL-FUNCTION STARTED
+  for _ in $(seq 1 6000); do
+    [ "$($1 -tAc 'SELECT count(*) FROM crl_shards WHERE crl_number = 0')" = 0 ] && break
+    sleep 0.1
+  done
+  [ "$($1 -tAc 'SELECT count(*) FROM crl_shards WHERE crl_number = 0')" = 0 ] ||
+    { echo "run.sh: the first CRLs were not all published in 600 s" >&2; exit 1; }
+  awk -v a="$2" -v b="$EPOCHREALTIME" 'BEGIN { printf "== servers up and the first CRL of every shard published after %.1f s\n", b - a }'
+}
+started=$EPOCHREALTIME
 start_server a
 start_server b
 echo "== servers: a gRPC $a_grpc HTTP $a_http (pid $a_pid), b gRPC $b_grpc (pid $b_pid); pool $pool_size; $crl_shards CRL shards"
-# A new CA publishes each shard's first CRL at once (two servers share the
-# work): wait for that before any timed part, or its signatures and writes
-# are counted as the first scenario's CPU.
-started=$EPOCHREALTIME
-for _ in $(seq 1 6000); do
-  [ "$(psql_ -tAc 'SELECT count(*) FROM crl_shards WHERE crl_number = 0')" = 0 ] && break
-  sleep 0.1
-done
-[ "$(psql_ -tAc 'SELECT count(*) FROM crl_shards WHERE crl_number = 0')" = 0 ] ||
-  { echo "run.sh: the first CRLs were not all published in 600 s" >&2; exit 1; }
-awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "== first CRL of every shard published after %.1f s\n", b - a }'
+wait_for_first_crls psql_ "$started"
 
 pg_pid=$(head -n1 "$work/pg/data/postmaster.pid")
 bench() {  # bench JSON_NAME hostca-bench-args...
-  local out=$1; shift
-  # Server a's and PostgreSQL's CPU per call are read from /proc around each
-  # timed part, as is hostca-bench's own (columns srv_ms, db_ms, gen_ms).
-  "$bench_bin" --server "127.0.0.1:$a_grpc" --ca-file "$work/tls/ca.pem" \
-    --admin-key-file "$work/admin.key" --http "127.0.0.1:$a_http" \
-    --server-pid "$a_pid" --db-pid "$pg_pid" "$@" --json "$work/$out.json"
+  bench_at a "$work" "$@"
 }
-seed() {
+bench_at() {  # bench_at SERVER DIR JSON_NAME hostca-bench-args...: drives SERVER's CA (files under DIR)
+  local s=$1 dir=$2 out=$3; shift 3
+  local grpc=${s}_grpc http=${s}_http pid=${s}_pid
+  # The server's and PostgreSQL's CPU per call are read from /proc around
+  # each timed part, as is hostca-bench's own (columns srv_ms, db_ms, gen_ms).
+  "$bench_bin" --server "127.0.0.1:${!grpc}" --ca-file "$dir/tls/ca.pem" \
+    --admin-key-file "$dir/admin.key" --http "127.0.0.1:${!http}" \
+    --server-pid "${!pid}" --db-pid "$pg_pid" "$@" --json "$work/$out.json"
+}
+seed() {  # seed TARGET [PSQL-FUNCTION]
   echo "== seeding revoked certificates on record up to $1"
   local t0=$SECONDS
-  psql_ -q -v target="$1" -f "$here/seed_revoked.sql" | sed 's/^/   /'
+  ${2:-psql_} -q -v target="$1" -f "$here/seed_revoked.sql" | sed 's/^/   /'
   echo "   (seeded in $((SECONDS - t0)) s)"
+}
+# The second CA of the reissue phase, in database hostca_large of the same
+# PostgreSQL, with its own TLS files and admin key under $work/large and
+# servers c and d.
+large_conninfo=${conninfo/dbname=hostca/dbname=hostca_large}
+psql_large() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- psql "$large_conninfo" "$@"; else psql "$large_conninfo" "$@"; fi
+}
+start_large_ca() {
+  mkdir -p "$work/large"
+  psql_ -q -c "CREATE DATABASE hostca_large OWNER hostca"
+  "$server_bin" init --database "$large_conninfo" --passphrase-file "$work/passphrase" \
+    --tls-dir "$work/large/tls" --key-algorithm ecdsa-p256 --crl-shards "$crl_shards" \
+    >"$work/large/init.out" 2>"$work/large/init.err" || { cat "$work/large/init.err" >&2; exit 1; }
+  grep -oE 'hca_admin_[A-Za-z0-9_-]{43}' "$work/large/init.out" | head -n1 >"$work/large/admin.key"
+  chmod 600 "$work/large/admin.key"
+  local t0=$EPOCHREALTIME
+  start_server c "$large_conninfo" "$work/large"
+  start_server d "$large_conninfo" "$work/large"
+  echo "== second CA (database hostca_large): c gRPC $c_grpc (pid $c_pid), d gRPC $d_grpc (pid $d_pid)"
+  wait_for_first_crls psql_large "$t0"
+}
+# Medians over the rounds of each level, and the p50 ratio of the large to
+# the small number revoked.
+summarise_reissue() {
+  python3 - "$work" "$revoked_small" "$revoked_large" <<'PY'
+import glob, json, os, statistics, sys
+work, small, large = sys.argv[1], sys.argv[2], sys.argv[3]
+runs = {}
+for f in sorted(glob.glob(os.path.join(work, "reissue-*.json"))):
+    for r in json.load(open(f)).get("results", []):
+        runs.setdefault((r["label"].split("=")[1], r["clients"]), []).append(r)
+def med(rs, get):
+    return statistics.median(get(r) for r in rs)
+print("== reissue, medians over the rounds")
+print("%-10s %8s %6s %8s %8s %8s %8s %8s %8s  %s" % ("revoked", "clients", "runs", "per_s", "p50_ms",
+      "p99_ms", "srv_ms", "db_ms", "gen_ms", "per_s of each run"))
+for (n, c), rs in sorted(runs.items(), key=lambda kv: (int(kv[0][0]), kv[0][1])):
+    print("%-10s %8d %6d %8.0f %8.2f %8.2f %8.3f %8.3f %8.3f  %s" % (
+        n, c, len(rs), med(rs, lambda r: r["throughput_per_s"]), med(rs, lambda r: r["latency_ms"]["p50"]),
+        med(rs, lambda r: r["latency_ms"]["p99"]), med(rs, lambda r: r["cpu_ms"]["server_per_ok"]),
+        med(rs, lambda r: r["cpu_ms"]["database_per_ok"]),
+        med(rs, lambda r: r["cpu_ms"]["load_generator_per_call"]),
+        " ".join("%.0f" % r["throughput_per_s"] for r in rs)))
+for c in sorted({c for (_, c) in runs}):
+    if (small, c) in runs and (large, c) in runs:
+        a = med(runs[(small, c)], lambda r: r["latency_ms"]["p50"])
+        b = med(runs[(large, c)], lambda r: r["latency_ms"]["p50"])
+        print("p50 ratio, %s to %s revoked, %d clients: %.2fx" % (large, small, c, b / a))
+PY
 }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
@@ -178,14 +241,27 @@ for phase in $phases; do
       bench enrol --scenario enrol --clients 1 16 64 --count "$count" --max-seconds 120
       bench enrol-shared --scenario enrol-shared-token --clients 64 --count "$count" --max-seconds 120 ;;
     reissue)
+      # Two CAs in the one PostgreSQL: this one with $revoked_small revoked
+      # on record, and a second (database hostca_large, servers c and d)
+      # with $revoked_large. Their runs take turns (small, large, large,
+      # small, ...) and the summary gives the medians, so the machine's
+      # drift over the minutes falls on both alike.
+      start_large_ca
       seed "$revoked_small"
-      echo "== reissue with $revoked_small revoked on record (count $reissue_count per level)"
-      bench reissue-small --scenario reissue --clients 1 16 64 --reissue-count "$reissue_count" \
-        --max-seconds 120 --label "revoked_on_record=$revoked_small"
-      seed "$revoked_large"
-      echo "== reissue with $revoked_large revoked on record"
-      bench reissue-large --scenario reissue --clients 1 16 64 --reissue-count "$reissue_count" \
-        --max-seconds 120 --label "revoked_on_record=$revoked_large" ;;
+      seed "$revoked_large" psql_large
+      # The seeding wrote a million rows in a minute, which a CA collects
+      # over months: write them out now rather than under the timed part.
+      psql_ -q -c CHECKPOINT
+      for round in $(seq 1 "$reissue_rounds"); do
+        if [ $((round % 2)) = 1 ]; then order="small large"; else order="large small"; fi
+        for which in $order; do
+          if [ "$which" = small ]; then n=$revoked_small s=a dir=$work; else n=$revoked_large s=c dir=$work/large; fi
+          echo "== reissue, round $round, with $n revoked on record at the start (count $reissue_count per level)"
+          bench_at "$s" "$dir" "reissue-$which-$round" --scenario reissue --clients 1 16 64 \
+            --reissue-count "$reissue_count" --max-seconds 120 --label "revoked_on_record=$n"
+        done
+      done
+      summarise_reissue ;;
     crl)
       echo "== CRL fetch over HTTP ($crl_clients connections, $crl_seconds s each)"
       bench crl --scenario crl --crl-clients "$crl_clients" --crl-seconds "$crl_seconds" ;;

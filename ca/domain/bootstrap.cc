@@ -27,8 +27,8 @@ store::AuditRow audit(TimePoint at, const std::string& action, const std::string
 
 InitResult initialize_ca(store::Store& store, const InitOptions& options, const Clock& clock,
                          Botan::RandomNumberGenerator& rng) {
-  if (options.crl_shards < 1 || options.crl_shards > 4096) {
-    throw invalid_argument("crl shards must be between 1 and 4096");
+  if (options.crl_shards < 1 || options.crl_shards > kMostCrlShards) {
+    throw invalid_argument("crl shards must be between 1 and " + std::to_string(kMostCrlShards));
   }
   options.profile.validate();
   const std::string admin_name =

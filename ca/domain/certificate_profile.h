@@ -24,5 +24,7 @@ struct CertificateProfile {
 
 // The CRL shard a host belongs to: stable for the host's life.
 int crl_shard_of(const std::string& host_id, int shard_count);
+// The most CRL shards a CA may have (migration 0012).
+constexpr int kMostCrlShards = 65536;
 
 }  // namespace hostca

@@ -96,12 +96,40 @@ TEST(InitializeCa, RefusesBadOptionsAndWritesNothing) {
   options.crl_shards = 0;
   HOSTCA_EXPECT_ERROR(initialize_ca(store, options, clock, testing::rng()),
                       ErrorKind::kInvalidArgument);
+  options.crl_shards = kMostCrlShards + 1;
+  msg = HOSTCA_EXPECT_ERROR(initialize_ca(store, options, clock, testing::rng()),
+                            ErrorKind::kInvalidArgument);
+  EXPECT_NE(msg.find("between 1 and 65536"), std::string::npos) << msg;
   options.crl_shards = 16;
   options.profile.crl_base_url = "ftp://example/crl";
   HOSTCA_EXPECT_ERROR(initialize_ca(store, options, clock, testing::rng()),
                       ErrorKind::kInvalidArgument);
   EXPECT_EQ(database_state(db), before);
   EXPECT_EQ(before.ca, 0);
+}
+
+// A million revocations over 16,384 shards keep a shard near 61 entries
+// (docs/operator-guide.md); the schema allowed 4,096 before migration 0012.
+TEST(InitializeCa, ACaWithMoreThan4096ShardsInitsAndOpensWithEveryShard) {
+  const std::string db = PostgresCluster::instance().fresh_database();
+  store::PgStore store(store::PgStoreOptions{db, 2});
+  FakeClock clock(testing::test_start_time());
+  InitOptions options;
+  options.passphrase = kTestPassphrase;
+  options.crl_shards = 16384;
+  initialize_ca(store, options, clock, testing::rng());
+  const OpenedCa opened = open_ca(store, kTestPassphrase, testing::rng());
+  EXPECT_EQ(opened.crl_shards, 16384);
+  AuthorityConfig config;
+  config.crl_shards = opened.crl_shards;
+  Authority authority(
+      store, std::make_shared<CertificateIssuer>(CertificateProfile{}, opened.signer, testing::rng()),
+      clock, testing::rng(), config);
+  const auto last = authority.crls(16383);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last.front().shard, 16383);
+  EXPECT_EQ(last.front().crl_number, 0);  // published when the server first serves
+  HOSTCA_EXPECT_ERROR(authority.crls(16384), ErrorKind::kNotFound);
 }
 
 TEST(InitializeCa, Ed25519AndP384CasInitOpenAndIssue) {
