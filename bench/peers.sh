@@ -378,6 +378,7 @@ for p in $(seq 1 "$passes"); do
     for s in "${order[@]}"; do
       echo "== pass $p: $s, $c clients, $count enrolments"
       others_before=$(others_cpu "$s")
+      yard_before=$(peers_py yardstick)
       case "$s" in
         hostca) run_hostca "$c" "$p" ;;
         hostca-sync) run_hostca "$c" "$p" sync ;;
@@ -386,6 +387,9 @@ for p in $(seq 1 "$passes"); do
       esac
       peers_py add-others --result "$work/results/run-$s-$c-$p.json" \
         --before "$others_before" --after "$(others_cpu "$s")"
+      # The machine's speed just before and after (peers/peers.py, yardstick).
+      peers_py add-yardstick --result "$work/results/run-$s-$c-$p.json" \
+        --before "$yard_before" --after "$(peers_py yardstick)"
     done
   done
 done

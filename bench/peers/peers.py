@@ -10,6 +10,8 @@
   hostca-result hostca-bench's JSON in the same shape as run-wrk's
   cpu           CPU seconds so far of servers and databases
   add-others    the other systems' CPU during a run, noted in its result
+  yardstick     CPU ms of a fixed workload: how fast the machine is now
+  add-yardstick the yardstick before and after a run, noted in its result
   table         every run in one table, medians over passes, ratios
 
 Everything is on 127.0.0.1; every run is bounded by a count and a time.
@@ -309,6 +311,37 @@ def cmd_add_others(a):
     json.dump(r, open(a.result, "w"), indent=2)
 
 
+# The machine's speed moves by a third within minutes (steal, clock), and
+# with it every CPU-seconds figure. The yardstick is a fixed piece of work
+# (SHA-256 over 256 MiB, in C inside hashlib; about 0.15 s, the least of
+# three tries) timed in CPU time
+# just before and just after each run: a run's CPU per certificate times
+# (median yardstick / its own yardstick) is what it would have cost at the
+# run's median machine speed.
+YARDSTICK_BLOCK = bytes(range(256)) * 4096  # 1 MiB
+
+
+def yardstick_ms():
+    best = None
+    for _ in range(3):  # the least of three: a preemption only adds
+        start = time.process_time()
+        for _ in range(256):
+            hashlib.sha256(YARDSTICK_BLOCK).digest()
+        ms = (time.process_time() - start) * 1000
+        best = ms if best is None else min(best, ms)
+    return best
+
+
+def cmd_yardstick(_a):
+    print(f"{yardstick_ms():.3f}")
+
+
+def cmd_add_yardstick(a):
+    r = json.load(open(a.result))
+    r["yardstick_ms"] = (a.before + a.after) / 2
+    json.dump(r, open(a.result, "w"), indent=2)
+
+
 def cmd_hostca_result(a):
     data = json.load(open(a.bench_json))
     r = data["results"][0]
@@ -344,7 +377,15 @@ COLUMNS = [("per_s", "certs/s", 0), ("p50_ms", "p50 ms", 1), ("p99_ms", "p99 ms"
            ("server_ms_per_cert", "server ms/cert", 2), ("db_ms_per_cert", "db ms/cert", 2),
            ("server_db_ms_per_cert", "server+db ms/cert", 2),
            ("gen_ms_per_call", "loadgen ms/call", 3),
-           ("others_ms_per_cert", "others ms/cert", 2)]
+           ("others_ms_per_cert", "others ms/cert", 2),
+           ("yardstick_ms", "yardstick ms", 0),
+           ("server_db_at_median_speed", "server+db at median speed", 2)]
+
+
+def spread(values):
+    """(max - min) / min, in percent: how far apart the passes are."""
+    values = [v for v in values if v]
+    return (max(values) - min(values)) / min(values) * 100 if len(values) > 1 else None
 
 
 def cmd_table(a):
@@ -352,6 +393,13 @@ def cmd_table(a):
     meta = json.load(open(a.meta)) if a.meta and os.path.exists(a.meta) else {}
     order = {"hostca": 0, "hostca-sync": 1, "step-ca": 2, "cfssl": 3}
     runs.sort(key=lambda r: (order.get(r["system"], 9), r["clients"], r["pass"]))
+    sticks = [r["yardstick_ms"] for r in runs if r.get("yardstick_ms")]
+    median_stick = statistics.median(sticks) if sticks else None
+    for r in runs:
+        r.setdefault("yardstick_ms", None)
+        r["server_db_at_median_speed"] = (
+            r["server_db_ms_per_cert"] * median_stick / r["yardstick_ms"]
+            if r.get("server_db_ms_per_cert") and r["yardstick_ms"] and median_stick else None)
     label = {s: meta.get("systems", {}).get(s, {}).get("label", s) for s in order}
     head = ["system", "clients", "pass", "ok", "errors"] + [c[1] for c in COLUMNS]
     rows = []
@@ -384,7 +432,7 @@ def cmd_table(a):
             ratio = {"of": f"hostca/{peer}", "clients": clients}
             for k, _, _ in COLUMNS:
                 ratio[k] = (m[k] / p[k]) if (m[k] is not None and p[k] and
-                                             k != "others_ms_per_cert") else None
+                                             k not in ("others_ms_per_cert", "yardstick_ms")) else None
             ratios.append(ratio)
             rows.append([f"hostca/{peer}", str(clients), "ratio", "", ""] +
                         [(fmt(ratio[k], 2) + "x") if ratio[k] is not None else "-"
@@ -396,8 +444,26 @@ def cmd_table(a):
     print(line(head))
     for r in rows:
         print(line(r))
-    json.dump({"meta": meta, "runs": runs, "medians": medians, "ratios": ratios},
-              open(a.json, "w"), indent=2)
+    # Steadiness: how far apart the passes of each system and level are in
+    # server+db CPU per certificate, as measured and at the median speed.
+    steadiness = []
+    for (system, clients), rs in sorted(med.items(), key=lambda kv: (order.get(kv[0][0], 9),
+                                                                     kv[0][1])):
+        s = {"system": system, "clients": clients,
+             "cpu_spread_pct": spread([r["server_db_ms_per_cert"] for r in rs]),
+             "cpu_spread_at_median_speed_pct": spread(
+                 [r["server_db_at_median_speed"] for r in rs]),
+             "yardstick_spread_pct": spread([r["yardstick_ms"] for r in rs]),
+             "loadgen_spread_pct": spread([r["gen_ms_per_call"] for r in rs])}
+        steadiness.append(s)
+        pct = lambda v: "-" if v is None else f"{v:.0f} %"
+        print(f"pass to pass, {label.get(system, system)} at {clients} clients: server+db CPU per "
+              f"certificate {pct(s['cpu_spread_pct'])} apart, "
+              f"{pct(s['cpu_spread_at_median_speed_pct'])} at the median speed "
+              f"(the yardstick moved {pct(s['yardstick_spread_pct'])}, the load generator's "
+              f"CPU per call {pct(s['loadgen_spread_pct'])})")
+    json.dump({"meta": meta, "runs": runs, "medians": medians, "ratios": ratios,
+               "steadiness": steadiness}, open(a.json, "w"), indent=2)
 
 
 def main():
@@ -450,6 +516,11 @@ def main():
     s.add_argument("--result", required=True)
     s.add_argument("--before", type=float, required=True)
     s.add_argument("--after", type=float, required=True)
+    s = sub.add_parser("yardstick")
+    s = sub.add_parser("add-yardstick")
+    s.add_argument("--result", required=True)
+    s.add_argument("--before", type=float, required=True)
+    s.add_argument("--after", type=float, required=True)
     s = sub.add_parser("table")
     s.add_argument("--results", required=True)
     s.add_argument("--meta")
@@ -457,7 +528,8 @@ def main():
     a = p.parse_args()
     {"stepca-init": cmd_stepca_init, "cfssl-init": cmd_cfssl_init, "bodies": cmd_bodies,
      "run-wrk": cmd_run_wrk, "hostca-result": cmd_hostca_result, "cpu": cmd_cpu,
-     "add-others": cmd_add_others,
+     "add-others": cmd_add_others, "yardstick": cmd_yardstick,
+     "add-yardstick": cmd_add_yardstick,
      "table": cmd_table}[a.cmd](a)
 
 
