@@ -123,7 +123,8 @@ TEST(InitializeCa, ACaWithMoreThan4096ShardsInitsAndOpensWithEveryShard) {
   AuthorityConfig config;
   config.crl_shards = opened.crl_shards;
   Authority authority(
-      store, std::make_shared<CertificateIssuer>(CertificateProfile{}, opened.signer, testing::rng()),
+      store,
+      std::make_shared<CertificateIssuer>(CertificateProfile{}, opened.signer, testing::rng()),
       clock, testing::rng(), config);
   const auto last = authority.crls(16383);
   ASSERT_EQ(last.size(), 1u);
