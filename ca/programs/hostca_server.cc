@@ -192,6 +192,7 @@ int cmd_serve(ServeConfig config) {
   if (!ready_file.empty()) {
     const nlohmann::json ready{{"grpc_port", server.grpc_port()},
                                {"http_port", server.http_port()},
+                               {"admin_port", server.admin_port()},
                                {"sha256_fingerprint", server.ca().sha256_fingerprint},
                                {"pid", static_cast<long>(getpid())}};
     write_file_atomically(ready_file, ready.dump() + "\n", 0644);

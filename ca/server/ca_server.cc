@@ -131,6 +131,14 @@ void require_tls_pair(const std::string& cert_pem, const std::string& cert_file,
 void ServeOptions::validate() const {
   split_host_port(grpc_listen, "server.listen");
   split_host_port(http_listen, "server.http_listen");
+  if (!admin_listen.empty()) {
+    split_host_port(admin_listen, "server.admin_listen");
+    if (insecure_plaintext) {
+      throw invalid_argument(
+          "server.admin_listen: the admin API is served over TLS only; it cannot be served with "
+          "--insecure-plaintext");
+    }
+  }
   service::TrustedProxies::parse(trusted_proxies);
   // The CRL base URL is the CA's (checked against it at start); the rest of
   // the profile is this server's.
@@ -160,6 +168,8 @@ CaServer::CaServer(ServeOptions options)
   proxies_ = service::TrustedProxies::parse(options_.trusted_proxies);
   require_free_port(options_.http_listen, "server.http_listen");
   require_free_port(options_.grpc_listen, "server.listen");
+  if (!options_.admin_listen.empty())
+    require_free_port(options_.admin_listen, "server.admin_listen");
   try {
     start(tls_cert_pem);
   } catch (...) {
@@ -270,6 +280,17 @@ void CaServer::start(const std::string& tls_cert_pem) {
       update_served_tls();
     }
     creds = served_tls_->credentials();
+    if (!options_.admin_listen.empty()) {
+      // The chain as it is now: a later rollover's new chain is presented
+      // on gRPC at once and here after a restart.
+      const auto [admin_host, admin_port] =
+          split_host_port(options_.admin_listen, "server.admin_listen");
+      admin_ = std::make_unique<AdminEndpoint>(admin_host, admin_port, served_tls_->chain_file(),
+                                               options_.tls_key_file);
+      admin_->serve(*authority_, proxies_);
+      spdlog::info("hostca serving the admin API on https://{}:{}/api/v1", admin_host,
+                   admin_->port());
+    }
   }
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -435,6 +456,7 @@ void CaServer::stop_background() {
   if (listener_) listener_->stop();
   crl_refresh_.reset();
   if (http_) http_->stop();
+  if (admin_) admin_->stop();
   if (authority_) {
     try {
       authority_->flush_refusals(true);  // the windows still open, at shutdown

@@ -15,6 +15,7 @@
 #include "common/change_signal.h"
 #include "common/clock.h"
 #include "domain/authority.h"
+#include "server/admin_endpoint.h"
 #include "server/crl_cache.h"
 #include "server/http_endpoint.h"
 #include "server/observability.h"
@@ -36,6 +37,8 @@ struct ServeOptions {
   std::string passphrase;
   std::string grpc_listen = "127.0.0.1:8443";  // host:port; port 0 picks one
   std::string http_listen = "127.0.0.1:8080";
+  // HTTPS address of the admin JSON API (/api/v1); empty: not served.
+  std::string admin_listen;
   std::string tls_cert_file;
   std::string tls_key_file;
   bool insecure_plaintext = false;  // development only
@@ -70,6 +73,8 @@ class CaServer {
 
   int grpc_port() const { return grpc_port_; }
   int http_port() const { return http_->port(); }
+  // 0 when the admin API is not served.
+  int admin_port() const { return admin_ ? admin_->port() : 0; }
   // The active CA key's certificate, as this server follows the keys.
   CaCertificateView ca() const { return authority_->ca_certificate(); }
 
@@ -112,6 +117,7 @@ class CaServer {
   std::unique_ptr<service::RevocationFeed> feed_;
   std::unique_ptr<store::PgListener> listener_;
   std::unique_ptr<HttpEndpoint> http_;
+  std::unique_ptr<AdminEndpoint> admin_;
   // Serializes reloads of the CA's keys and of the TLS certificate.
   std::mutex keys_mu_;
   std::string keys_failure_;  // the last reload's failure, logged once

@@ -168,6 +168,11 @@ std::vector<ServeSetting> make_settings() {
   s.push_back(text(
       "server.http_listen", "http-listen", "HTTP address",
       [](ServeConfig & c) -> auto& { return c.options.http_listen; }, {}, false));
+  s.push_back(text(
+      "server.admin_listen", "admin-listen",
+      "HTTPS address of the admin JSON API (/api/v1), with the server's TLS certificate; empty: "
+      "not served",
+      [](ServeConfig & c) -> auto& { return c.options.admin_listen; }));
   s.push_back(integer<int>(
       "server.http_threads", "http-threads",
       "HTTP workers: concurrent keep-alive connections served",

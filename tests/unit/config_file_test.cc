@@ -51,6 +51,7 @@ passphrase_file = "/etc/hostca/passphrase"
 [server]
 listen = "0.0.0.0:9443"
 http_listen = "0.0.0.0:9080"
+admin_listen = "127.0.0.1:9444"
 http_threads = 32
 ready_file = "/run/hostca/ready.json"
 log_format = "json"
@@ -157,6 +158,7 @@ TEST(ConfigFile, ValidationIsWhatServeRefusesNamingTheSetting) {
            {"[token]\ndefault_validity = \"2d\"\nmax_validity = \"1d\"\n", "token.max_validity"},
            {"[reissue]\nmax_auto_window = \"49h\"\n", "reissue.max_auto_window"},
            {"[server]\nlisten = \"nowhere\"\n", "server.listen"},
+           {"[server]\nadmin_listen = \"nowhere\"\n", "server.admin_listen"},
            {"[crl]\nbase_url = \"http://0.0.0.0/crl\"\n", "crl base URL"},
        }) {
     const ServeConfig c = from_text(text);
@@ -169,6 +171,20 @@ TEST(ConfigFile, ValidationIsWhatServeRefusesNamingTheSetting) {
     }
   }
   EXPECT_NO_THROW(from_text("").options.validate());
+}
+
+TEST(ConfigFile, TheAdminApiIsRefusedWithoutTls) {
+  ServeConfig c = from_text("[server]\nadmin_listen = \"127.0.0.1:0\"\n");
+  EXPECT_EQ(c.options.admin_listen, "127.0.0.1:0");
+  EXPECT_NO_THROW(c.options.validate());
+  c.options.insecure_plaintext = true;
+  try {
+    c.options.validate();
+    FAIL() << "accepted the admin API without TLS";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("TLS only"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ConfigFile, AnUnknownKeyTypeIsRefusedWhenRead) {

@@ -1,0 +1,303 @@
+"""The admin JSON API (/api/v1) over HTTPS, from Python's http.client and ssl:
+every AdminService call has its route, the answers equal the gRPC service's
+(same messages, same error codes and messages), a key is needed, bad input
+gets 400 with a message and changes nothing, labels come back as the text
+they are, every answer carries the headers that keep a browser from running
+or framing it, and the port speaks TLS only."""
+
+import http.client
+import json
+import os
+import ssl
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import admin_pb2, grpc, x509  # noqa: E402
+from google.protobuf import json_format  # noqa: E402
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+class AdminJsonApiTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = harness.Deployment(crl_shards=2)
+        try:
+            cls.server = cls.d.start_server(["--admin-listen", "127.0.0.1:0"])
+            harness.wait_for_crls(cls.server, 2)
+        except BaseException:
+            cls.d.close()
+            raise
+        cls.port = cls.server.ready["admin_port"]
+        cls.tls = ssl.create_default_context(cafile=cls.d.ca_pem_path)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.close()
+
+    # -- helpers ---------------------------------------------------------------
+
+    def api(self, method, path, body=None, key="default", headers=None, raw=None):
+        """(status, headers, parsed JSON or None) of one HTTPS call."""
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.tls, timeout=10)
+        h = dict(headers or {})
+        if key == "default":
+            key = self.d.admin_key
+        if key is not None:
+            h["Authorization"] = "Bearer " + key
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        try:
+            conn.request(method, path, body=data, headers=h)
+            res = conn.getresponse()
+            payload = res.read()
+            parsed = json.loads(payload) if payload else None
+            return res.status, res.headers, parsed
+        finally:
+            conn.close()
+
+    def grpc_dict(self, message):
+        return json_format.MessageToDict(message, preserving_proto_field_name=True,
+                                         including_default_value_fields=True)
+
+    def meta(self, key=None):
+        return harness.admin_metadata(key or self.d.admin_key)
+
+    def state(self):
+        s = harness.revocation_state(self.d, self.server)
+        s["audit_rows"] = int(self.d.pg.scalar("SELECT count(*) FROM audit_log"))
+        s["admin_keys"] = int(self.d.pg.scalar("SELECT count(*) FROM admin_keys"))
+        return s
+
+    def assert_error(self, answer, status, code, contains=None):
+        got_status, headers, body = answer
+        self.assertEqual(got_status, status, body)
+        self.assertEqual(headers.get_content_type(), "application/json")
+        self.assertEqual(body["error"]["code"], code, body)
+        if contains:
+            self.assertIn(contains, body["error"]["message"])
+        return body["error"]["message"]
+
+    # -- the tests ---------------------------------------------------------------
+
+    def test_openapi_names_a_route_for_every_admin_rpc_and_refuses_unknown_fields(self):
+        status, headers, doc = self.api("GET", "/api/v1/openapi.json", key=None)
+        self.assertEqual(status, 200)
+        self.assertEqual(doc["openapi"], "3.0.3")
+        ops = {op["operationId"] for path in doc["paths"].values() for op in path.values()}
+        rpcs = {m.name for m in admin_pb2.DESCRIPTOR.services_by_name["AdminService"].methods}
+        self.assertEqual(ops, rpcs)
+        self.assertEqual(doc["components"]["securitySchemes"]["adminKey"]["scheme"], "bearer")
+        schema = doc["components"]["schemas"]["CreateAuthorizationTokenRequest"]
+        self.assertFalse(schema["additionalProperties"])
+        self.assertEqual(set(schema["properties"]),
+                         {f.name for f in admin_pb2.CreateAuthorizationTokenRequest.DESCRIPTOR.fields})
+        self.assertIn("{host_id}", " ".join(doc["paths"]))
+
+    def test_without_a_valid_key_every_route_answers_401_like_grpc_and_nothing_changes(self):
+        before = self.state()
+        wrong = "hca_admin_" + "A" * 43
+        for key, headers in ((None, None), (wrong, None), (None, {"Authorization": "Basic eDp5"})):
+            for method, path, body in (("POST", "/api/v1/tokens", {"name": "no"}),
+                                       ("GET", "/api/v1/hosts", None),
+                                       ("POST", "/api/v1/admin-keys", {"name": "no"}),
+                                       ("POST", "/api/v1/revocations", {"host_id": "x"})):
+                msg = self.assert_error(self.api(method, path, body, key=key, headers=headers),
+                                        401, "UNAUTHENTICATED")
+                if key == wrong:
+                    err = harness.rpc_error(self.server.admin_stub().ListHosts,
+                                            admin_pb2.ListHostsRequest(), metadata=self.meta(wrong),
+                                            timeout=harness.RPC_TIMEOUT)
+                    self.assertEqual(err.code(), grpc.StatusCode.UNAUTHENTICATED)
+                    self.assertEqual(msg, err.details())
+                self.assertNotIn(wrong, msg)
+        after = self.state()
+        # Refused calls are tallied per address into at most a row per window, at shutdown.
+        self.assertEqual({k: v for k, v in after.items() if k != "audit_rows"},
+                         {k: v for k, v in before.items() if k != "audit_rows"})
+
+    def test_a_token_made_over_json_enrols_a_host_that_json_and_grpc_list_alike(self):
+        status, _, made = self.api("POST", "/api/v1/tokens",
+                                   {"name": "json-made", "max_uses": 1, "valid_for": "3600s"})
+        self.assertEqual(status, 201, made)
+        self.assertTrue(made["token"].startswith("hca_"), made)
+        key = harness.new_key()
+        res = self.server.host_stub().RequestCertificate(
+            harness.host_pb2.RequestCertificateRequest(
+                csr=harness.make_csr(key, "json-made.example"), hostname="json-made.example",
+                authorization_token=made["token"]), timeout=harness.RPC_TIMEOUT)
+        # The same list over both transports.
+        status, _, listed = self.api("GET", "/api/v1/hosts?hostname_contains=json-made&limit=10")
+        self.assertEqual(status, 200, listed)
+        grpc_listed = self.server.admin_stub().ListHosts(
+            admin_pb2.ListHostsRequest(hostname_contains="json-made", limit=10),
+            metadata=self.meta(), timeout=harness.RPC_TIMEOUT)
+        self.assertEqual(listed, self.grpc_dict(grpc_listed))
+        self.assertEqual([h["host_id"] for h in listed["hosts"]], [res.host_id])
+        status, _, host = self.api("GET", "/api/v1/hosts/" + res.host_id)
+        self.assertEqual(status, 200)
+        self.assertEqual(host, self.grpc_dict(self.server.admin_stub().GetHost(
+            admin_pb2.GetHostRequest(host_id=res.host_id), metadata=self.meta(),
+            timeout=harness.RPC_TIMEOUT)))
+        self.assertEqual(host["certificates"][0]["serial_hex"].lower(), res.serial_hex.lower())
+        # The token is used up, and its creation is audited with the admin key's ID,
+        # the same actor the gRPC service records.
+        status, _, tokens = self.api("GET", "/api/v1/tokens")
+        mine = [t for t in tokens["tokens"] if t["token_id"] == made["token_id"]]
+        self.assertEqual(mine[0]["uses"], 1)
+        grpc_made = harness.create_token(self.server, self.d.admin_key, "grpc-made")
+        status, _, audit = self.api("GET", "/api/v1/audit?limit=1000")
+        self.assertEqual(status, 200)
+        actors = {e["subject"]: e["actor"] for e in audit["events"]
+                  if e["action"] == "token.create"}
+        self.assertTrue(actors[made["token_id"]].startswith("admin:"))
+        self.assertEqual(actors[made["token_id"]], actors[grpc_made.token_id])
+        self.assertNotIn(made["token"], json.dumps(audit))
+
+    def test_a_revocation_over_json_puts_the_certificate_on_its_crl_for_openssl(self):
+        res, _ = harness.enroll_host(self.server, self.d.admin_key, "json-revoked.example")
+        status, _, out = self.api("POST", "/api/v1/revocations",
+                                  {"serial_hex": res.serial_hex, "reason": 1})
+        self.assertEqual(status, 200, out)
+        self.assertEqual([int(s, 16) for s in out["revoked_serials_hex"]], [int(res.serial_hex, 16)])
+        shard = harness.crl_shard_of(res.host_id, 2)
+
+        def listed():
+            crl = x509.load_der_x509_crl(
+                harness.http_get(self.server.http_port, "/crl/%d.crl" % shard).body)
+            return int(res.serial_hex, 16) in harness.crl_entries(crl)
+        harness.wait_until(listed, 15, "the CRL to list the serial")
+        folder = self.d.folder
+        crl_der = harness.http_get(self.server.http_port, "/crl/%d.crl" % shard).body
+        crl_pem = x509.load_der_x509_crl(crl_der).public_bytes(harness.serialization.Encoding.PEM)
+        harness.write_bytes(os.path.join(folder, "json-crl.pem"), crl_pem)
+        harness.write_bytes(os.path.join(folder, "json-cert.pem"), res.certificate_pem.encode())
+        r = subprocess.run(["openssl", "verify", "-crl_check", "-CAfile", self.d.ca_pem_path,
+                            "-CRLfile", os.path.join(folder, "json-crl.pem"),
+                            os.path.join(folder, "json-cert.pem")],
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("certificate revoked", r.stdout + r.stderr)
+        # The second time: the same refusal over both transports.
+        msg = self.assert_error(self.api("POST", "/api/v1/revocations",
+                                         {"serial_hex": res.serial_hex, "reason": 1}),
+                                409, "FAILED_PRECONDITION")
+        err = harness.rpc_error(self.server.admin_stub().RevokeCertificate,
+                                admin_pb2.RevokeCertificateRequest(serial_hex=res.serial_hex, reason=1),
+                                metadata=self.meta())
+        self.assertEqual(err.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertEqual(msg, err.details())
+
+    def test_bad_input_gets_400_or_404_with_a_message_like_grpc_and_changes_nothing(self):
+        before = self.state()
+        cases = [
+            (("POST", "/api/v1/tokens", {"name": "x", "bogus": 1}), 400, "bogus"),
+            (("POST", "/api/v1/tokens", {"name": 5}), 400, "CreateAuthorizationTokenRequest"),
+            (("POST", "/api/v1/tokens", {"name": "x", "max_uses": -1}), 400, "max_uses"),
+            (("POST", "/api/v1/tokens", {"name": "x", "valid_for": "soon"}), 400, "valid_for"),
+            (("POST", "/api/v1/tokens", []), 400, "JSON object"),
+            (("POST", "/api/v1/revocations", {"serial_hex": "zz", "reason": 1}), 400, "serial"),
+            (("POST", "/api/v1/revocations", {"serial_hex": "01", "host_id": "x"}), 400, None),
+            (("GET", "/api/v1/hosts?limit=abc", None), 400, "limit"),
+            (("GET", "/api/v1/hosts?limit=-1", None), 400, "limit"),
+            (("GET", "/api/v1/hosts?bogus=1", None), 400, "bogus"),
+            (("GET", "/api/v1/hosts?limit=1&limit=2", None), 400, "once"),
+            (("GET", "/api/v1/audit?after_sequence=x", None), 400, "after_sequence"),
+            (("GET", "/api/v1/tokens?include_deleted=yes", None), 400, "true or false"),
+            (("GET", "/api/v1/hosts/not-a-uuid", None), 400, "host ID"),
+            (("DELETE", "/api/v1/tokens/not-a-uuid", None), 400, None),
+            (("POST", "/api/v1/tokens?name=x", {"name": "x"}), 400, "query"),
+        ]
+        for (method, path, body), status, contains in cases:
+            with self.subTest(method=method, path=path, body=body):
+                code = "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND"
+                self.assert_error(self.api(method, path, body), status, code, contains)
+        # Not JSON, empty, and too large.
+        self.assert_error(self.api("POST", "/api/v1/tokens", raw=b"name=x",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"}),
+                          400, "INVALID_ARGUMENT", "application/json")
+        self.assert_error(self.api("POST", "/api/v1/tokens", raw=b"",
+                                   headers={"Content-Type": "application/json"}),
+                          400, "INVALID_ARGUMENT", "JSON object")
+        big = json.dumps({"name": "x" * (100 * 1024)}).encode()
+        self.assert_error(self.api("POST", "/api/v1/tokens", raw=big,
+                                   headers={"Content-Type": "application/json"}),
+                          400, "INVALID_ARGUMENT", "64 KiB")
+        # Unknown paths and methods, and what names nothing.
+        self.assert_error(self.api("GET", "/api/v1/nothing"), 404, "NOT_FOUND", "openapi.json")
+        self.assert_error(self.api("PUT", "/api/v1/tokens", {"name": "x"}), 404, "NOT_FOUND")
+        unknown_host = "0f1e2d3c-4b5a-4697-8877-665544332211"
+        msg = self.assert_error(self.api("GET", "/api/v1/hosts/" + unknown_host), 404,
+                                "NOT_FOUND")
+        err = harness.rpc_error(self.server.admin_stub().GetHost,
+                                admin_pb2.GetHostRequest(host_id=unknown_host),
+                                metadata=self.meta(), timeout=harness.RPC_TIMEOUT)
+        self.assertEqual(err.code(), grpc.StatusCode.NOT_FOUND)
+        self.assertEqual(msg, err.details())
+        msg = self.assert_error(self.api("POST", "/api/v1/revocations",
+                                         {"serial_hex": "7abc", "reason": 1}), 404, "NOT_FOUND")
+        err = harness.rpc_error(self.server.admin_stub().RevokeCertificate,
+                                admin_pb2.RevokeCertificateRequest(serial_hex="7abc", reason=1),
+                                metadata=self.meta())
+        self.assertEqual(msg, err.details())
+        self.assertEqual(self.state(), before)
+
+    def test_labels_come_back_as_text_and_every_answer_has_the_security_headers(self):
+        status, headers, made = self.api("POST", "/api/v1/tokens", {"name": XSS, "reason": XSS})
+        self.assertEqual(status, 201, made)
+        status, headers, tokens = self.api("GET", "/api/v1/tokens")
+        mine = [t for t in tokens["tokens"] if t["token_id"] == made["token_id"]][0]
+        self.assertEqual((mine["name"], mine["reason"]), (XSS, XSS))
+        answers = [self.api("GET", "/api/v1/tokens"), self.api("GET", "/api/v1/hosts", key=None),
+                   self.api("GET", "/api/v1/nothing"), self.api("GET", "/api/v1/openapi.json")]
+        for status, headers, _ in answers:
+            with self.subTest(status=status):
+                self.assertEqual(headers.get_content_type(), "application/json")
+                csp = headers["Content-Security-Policy"]
+                self.assertIn("default-src 'none'", csp)
+                self.assertIn("frame-ancestors 'none'", csp)
+                self.assertNotIn("unsafe-inline", csp)
+                self.assertEqual(headers["X-Content-Type-Options"], "nosniff")
+                self.assertEqual(headers["Cache-Control"], "no-store")
+
+    def test_the_port_speaks_tls_only_and_presents_the_servers_certificate(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        try:
+            with self.assertRaises((http.client.HTTPException, ConnectionError, OSError)):
+                conn.request("GET", "/api/v1/openapi.json")
+                res = conn.getresponse()
+                res.read()
+                # An answer at all in cleartext would be a failure of this test.
+                raise AssertionError("answered in cleartext with %d" % res.status)
+        except AssertionError:
+            raise
+        finally:
+            conn.close()
+        # The certificate verifies against the CA (the helper's context checks it and
+        # the name 127.0.0.1), and it is the server's own, as on the gRPC port.
+        with ssl.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+            with self.tls.wrap_socket(sock, server_hostname="127.0.0.1") as tls:
+                der = tls.getpeercert(binary_form=True)
+        served = x509.load_der_x509_certificate(der)
+        self.assertEqual(served.issuer, self.d.ca_cert.subject)
+
+    def test_admin_listen_is_refused_without_tls(self):
+        r = harness.run([os.path.join(harness.BUILD_DIR, "ca", "hostca-server"), "serve",
+                         "--database", self.d.pg.conninfo, "--insecure-plaintext",
+                         "--passphrase-file", self.d.passphrase_file,
+                         "--admin-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0",
+                         "--http-listen", "127.0.0.1:0"], timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("server.admin_listen", r.stderr)
+        self.assertIn("TLS only", r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
