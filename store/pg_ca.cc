@@ -37,6 +37,25 @@ const Statement kFindAdminKey{"find_admin_key",
                               "SELECT key_id::text, name, key_hash, " US(
                                   "created_at") ", created_by FROM admin_keys WHERE key_hash = $1"};
 
+const Statement kInsertAdminSession{
+    "insert_admin_session",
+    "INSERT INTO admin_sessions (session_id, token_hash, key_id, address, created_at,"
+    " last_seen_at, expires_at) VALUES ($1::uuid, $2, $3::uuid, $4, " TS(5) ", " TS(6) ", " TS(
+        7) ")"};
+
+const Statement kFindAdminSession{
+    "find_admin_session", "SELECT session_id::text, key_id::text, address, " US(
+                              "created_at") ", " US("last_seen_at") ", " US("expires_at") ", coalesce(" US("ended_at") ", -1) FROM admin_sessions WHERE token_hash = $1"};
+
+const Statement kTouchAdminSession{"touch_admin_session",
+                                   "UPDATE admin_sessions SET last_seen_at = " TS(
+                                       2) " WHERE session_id = $1::uuid AND ended_at IS NULL"
+                                          " AND last_seen_at < " TS(2)};
+
+const Statement kEndAdminSession{"end_admin_session",
+                                 "UPDATE admin_sessions SET ended_at = " TS(
+                                     2) " WHERE session_id = $1::uuid AND ended_at IS NULL"};
+
 const Statement kLockCa{"lock_ca", "SELECT 1 FROM ca FOR UPDATE"};
 
 #define CA_KEY_COLUMNS                                                                         \
@@ -60,9 +79,20 @@ const Statement kSetCaKeyState{
 }  // namespace
 
 const StatementList& ca_statements() {
-  static const StatementList all = {
-      &kFindCa,       &kInsertCa, &kRecordCrlBaseUrl, &kDatabaseTime, &kInsertAdminKey,
-      &kFindAdminKey, &kLockCa,   &kListCaKeys,       &kInsertCaKey,  &kSetCaKeyState};
+  static const StatementList all = {&kFindCa,
+                                    &kInsertCa,
+                                    &kRecordCrlBaseUrl,
+                                    &kDatabaseTime,
+                                    &kInsertAdminKey,
+                                    &kFindAdminKey,
+                                    &kLockCa,
+                                    &kListCaKeys,
+                                    &kInsertCaKey,
+                                    &kSetCaKeyState,
+                                    &kInsertAdminSession,
+                                    &kFindAdminSession,
+                                    &kTouchAdminSession,
+                                    &kEndAdminSession};
   return all;
 }
 
@@ -113,6 +143,34 @@ std::optional<AdminKeyRow> PgTx::find_admin_key(const Bytes& key_hash) {
   k.created_at = time_of(r[0][3]);
   k.created_by = r[0][4].as<std::string>();
   return k;
+}
+
+void PgTx::insert_admin_session(const AdminSessionRow& s) {
+  run(w_, kInsertAdminSession, s.session_id, bin(s.token_hash), s.key_id, s.address,
+      to_unix_micros(s.created_at), to_unix_micros(s.last_seen_at), to_unix_micros(s.expires_at));
+}
+
+std::optional<AdminSessionRow> PgTx::find_admin_session(const Bytes& token_hash) {
+  const auto r = run(w_, kFindAdminSession, bin(token_hash));
+  if (r.empty()) return std::nullopt;
+  AdminSessionRow s;
+  s.session_id = r[0][0].as<std::string>();
+  s.token_hash = token_hash;
+  s.key_id = r[0][1].as<std::string>();
+  s.address = r[0][2].as<std::string>();
+  s.created_at = time_of(r[0][3]);
+  s.last_seen_at = time_of(r[0][4]);
+  s.expires_at = time_of(r[0][5]);
+  s.ended_at = optional_time(r[0][6]);
+  return s;
+}
+
+void PgTx::touch_admin_session(const std::string& session_id, TimePoint at) {
+  run(w_, kTouchAdminSession, session_id, to_unix_micros(at));
+}
+
+bool PgTx::end_admin_session(const std::string& session_id, TimePoint at) {
+  return run(w_, kEndAdminSession, session_id, to_unix_micros(at)).affected_rows() > 0;
 }
 
 void PgTx::lock_ca() { run(w_, kLockCa); }

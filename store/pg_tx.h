@@ -109,6 +109,10 @@ class PgTx final : public Tx {
 
   void insert_admin_key(const AdminKeyRow& key) override;
   std::optional<AdminKeyRow> find_admin_key(const Bytes& key_hash) override;
+  void insert_admin_session(const AdminSessionRow& session) override;
+  std::optional<AdminSessionRow> find_admin_session(const Bytes& token_hash) override;
+  void touch_admin_session(const std::string& session_id, TimePoint at) override;
+  bool end_admin_session(const std::string& session_id, TimePoint at) override;
 
   // Audit rows wait in the unit of work and go to the database at flush(),
   // with the held writes: a reissue appends four, and each round trip costs

@@ -149,6 +149,18 @@ struct AdminKeyRow {
   std::string created_by;
 };
 
+// A console session (migration 0013): the secret's hash, never the secret.
+struct AdminSessionRow {
+  std::string session_id;
+  Bytes token_hash;
+  std::string key_id;
+  std::string address;
+  TimePoint created_at;
+  TimePoint last_seen_at;
+  TimePoint expires_at;
+  std::optional<TimePoint> ended_at;
+};
+
 struct AuditRow {
   std::int64_t sequence = 0;  // assigned by the database
   TimePoint at;

@@ -232,6 +232,14 @@ class AdminKeyTx {
   virtual ~AdminKeyTx() = default;
   virtual void insert_admin_key(const AdminKeyRow& key) = 0;
   virtual std::optional<AdminKeyRow> find_admin_key(const Bytes& key_hash) = 0;
+
+  // Console sessions (migration 0013).
+  virtual void insert_admin_session(const AdminSessionRow& session) = 0;
+  virtual std::optional<AdminSessionRow> find_admin_session(const Bytes& token_hash) = 0;
+  // Moves last_seen_at forward to `at` while the session has not ended.
+  virtual void touch_admin_session(const std::string& session_id, TimePoint at) = 0;
+  // Ends it; false if it had ended already (or does not exist).
+  virtual bool end_admin_session(const std::string& session_id, TimePoint at) = 0;
 };
 
 // The audit log: append only.

@@ -56,6 +56,17 @@ void AuthorityConfig::validate() const {
       max_auto_reissue_window > std::chrono::hours(48)) {
     throw invalid_argument("reissue.max_auto_window must be between 1 second and 48 hours");
   }
+  console_sessions.validate();
+}
+
+void ConsoleSessionPolicy::validate() const {
+  if (idle < std::chrono::minutes(1) || idle > std::chrono::hours(24)) {
+    throw invalid_argument("console.session_idle must be between 1 minute and 24 hours");
+  }
+  if (absolute < idle || absolute > std::chrono::hours(24 * 7)) {
+    throw invalid_argument(
+        "console.session_max must be at least console.session_idle and at most 7 days");
+  }
 }
 
 void TokenDefaults::validate() const {

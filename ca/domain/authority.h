@@ -52,6 +52,14 @@ struct TokenDefaults {
   Duration checked_validity(const std::optional<Duration>& requested) const;
 };
 
+// How long an admin console session lasts (docs/console.md): it ends
+// `idle` after its last request, and `absolute` after sign-in whatever the use.
+struct ConsoleSessionPolicy {
+  Duration idle = std::chrono::minutes(30);
+  Duration absolute = std::chrono::hours(12);
+  void validate() const;
+};
+
 struct AuthorityConfig {
   KeyPolicy key_policy;
   NamePolicy names;
@@ -76,11 +84,38 @@ struct AuthorityConfig {
   // `reissue_batches_at_once` such units at a time (docs/benchmarks.md).
   int reissue_batch = 32;
   int reissue_batches_at_once = 2;
+  ConsoleSessionPolicy console_sessions;
 
   // Throws Error(kInvalidArgument) naming the bad setting; the authority
   // refuses to be built with one, and `config check` runs it too.
   void validate() const;
 };
+
+// A console session as its admin holds it. The secret goes in the session
+// cookie and is shown only here; the anti-CSRF token is derived from it.
+struct StartedConsoleSession {
+  SecretToken secret;
+  std::string csrf_token;
+  std::string session_id;
+  std::string key_id;
+  TimePoint expires_at;       // absolute
+  TimePoint idle_expires_at;  // if nothing more is asked before then
+};
+
+// A live console session, as a request presents it.
+struct ConsoleSessionView {
+  Actor actor;
+  std::string session_id;
+  std::string key_id;
+  std::string csrf_token;
+  TimePoint expires_at;
+  TimePoint idle_expires_at;
+};
+
+// The anti-CSRF token of a session: hex SHA-256 of a label and the
+// session's secret. Only a page that can read the server's answers (same
+// origin) learns it; a cross-site form cannot send it.
+std::string console_csrf_token(const std::string& session_secret);
 
 struct CaCertificateView {
   int generation = 1;
@@ -269,6 +304,18 @@ class Authority {
   Actor authenticate_admin(const AdminCredential& credential, const std::string& peer,
                            const std::string& call);
   CreatedAdminKey create_admin_key(const Actor& actor, const std::string& name);
+
+  // Console sessions (domain/console_sessions.cc). Signing in takes an
+  // admin key; an unknown one counts against the caller's address like an
+  // unknown token (a valid key is never refused for it).
+  StartedConsoleSession sign_in(const std::string& admin_key, const std::string& peer);
+  // The session of a request, or UNAUTHENTICATED (unknown, ended, idle or
+  // expired). A request that changes state passes its anti-CSRF header as
+  // `csrf_token`; a wrong or missing one is PERMISSION_DENIED.
+  ConsoleSessionView console_session(const std::string& secret, const std::string* csrf_token,
+                                     const std::string& peer);
+  // Ends the session on every server; it needs the anti-CSRF token too.
+  void sign_out(const std::string& secret, const std::string& csrf_token, const std::string& peer);
 
   CreatedToken create_authorization_token(const Actor& actor, const NewAuthorizationToken& request);
   std::vector<TokenView> list_tokens(bool include_deleted);

@@ -41,6 +41,8 @@ const char* secret_prefix(SecretKind kind) {
       return "hca_reissue_";
     case SecretKind::kAdminKey:
       return "hca_admin_";
+    case SecretKind::kConsoleSession:
+      return "hca_session_";
   }
   return "";
 }
@@ -53,6 +55,8 @@ const char* describe(SecretKind kind) {
       return "reissue token";
     case SecretKind::kAdminKey:
       return "admin key";
+    case SecretKind::kConsoleSession:
+      return "console session";
   }
   return "secret";
 }
@@ -66,8 +70,8 @@ SecretToken SecretToken::parse(const std::string& text, SecretKind expected) {
   if (text.empty()) throw unauthenticated("no " + what + " was given");
   const std::string prefix = secret_prefix(expected);
   if (text.compare(0, prefix.size(), prefix) != 0) {
-    for (SecretKind other :
-         {SecretKind::kAuthorizationToken, SecretKind::kReissueToken, SecretKind::kAdminKey}) {
+    for (SecretKind other : {SecretKind::kAuthorizationToken, SecretKind::kReissueToken,
+                             SecretKind::kAdminKey, SecretKind::kConsoleSession}) {
       const std::string p = secret_prefix(other);
       if (other != expected && text.compare(0, p.size(), p) == 0) {
         throw unauthenticated(std::string("that is ") + with_article(other) + ", not " +

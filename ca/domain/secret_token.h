@@ -12,7 +12,8 @@
 
 namespace hostca {
 
-enum class SecretKind { kAuthorizationToken, kReissueToken, kAdminKey };
+// kConsoleSession: the admin console's session cookie (docs/console.md).
+enum class SecretKind { kAuthorizationToken, kReissueToken, kAdminKey, kConsoleSession };
 
 const char* secret_prefix(SecretKind kind);
 const char* describe(SecretKind kind);

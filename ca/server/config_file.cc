@@ -307,6 +307,14 @@ std::vector<ServeSetting> make_settings() {
       "clock.check_interval", "clock-check-interval",
       "How often the clock is compared with the database's",
       [](ServeConfig & c) -> auto& { return c.options.clock_check_interval; }));
+  s.push_back(duration<Duration>(
+      "console.session_idle", "console-session-idle",
+      "An admin console session ends this long after its last request (1 min to 24 h)",
+      [](ServeConfig & c) -> auto& { return c.options.authority.console_sessions.idle; }));
+  s.push_back(duration<Duration>(
+      "console.session_max", "console-session-max",
+      "An admin console session ends this long after sign-in, whatever its use (at most 7 days)",
+      [](ServeConfig & c) -> auto& { return c.options.authority.console_sessions.absolute; }));
   return s;
 }
 

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
@@ -150,6 +151,26 @@ void parse_body(const httplib::Request& req, pb::Message* message) {
 
 bool has_body(const std::string& method) { return method == "POST"; }
 
+std::string rfc3339(TimePoint t) {
+  google::protobuf::Timestamp ts;
+  to_proto(t, &ts);
+  return pb::util::TimeUtil::ToString(ts);
+}
+
+nlohmann::json session_json(const std::string& session_id, const std::string& key_id,
+                            const std::string& csrf, TimePoint expires, TimePoint idle_expires) {
+  return {{"session_id", session_id},
+          {"key_id", key_id},
+          {"csrf_token", csrf},
+          {"expires_at", rfc3339(expires)},
+          {"idle_expires_at", rfc3339(idle_expires)}};
+}
+
+void send_json(httplib::Response& res, const nlohmann::json& body, int status) {
+  res.status = status;
+  res.set_content(body.dump() + "\n", "application/json");
+}
+
 std::string regex_of(const std::string& pattern) {
   const auto open = pattern.find('{');
   if (open == std::string::npos) return pattern;
@@ -174,15 +195,53 @@ std::string AdminJsonApi::address_of(const httplib::Request& req) const {
 }
 
 Actor AdminJsonApi::authenticate(const httplib::Request& req, const std::string& call) const {
+  // An Authorization header (scripts) is judged alone: a browser never
+  // sends one by itself, so it needs no anti-CSRF token. Without one, the
+  // console's session cookie, and for anything but GET its anti-CSRF header.
+  if (!req.has_header("Authorization")) {
+    const std::string secret = session_cookie(req);
+    if (!secret.empty()) {
+      const std::string csrf = req.get_header_value(kCsrfHeader);
+      return authority_
+          .console_session(secret, req.method == "GET" ? nullptr : &csrf, address_of(req))
+          .actor;
+    }
+  }
   return authority_.authenticate_admin(admin_credential(req.get_header_value("Authorization")),
                                        address_of(req), call);
+}
+
+void AdminJsonApi::guarded(const std::string& call, const httplib::Request& req,
+                           httplib::Response& res, const std::function<void()>& body) const {
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    body();
+  } catch (const Error& e) {
+    send_error(res, http_status(e.kind()), status_code_name(to_status_code(e.kind())), e.what());
+  } catch (const std::exception& e) {
+    // The detail may name internals: it goes to the log only.
+    spdlog::error("{} {}: unexpected failure: {}", req.method, req.path, e.what());
+    send_error(res, 500, "INTERNAL",
+               "an internal error stopped the call; nothing was changed (see the server log)");
+  }
+  set_security_headers(res);
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  // The method, the path (never the query, the body or the cookie: they may
+  // name hosts or carry a secret) and the outcome.
+  if (res.status < 400) {
+    spdlog::info("api={} path={} peer={} status={} duration_ms={:.2f}", call, req.path,
+                 req.remote_addr, res.status, ms);
+  } else {
+    spdlog::warn("api={} path={} peer={} status={} duration_ms={:.2f}", call, req.path,
+                 req.remote_addr, res.status, ms);
+  }
 }
 
 void AdminJsonApi::handle(const Route& route, const pb::Message& prototype,
                           const pb::Message& response_prototype, const Call& call,
                           const httplib::Request& req, httplib::Response& res) {
-  const auto start = std::chrono::steady_clock::now();
-  try {
+  guarded(route.call, req, res, [&] {
     // Who first: a caller without a key learns nothing of what it sent.
     const Actor actor = authenticate(req, route.call);
     std::unique_ptr<pb::Message> request(prototype.New());
@@ -200,26 +259,7 @@ void AdminJsonApi::handle(const Route& route, const pb::Message& prototype,
     std::unique_ptr<pb::Message> response(response_prototype.New());
     call(actor, *request, response.get());
     send_message(res, *response, route.ok_status);
-  } catch (const Error& e) {
-    send_error(res, http_status(e.kind()), status_code_name(to_status_code(e.kind())), e.what());
-  } catch (const std::exception& e) {
-    // The detail may name internals: it goes to the log only.
-    spdlog::error("{} {}: unexpected failure: {}", req.method, req.path, e.what());
-    send_error(res, 500, "INTERNAL",
-               "an internal error stopped the call; nothing was changed (see the server log)");
-  }
-  set_security_headers(res);
-  const double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  // The method, the path (never the query or the body: they may name hosts
-  // or carry a token) and the outcome.
-  if (res.status < 400) {
-    spdlog::info("api={} path={} peer={} status={} duration_ms={:.2f}", route.call, req.path,
-                 req.remote_addr, res.status, ms);
-  } else {
-    spdlog::warn("api={} path={} peer={} status={} duration_ms={:.2f}", route.call, req.path,
-                 req.remote_addr, res.status, ms);
-  }
+  });
 }
 
 template <typename Request, typename Response, typename Fn>
@@ -336,6 +376,8 @@ void AdminJsonApi::register_routes(httplib::Server& server) {
         res->set_key_id(key.key_id);
       });
 
+  add_session_routes(server);
+
   openapi_ = build_openapi();
   const std::string* doc = &openapi_;
   server.Get("/api/v1/openapi.json", [doc](const httplib::Request&, httplib::Response& res) {
@@ -365,6 +407,81 @@ void AdminJsonApi::register_routes(httplib::Server& server) {
         set_security_headers(res);
         return httplib::Server::HandlerResponse::Handled;
       }));
+}
+
+std::string AdminJsonApi::session_cookie(const httplib::Request& req) {
+  const std::string prefix = std::string(kSessionCookie) + "=";
+  const auto range = req.headers.equal_range("Cookie");
+  for (auto it = range.first; it != range.second; ++it) {
+    const std::string& header = it->second;
+    std::size_t at = 0;
+    while (at < header.size()) {
+      const auto end = header.find(';', at);
+      std::string part = header.substr(at, end == std::string::npos ? std::string::npos : end - at);
+      part.erase(0, part.find_first_not_of(' '));
+      if (part.compare(0, prefix.size(), prefix) == 0) return part.substr(prefix.size());
+      if (end == std::string::npos) break;
+      at = end + 1;
+    }
+  }
+  return "";
+}
+
+void AdminJsonApi::add_session_routes(httplib::Server& server) {
+  // Sign in: {"admin_key": "hca_admin_..."} and nothing else.
+  server.Post(kSessionPath, [this](const httplib::Request& req, httplib::Response& res) {
+    guarded("SignIn", req, res, [&] {
+      const std::string type = req.get_header_value("Content-Type");
+      if (type.substr(0, type.find(';')) != "application/json") {
+        throw invalid_argument("send the request body as JSON (Content-Type: application/json)");
+      }
+      if (!req.params.empty()) throw invalid_argument("this path takes no query parameters");
+      const auto body = nlohmann::json::parse(req.body, nullptr, false);
+      if (!body.is_object()) throw invalid_argument("the request body must be a JSON object");
+      for (const auto& [name, value] : body.items()) {
+        if (name != "admin_key") {
+          throw invalid_argument("the request body has an unknown field \"" + name +
+                                 "\"; it takes admin_key");
+        }
+        if (!value.is_string()) throw invalid_argument("admin_key must be a string");
+      }
+      const StartedConsoleSession session =
+          authority_.sign_in(body.value("admin_key", std::string()), address_of(req));
+      const auto max_age = std::chrono::duration_cast<std::chrono::seconds>(
+                               session.expires_at - authority_.clock().now())
+                               .count();
+      res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + session.secret.reveal() +
+                                       "; Path=/; Max-Age=" + std::to_string(max_age) +
+                                       "; Secure; HttpOnly; SameSite=Strict");
+      send_json(res,
+                session_json(session.session_id, session.key_id, session.csrf_token,
+                             session.expires_at, session.idle_expires_at),
+                201);
+    });
+  });
+  // Who am I: the session of the cookie, with its anti-CSRF token (a page
+  // loaded again asks for it here).
+  server.Get(kSessionPath, [this](const httplib::Request& req, httplib::Response& res) {
+    guarded("GetSession", req, res, [&] {
+      const std::string secret = session_cookie(req);
+      if (secret.empty()) throw unauthenticated("no console session: sign in");
+      const ConsoleSessionView s = authority_.console_session(secret, nullptr, address_of(req));
+      send_json(res,
+                session_json(s.session_id, s.key_id, s.csrf_token, s.expires_at, s.idle_expires_at),
+                200);
+    });
+  });
+  // Sign out: the session ends on every server; the cookie is cleared.
+  server.Delete(kSessionPath, [this](const httplib::Request& req, httplib::Response& res) {
+    guarded("SignOut", req, res, [&] {
+      const std::string secret = session_cookie(req);
+      if (secret.empty()) throw unauthenticated("no console session: sign in");
+      authority_.sign_out(secret, req.get_header_value(kCsrfHeader), address_of(req));
+      res.set_header("Set-Cookie", std::string(kSessionCookie) +
+                                       "=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict");
+      send_json(res, nlohmann::json::object(), 200);
+    });
+  });
 }
 
 namespace {
@@ -445,8 +562,9 @@ std::string AdminJsonApi::build_openapi() const {
     nlohmann::json op = {
         {"operationId", r.call},
         {"summary", r.summary},
-        {"security",
-         nlohmann::json::array({nlohmann::json::object({{"adminKey", nlohmann::json::array()}})})},
+        {"security", nlohmann::json::array(
+                         {nlohmann::json::object({{"adminKey", nlohmann::json::array()}}),
+                          nlohmann::json::object({{"sessionCookie", nlohmann::json::array()}})})},
         {"responses",
          {{std::to_string(r.ok_status),
            {{"description", "OK"},
@@ -483,6 +601,59 @@ std::string AdminJsonApi::build_openapi() const {
     for (auto& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     paths[r.pattern][method] = op;
   }
+  // The console's session, which is HTTP's own (no RPC).
+  schemas["Empty"] = {{"type", "object"}, {"additionalProperties", false}};
+  schemas["SignInRequest"] = {{"type", "object"},
+                              {"properties", {{"admin_key", {{"type", "string"}}}}},
+                              {"required", {"admin_key"}},
+                              {"additionalProperties", false}};
+  schemas["ConsoleSession"] = {
+      {"type", "object"},
+      {"properties",
+       {{"session_id", {{"type", "string"}}},
+        {"key_id", {{"type", "string"}}},
+        {"csrf_token",
+         {{"type", "string"},
+          {"description", "send it as X-CSRF-Token with every request that is not a GET"}}},
+        {"expires_at", {{"type", "string"}, {"format", "date-time"}}},
+        {"idle_expires_at", {{"type", "string"}, {"format", "date-time"}}}}}};
+  const auto session_answer = [](int status, const char* schema) {
+    return nlohmann::json{
+        {std::to_string(status),
+         {{"description", "OK"},
+          {"content",
+           {{"application/json",
+             {{"schema", {{"$ref", std::string("#/components/schemas/") + schema}}}}}}}}},
+        {"default",
+         {{"description", "An error"},
+          {"content",
+           {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}}}};
+  };
+  paths[kSessionPath]["post"] = {
+      {"operationId", "SignIn"},
+      {"summary",
+       "Signs in with an admin key: the session cookie (Secure, HttpOnly, SameSite=Strict) and "
+       "its anti-CSRF token"},
+      {"requestBody",
+       {{"required", true},
+        {"content",
+         {{"application/json", {{"schema", {{"$ref", "#/components/schemas/SignInRequest"}}}}}}}}},
+      {"responses", session_answer(201, "ConsoleSession")}};
+  paths[kSessionPath]["get"] = {{"operationId", "GetSession"},
+                                {"summary", "The session of the cookie and its anti-CSRF token"},
+                                {"security", nlohmann::json::array({nlohmann::json::object(
+                                                 {{"sessionCookie", nlohmann::json::array()}})})},
+                                {"responses", session_answer(200, "ConsoleSession")}};
+  paths[kSessionPath]["delete"] = {
+      {"operationId", "SignOut"},
+      {"summary", "Ends the session on every server"},
+      {"security", nlohmann::json::array(
+                       {nlohmann::json::object({{"sessionCookie", nlohmann::json::array()}})})},
+      {"parameters", nlohmann::json::array({{{"name", kCsrfHeader},
+                                             {"in", "header"},
+                                             {"required", true},
+                                             {"schema", {{"type", "string"}}}}})},
+      {"responses", session_answer(200, "Empty")}};
   const nlohmann::json doc = {
       {"openapi", "3.0.3"},
       {"info",
@@ -495,7 +666,14 @@ std::string AdminJsonApi::build_openapi() const {
       {"paths", paths},
       {"components",
        {{"schemas", schemas},
-        {"securitySchemes", {{"adminKey", {{"type", "http"}, {"scheme", "bearer"}}}}}}}};
+        {"securitySchemes",
+         {{"adminKey", {{"type", "http"}, {"scheme", "bearer"}}},
+          {"sessionCookie",
+           {{"type", "apiKey"},
+            {"in", "cookie"},
+            {"name", kSessionCookie},
+            {"description",
+             "the console's session; requests other than GET also send X-CSRF-Token"}}}}}}}};
   return doc.dump(2) + "\n";
 }
 

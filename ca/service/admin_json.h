@@ -37,6 +37,14 @@ int http_status(ErrorKind kind);
 // The most a request body may hold; larger ones are refused with 400.
 constexpr std::size_t kMaxApiBodyBytes = 64 * 1024;
 
+// The console's session (docs/console.md): POST signs in with an admin key,
+// GET says who is signed in (and the anti-CSRF token), DELETE signs out.
+// The cookie is Secure, HttpOnly, SameSite=Strict and host-only (__Host-).
+// Every request of a session other than a GET sends the token in kCsrfHeader.
+constexpr const char* kSessionPath = "/api/v1/session";
+constexpr const char* kSessionCookie = "__Host-hostca_session";
+constexpr const char* kCsrfHeader = "X-CSRF-Token";
+
 class AdminJsonApi {
  public:
   AdminJsonApi(Authority& authority, TrustedProxies proxies);
@@ -80,7 +88,14 @@ class AdminJsonApi {
   void handle(const Route& route, const google::protobuf::Message& prototype,
               const google::protobuf::Message& response_prototype, const Call& call,
               const httplib::Request& req, httplib::Response& res);
+  // Runs body, turning what it throws into a JSON error; adds the security
+  // headers and logs the call (never its query, body or cookie).
+  void guarded(const std::string& call, const httplib::Request& req, httplib::Response& res,
+               const std::function<void()>& body) const;
+  void add_session_routes(httplib::Server& server);
+  // The Authorization header's admin key, or else the session cookie.
   Actor authenticate(const httplib::Request& req, const std::string& call) const;
+  static std::string session_cookie(const httplib::Request& req);
   std::string address_of(const httplib::Request& req) const;
   std::string build_openapi() const;
 

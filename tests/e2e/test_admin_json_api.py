@@ -29,6 +29,8 @@ class AdminJsonApiTest(unittest.TestCase):
         try:
             cls.server = cls.d.start_server(["--admin-listen", "127.0.0.1:0"])
             harness.wait_for_crls(cls.server, 2)
+            # A second server on the same database, as behind a load balancer.
+            cls.other = cls.d.start_server(["--admin-listen", "127.0.0.1:0"])
         except BaseException:
             cls.d.close()
             raise
@@ -41,9 +43,10 @@ class AdminJsonApiTest(unittest.TestCase):
 
     # -- helpers ---------------------------------------------------------------
 
-    def api(self, method, path, body=None, key="default", headers=None, raw=None):
+    def api(self, method, path, body=None, key="default", headers=None, raw=None, port=None):
         """(status, headers, parsed JSON or None) of one HTTPS call."""
-        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.tls, timeout=10)
+        conn = http.client.HTTPSConnection("127.0.0.1", port or self.port, context=self.tls,
+                                           timeout=10)
         h = dict(headers or {})
         if key == "default":
             key = self.d.admin_key
@@ -92,7 +95,8 @@ class AdminJsonApiTest(unittest.TestCase):
         self.assertEqual(doc["openapi"], "3.0.3")
         ops = {op["operationId"] for path in doc["paths"].values() for op in path.values()}
         rpcs = {m.name for m in admin_pb2.DESCRIPTOR.services_by_name["AdminService"].methods}
-        self.assertEqual(ops, rpcs)
+        # Every RPC, and the console's session, which is HTTP's own.
+        self.assertEqual(ops, rpcs | {"SignIn", "GetSession", "SignOut"})
         self.assertEqual(doc["components"]["securitySchemes"]["adminKey"]["scheme"], "bearer")
         schema = doc["components"]["schemas"]["CreateAuthorizationTokenRequest"]
         self.assertFalse(schema["additionalProperties"])
@@ -286,6 +290,65 @@ class AdminJsonApiTest(unittest.TestCase):
                 der = tls.getpeercert(binary_form=True)
         served = x509.load_der_x509_certificate(der)
         self.assertEqual(served.issuer, self.d.ca_cert.subject)
+
+    def test_a_console_session_works_on_every_server_needs_its_csrf_token_and_ends_everywhere(self):
+        other = self.other.ready["admin_port"]
+        status, headers, s = self.api("POST", "/api/v1/session",
+                                      {"admin_key": self.d.admin_key}, key=None)
+        self.assertEqual(status, 201, s)
+        cookie = headers["Set-Cookie"]
+        name, rest = cookie.split("=", 1)
+        secret = rest.split(";")[0]
+        self.assertEqual(name, "__Host-hostca_session")
+        self.assertTrue(secret.startswith("hca_session_"), cookie)
+        attrs = {a.strip().split("=")[0].lower() for a in cookie.split(";")[1:]}
+        self.assertEqual(attrs, {"path", "max-age", "secure", "httponly", "samesite"})
+        self.assertIn("SameSite=Strict", cookie)
+        self.assertIn("Path=/;", cookie)
+        self.assertNotIn(secret, json.dumps(s))
+        self.assertEqual(s["key_id"], self.d.pg.psql(
+            "SELECT key_id FROM admin_keys ORDER BY created_at LIMIT 1"))
+        jar = {"Cookie": "__Host-hostca_session=" + secret}
+        # Read on the other server.
+        status, _, tokens = self.api("GET", "/api/v1/tokens", key=None, headers=jar, port=other)
+        self.assertEqual(status, 200, tokens)
+        status, _, again = self.api("GET", "/api/v1/session", key=None, headers=jar, port=other)
+        self.assertEqual((status, again["csrf_token"], again["session_id"]),
+                         (200, s["csrf_token"], s["session_id"]))
+        # A change without the anti-CSRF header, or with a wrong one: refused, nothing made.
+        before = self.state()
+        for h in (jar, dict(jar, **{"X-CSRF-Token": "0" * 64})):
+            self.assert_error(self.api("POST", "/api/v1/tokens", {"name": "csrf"}, key=None,
+                                       headers=h, port=other), 403, "PERMISSION_DENIED",
+                              "X-CSRF-Token")
+        self.assertEqual(self.state(), before)
+        # With it, the token is made and audited as the admin key.
+        status, _, made = self.api("POST", "/api/v1/tokens", {"name": "from the console"},
+                                   key=None, headers=dict(jar, **{"X-CSRF-Token": s["csrf_token"]}),
+                                   port=other)
+        self.assertEqual(status, 201, made)
+        self.assertEqual(self.d.pg.psql(
+            "SELECT actor FROM audit_log WHERE action = 'token.create' AND subject = '%s'"
+            % made["token_id"]), "admin:" + s["key_id"])
+        # Sign-out needs the header too; then the cookie is refused on both servers.
+        self.assert_error(self.api("DELETE", "/api/v1/session", key=None, headers=jar), 403,
+                          "PERMISSION_DENIED")
+        status, headers, _ = self.api("DELETE", "/api/v1/session", key=None,
+                                      headers=dict(jar, **{"X-CSRF-Token": s["csrf_token"]}))
+        self.assertEqual(status, 200)
+        self.assertIn("Max-Age=0", headers["Set-Cookie"])
+        for port in (self.port, other):
+            self.assert_error(self.api("GET", "/api/v1/tokens", key=None, headers=jar, port=port),
+                              401, "UNAUTHENTICATED", "sign in again")
+        # Signing in takes an admin key and nothing else.
+        self.assert_error(self.api("POST", "/api/v1/session", {"admin_key": "hca_admin_" + "B" * 43},
+                                   key=None), 401, "UNAUTHENTICATED", "unknown admin key")
+        self.assert_error(self.api("POST", "/api/v1/session",
+                                   {"admin_key": self.d.admin_key, "remember": True}, key=None),
+                          400, "INVALID_ARGUMENT", "remember")
+        self.assert_error(self.api("POST", "/api/v1/session", key=None, raw=b"admin_key=x",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"}),
+                          400, "INVALID_ARGUMENT", "application/json")
 
     def test_admin_listen_is_refused_without_tls(self):
         r = harness.run([os.path.join(harness.BUILD_DIR, "ca", "hostca-server"), "serve",

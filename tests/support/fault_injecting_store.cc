@@ -246,6 +246,22 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     hit("find_admin_key");
     return real_.find_admin_key(key_hash);
   }
+  void insert_admin_session(const AdminSessionRow& session) override {
+    hit("insert_admin_session");
+    real_.insert_admin_session(session);
+  }
+  std::optional<AdminSessionRow> find_admin_session(const Bytes& token_hash) override {
+    hit("find_admin_session");
+    return real_.find_admin_session(token_hash);
+  }
+  void touch_admin_session(const std::string& session_id, TimePoint at) override {
+    hit("touch_admin_session");
+    real_.touch_admin_session(session_id, at);
+  }
+  bool end_admin_session(const std::string& session_id, TimePoint at) override {
+    hit("end_admin_session");
+    return real_.end_admin_session(session_id, at);
+  }
 
   void append_audit(const AuditRow& row) override {
     hit("append_audit", row.action);

@@ -102,6 +102,10 @@ max_rsa_bits = 4096
 max_auto_window = "12h"
 batch = 8
 batches_at_once = 3
+
+[console]
+session_idle = "10m"
+session_max = "8h"
 )";
 
 TEST(ConfigFile, AFullFileParsesIntoTheRightValues) {
@@ -157,6 +161,7 @@ TEST(ConfigFile, ValidationIsWhatServeRefusesNamingTheSetting) {
            {"[keys]\nmin_rsa_bits = 4096\nmax_rsa_bits = 3072\n", "keys.max_rsa_bits"},
            {"[token]\ndefault_validity = \"2d\"\nmax_validity = \"1d\"\n", "token.max_validity"},
            {"[reissue]\nmax_auto_window = \"49h\"\n", "reissue.max_auto_window"},
+           {"[console]\nsession_idle = \"2h\"\nsession_max = \"1h\"\n", "console.session_max"},
            {"[server]\nlisten = \"nowhere\"\n", "server.listen"},
            {"[server]\nadmin_listen = \"nowhere\"\n", "server.admin_listen"},
            {"[crl]\nbase_url = \"http://0.0.0.0/crl\"\n", "crl base URL"},
