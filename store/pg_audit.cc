@@ -14,10 +14,19 @@ namespace {
 
 const Statement kWrite{"write", "SELECT hostca_write($1::jsonb, $2::jsonb, $3::bytea[])"};
 
-const Statement kListAudit{"list_audit",
-                           "SELECT sequence, " US("at")
-                           ", actor, action, subject, outcome, details::text FROM audit_log"
-                           " WHERE sequence > $1 ORDER BY sequence LIMIT $2"};
+// In sequence order (the primary key), each filter off when empty; the log
+// has no other index, so a filter that matches little reads far: pages are
+// bounded by the limit, and every page starts where the last one ended.
+const Statement kListAudit{
+    "list_audit",
+    "SELECT sequence, " US("at") ", actor, action, subject, outcome, details::text FROM audit_log"
+    " WHERE sequence > $1 AND ($3 = '' OR action = $3) AND ($4 = '' OR actor = $4)"
+    " AND ($5 = '' OR subject = $5) AND at >= " TS(6) " AND at < " TS(
+        7) " ORDER BY sequence LIMIT $2"};
+
+// No bound: the first microsecond of 1970 and the last of 9999.
+constexpr long long kNoSince = 0;
+constexpr long long kNoUntil = 253402300799999999LL;
 
 }  // namespace
 
@@ -64,10 +73,13 @@ void PgTx::flush() {
   store::run(w_, kWrite, ops, audit, crls);
 }
 
-std::vector<AuditRow> PgTx::list_audit(std::int64_t after_sequence, std::uint32_t limit) {
+std::vector<AuditRow> PgTx::list_audit(const AuditFilter& f) {
   flush();  // this unit of work's own rows first
   std::vector<AuditRow> out;
-  for (const auto& row : run(w_, kListAudit, after_sequence, static_cast<long long>(limit))) {
+  const long long since = f.since ? static_cast<long long>(to_unix_micros(*f.since)) : kNoSince;
+  const long long until = f.until ? static_cast<long long>(to_unix_micros(*f.until)) : kNoUntil;
+  for (const auto& row : run(w_, kListAudit, f.after_sequence, static_cast<long long>(f.limit),
+                             f.action, f.actor, f.subject, since, until)) {
     AuditRow a;
     a.sequence = row[0].as<std::int64_t>();
     a.at = time_of(row[1]);

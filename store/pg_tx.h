@@ -118,7 +118,7 @@ class PgTx final : public Tx {
   // with the held writes: a reissue appends four, and each round trip costs
   // more than the insert.
   void append_audit(const AuditRow& row) override;
-  std::vector<AuditRow> list_audit(std::int64_t after_sequence, std::uint32_t limit) override;
+  std::vector<AuditRow> list_audit(const AuditFilter& filter) override;
 
   // Writes what waits (the held writes and the audit rows) in one call of
   // migration 0010's hostca_write; PgStore calls it before COMMIT.

@@ -161,6 +161,17 @@ struct AdminSessionRow {
   std::optional<TimePoint> ended_at;
 };
 
+// Which audit rows to list, oldest first (ListAuditEvents).
+struct AuditFilter {
+  std::int64_t after_sequence = 0;
+  std::uint32_t limit = 100;
+  std::string action;   // empty: any
+  std::string actor;    // empty: any
+  std::string subject;  // empty: any
+  std::optional<TimePoint> since;
+  std::optional<TimePoint> until;
+};
+
 struct AuditRow {
   std::int64_t sequence = 0;  // assigned by the database
   TimePoint at;

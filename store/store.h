@@ -247,7 +247,7 @@ class AuditTx {
  public:
   virtual ~AuditTx() = default;
   virtual void append_audit(const AuditRow& row) = 0;
-  virtual std::vector<AuditRow> list_audit(std::int64_t after_sequence, std::uint32_t limit) = 0;
+  virtual std::vector<AuditRow> list_audit(const AuditFilter& filter) = 0;
 };
 
 // An enrolment as one round trip (it touches hosts, names, certificates,

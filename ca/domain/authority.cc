@@ -578,11 +578,23 @@ HostDetails Authority::get_host(const std::string& host_id) {
 
 std::vector<store::AuditRow> Authority::list_audit(std::uint64_t after_sequence,
                                                    std::uint32_t limit) {
-  if (limit == 0) limit = 100;
-  if (limit > 1000) throw invalid_argument("limit must be at most 1000");
-  return store_.transact([&](store::Tx& tx) {
-    return tx.list_audit(static_cast<std::int64_t>(after_sequence), limit);
-  });
+  store::AuditFilter filter;
+  filter.after_sequence = static_cast<std::int64_t>(after_sequence);
+  filter.limit = limit;
+  return list_audit(std::move(filter));
+}
+
+std::vector<store::AuditRow> Authority::list_audit(store::AuditFilter filter) {
+  if (filter.limit == 0) filter.limit = 100;
+  if (filter.limit > 1000) throw invalid_argument("limit must be at most 1000");
+  if (filter.after_sequence < 0) throw invalid_argument("after_sequence must not be negative");
+  filter.action = checked_label(filter.action, "action", 200);
+  filter.actor = checked_label(filter.actor, "actor", 200);
+  filter.subject = checked_label(filter.subject, "subject", 200);
+  if (filter.since && filter.until && *filter.until <= *filter.since) {
+    throw invalid_argument("until must be after since");
+  }
+  return store_.transact([&](store::Tx& tx) { return tx.list_audit(filter); });
 }
 
 }  // namespace hostca

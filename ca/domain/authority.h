@@ -325,6 +325,8 @@ class Authority {
   HostDetails get_host(const std::string& host_id);
 
   std::vector<store::AuditRow> list_audit(std::uint64_t after_sequence, std::uint32_t limit);
+  // Filtered (action, actor, subject, time); limit 0 means 100, at most 1000.
+  std::vector<store::AuditRow> list_audit(store::AuditFilter filter);
 
   // Renewal (renewal.cc): a fresh certificate for the host named by its
   // current certificate, which must be this CA's, unexpired and, according

@@ -86,6 +86,17 @@ Unsigned parse_unsigned(const std::string& name, const std::string& text) {
   return value;
 }
 
+bool is_timestamp(const pb::FieldDescriptor* f) {
+  return f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE &&
+         f->message_type()->full_name() == "google.protobuf.Timestamp";
+}
+
+// What may be given in a query: a single string, number, flag or time.
+bool fits_a_query(const pb::FieldDescriptor* f) {
+  return !f->is_repeated() &&
+         (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE || is_timestamp(f));
+}
+
 // The query's parameters into the request's fields of the same names;
 // unknown names, repeated names and values of the wrong type are refused.
 void parse_query(const httplib::Request& req, pb::Message* message) {
@@ -94,17 +105,25 @@ void parse_query(const httplib::Request& req, pb::Message* message) {
   std::set<std::string> seen;
   for (const auto& [name, value] : req.params) {
     const pb::FieldDescriptor* f = d->FindFieldByName(name);
-    if (f == nullptr || f->is_repeated() || f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+    if (f == nullptr || !fits_a_query(f)) {
       std::string known;
       for (int i = 0; i < d->field_count(); ++i) {
-        if (d->field(i)->is_repeated()) continue;
-        if (d->field(i)->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+        if (!fits_a_query(d->field(i))) continue;
         known += (known.empty() ? "" : ", ") + d->field(i)->name();
       }
       throw invalid_argument("unknown query parameter " + name + "; this path takes " +
                              (known.empty() ? std::string("none") : known));
     }
     if (!seen.insert(name).second) throw invalid_argument("give query parameter " + name + " once");
+    if (is_timestamp(f)) {
+      google::protobuf::Timestamp t;
+      if (!pb::util::TimeUtil::FromString(value, &t)) {
+        throw invalid_argument("query parameter " + name +
+                               " must be an RFC 3339 time, as 2026-12-03T10:00:00Z");
+      }
+      r->MutableMessage(message, f)->CopyFrom(t);
+      continue;
+    }
     switch (f->cpp_type()) {
       case pb::FieldDescriptor::CPPTYPE_STRING:
         r->SetString(message, f, value);
@@ -362,7 +381,7 @@ void AdminJsonApi::register_routes(httplib::Server& server) {
   add<v1::ListAuditEventsRequest, v1::ListAuditEventsResponse>(
       server, route("GET", "/api/v1/audit", "ListAuditEvents", "The audit trail, oldest first"),
       [a](const Actor&, const auto& req, auto* res) {
-        for (const auto& row : a->list_audit(req.after_sequence(), req.limit())) {
+        for (const auto& row : a->list_audit(from_proto(req))) {
           to_proto(row, res->add_events());
         }
       });
@@ -377,6 +396,7 @@ void AdminJsonApi::register_routes(httplib::Server& server) {
       });
 
   add_session_routes(server);
+  add_audit_export(server);
 
   openapi_ = build_openapi();
   const std::string* doc = &openapi_;
@@ -425,6 +445,53 @@ std::string AdminJsonApi::session_cookie(const httplib::Request& req) {
     }
   }
   return "";
+}
+
+void AdminJsonApi::add_audit_export(httplib::Server& server) {
+  // The audit trail as JSON lines, one AuditEvent per line, with the
+  // filters of GET /api/v1/audit. At most kMaxExportEvents a call: past
+  // that, X-Next-After-Sequence says where the next call starts.
+  server.Get(kAuditExportPath, [this](const httplib::Request& req, httplib::Response& res) {
+    guarded("ExportAuditEvents", req, res, [&] {
+      authenticate(req, "ListAuditEvents");
+      v1::ListAuditEventsRequest request;
+      parse_query(req, &request);
+      if (request.limit() != 0) {
+        throw invalid_argument("the export takes no limit; it gives up to " +
+                               std::to_string(kMaxExportEvents) + " events a call");
+      }
+      store::AuditFilter filter = from_proto(request);
+      filter.limit = 1000;
+      std::string body;
+      std::size_t count = 0;
+      bool more = false;
+      pb::util::JsonPrintOptions options;
+      options.preserve_proto_field_names = true;
+      options.always_print_primitive_fields = true;
+      for (;;) {
+        const auto rows = authority_.list_audit(filter);
+        for (const auto& row : rows) {
+          if (count == kMaxExportEvents) {
+            more = true;
+            break;
+          }
+          v1::AuditEvent event;
+          to_proto(row, &event);
+          std::string line;
+          if (!pb::util::MessageToJsonString(event, &line, options).ok()) {
+            throw internal_error("cannot write an audit event as JSON");
+          }
+          body += line + "\n";
+          filter.after_sequence = row.sequence;
+          ++count;
+        }
+        if (more || rows.size() < filter.limit) break;
+      }
+      if (more) res.set_header("X-Next-After-Sequence", std::to_string(filter.after_sequence));
+      res.status = 200;
+      res.set_content(body, "application/x-ndjson");
+    });
+  });
 }
 
 void AdminJsonApi::add_session_routes(httplib::Server& server) {
@@ -629,6 +696,26 @@ std::string AdminJsonApi::build_openapi() const {
           {"content",
            {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}}}};
   };
+  nlohmann::json export_params = nlohmann::json::array();
+  for (int i = 0; i < v1::ListAuditEventsRequest::descriptor()->field_count(); ++i) {
+    const pb::FieldDescriptor* f = v1::ListAuditEventsRequest::descriptor()->field(i);
+    if (f->name() == "limit") continue;
+    export_params.push_back(
+        {{"name", f->name()}, {"in", "query"}, {"required", false}, {"schema", schema_of(f)}});
+  }
+  paths[kAuditExportPath]["get"] = {
+      {"operationId", "ExportAuditEvents"},
+      {"summary",
+       "The audit trail as JSON lines (AuditEvent), up to 10,000 a call; X-Next-After-Sequence "
+       "says where the next starts"},
+      {"parameters", export_params},
+      {"security", nlohmann::json::array(
+                       {nlohmann::json::object({{"adminKey", nlohmann::json::array()}}),
+                        nlohmann::json::object({{"sessionCookie", nlohmann::json::array()}})})},
+      {"responses",
+       {{"200",
+         {{"description", "One AuditEvent per line"},
+          {"content", {{"application/x-ndjson", {{"schema", {{"type", "string"}}}}}}}}}}}};
   paths[kSessionPath]["post"] = {
       {"operationId", "SignIn"},
       {"summary",

@@ -45,6 +45,10 @@ constexpr const char* kSessionPath = "/api/v1/session";
 constexpr const char* kSessionCookie = "__Host-hostca_session";
 constexpr const char* kCsrfHeader = "X-CSRF-Token";
 
+// The audit trail as JSON lines, with ListAuditEvents' filters.
+constexpr const char* kAuditExportPath = "/api/v1/audit.jsonl";
+constexpr std::size_t kMaxExportEvents = 10000;
+
 class AdminJsonApi {
  public:
   AdminJsonApi(Authority& authority, TrustedProxies proxies);
@@ -93,6 +97,7 @@ class AdminJsonApi {
   void guarded(const std::string& call, const httplib::Request& req, httplib::Response& res,
                const std::function<void()>& body) const;
   void add_session_routes(httplib::Server& server);
+  void add_audit_export(httplib::Server& server);
   // The Authorization header's admin key, or else the session cookie.
   Actor authenticate(const httplib::Request& req, const std::string& call) const;
   static std::string session_cookie(const httplib::Request& req);

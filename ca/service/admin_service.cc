@@ -116,7 +116,7 @@ grpc::Status AdminServiceImpl::ListAuditEvents(grpc::ServerContext* context,
                                                v1::ListAuditEventsResponse* response) {
   return handle("ListAuditEvents", context, [&] {
     authenticate(context, "ListAuditEvents");
-    for (const auto& row : authority_.list_audit(request->after_sequence(), request->limit())) {
+    for (const auto& row : authority_.list_audit(from_proto(*request))) {
       to_proto(row, response->add_events());
     }
   });

@@ -1,6 +1,7 @@
 #include "service/convert.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "common/error.h"
 
@@ -23,6 +24,29 @@ Duration from_proto(const google::protobuf::Duration& d, const std::string& what
   if (d.seconds() > 100LL * 365 * 86400) throw invalid_argument(what + " is too long");
   return std::chrono::seconds(d.seconds()) +
          std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(d.nanos()));
+}
+
+TimePoint from_proto(const google::protobuf::Timestamp& t, const std::string& what) {
+  if (t.seconds() < 0 || t.seconds() > 253402300799LL || t.nanos() < 0 || t.nanos() > 999999999) {
+    throw invalid_argument(what + " must be a time between 1970 and 9999");
+  }
+  return TimePoint(std::chrono::seconds(t.seconds())) +
+         std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(t.nanos()));
+}
+
+store::AuditFilter from_proto(const v1::ListAuditEventsRequest& in) {
+  store::AuditFilter f;
+  if (in.after_sequence() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    throw invalid_argument("after_sequence is past the last possible event");
+  }
+  f.after_sequence = static_cast<std::int64_t>(in.after_sequence());
+  f.limit = in.limit();
+  f.action = in.action();
+  f.actor = in.actor();
+  f.subject = in.subject();
+  if (in.has_since()) f.since = from_proto(in.since(), "since");
+  if (in.has_until()) f.until = from_proto(in.until(), "until");
+  return f;
 }
 
 void to_proto(const CaCertificateView& ca, const std::vector<AnnouncedCaKey>& keys,

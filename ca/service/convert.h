@@ -36,6 +36,9 @@ void to_proto(const Reissue& reissue, const CaCertificateView& ca, v1::Certifica
 NewReissueToken from_proto(const v1::CreateReissueTokenRequest& in);
 RevocationRequest from_proto(const v1::RevokeCertificateRequest& in);
 NameRelease from_proto(const v1::ReleaseHostNameRequest& in);
+// Throws Error(kInvalidArgument) for a time before 1970 or after 9999.
+TimePoint from_proto(const google::protobuf::Timestamp& t, const std::string& what);
+store::AuditFilter from_proto(const v1::ListAuditEventsRequest& in);
 void to_proto(const store::CrlShardRow& crl, v1::CRL* out);
 void to_proto(const store::RevocationEventRow& event, v1::RevocationEvent* out);
 

@@ -96,7 +96,7 @@ class AdminJsonApiTest(unittest.TestCase):
         ops = {op["operationId"] for path in doc["paths"].values() for op in path.values()}
         rpcs = {m.name for m in admin_pb2.DESCRIPTOR.services_by_name["AdminService"].methods}
         # Every RPC, and the console's session, which is HTTP's own.
-        self.assertEqual(ops, rpcs | {"SignIn", "GetSession", "SignOut"})
+        self.assertEqual(ops, rpcs | {"SignIn", "GetSession", "SignOut", "ExportAuditEvents"})
         self.assertEqual(doc["components"]["securitySchemes"]["adminKey"]["scheme"], "bearer")
         schema = doc["components"]["schemas"]["CreateAuthorizationTokenRequest"]
         self.assertFalse(schema["additionalProperties"])
@@ -349,6 +349,60 @@ class AdminJsonApiTest(unittest.TestCase):
         self.assert_error(self.api("POST", "/api/v1/session", key=None, raw=b"admin_key=x",
                                    headers={"Content-Type": "application/x-www-form-urlencoded"}),
                           400, "INVALID_ARGUMENT", "application/json")
+
+    def test_the_audit_trail_filters_pages_and_exports_as_json_lines_like_grpc(self):
+        names = ["audit-%d" % i for i in range(3)]
+        made = [self.api("POST", "/api/v1/tokens", {"name": n})[2]["token_id"] for n in names]
+        status, _, first = self.api("GET", "/api/v1/audit?action=token.create&subject=" + made[1])
+        self.assertEqual(status, 200, first)
+        self.assertEqual([e["subject"] for e in first["events"]], [made[1]])
+        actor = first["events"][0]["actor"]
+        at = first["events"][0]["at"]
+        # The same filter over gRPC gives the same events.
+        req = admin_pb2.ListAuditEventsRequest(action="token.create", subject=made[1])
+        self.assertEqual(first, self.grpc_dict(self.server.admin_stub().ListAuditEvents(
+            req, metadata=self.meta(), timeout=harness.RPC_TIMEOUT)))
+        # By actor, page after page.
+        seen, after = [], 0
+        while True:
+            status, _, page = self.api(
+                "GET", "/api/v1/audit?action=token.create&limit=2&actor=%s&after_sequence=%d"
+                % (actor, after))
+            self.assertEqual(status, 200, page)
+            if not page["events"]:
+                break
+            seen += [e["subject"] for e in page["events"]]
+            after = int(page["events"][-1]["sequence"])
+        self.assertEqual(seen[-3:], made)
+        # Since the second one was made: the second and the third.
+        status, _, since = self.api("GET", "/api/v1/audit?action=token.create&since=" + at)
+        self.assertEqual([e["subject"] for e in since["events"]][-2:], made[1:])
+        self.assertNotIn(made[0], [e["subject"] for e in since["events"]])
+        # The export: the same events, one JSON object per line.
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.tls, timeout=10)
+        try:
+            conn.request("GET", "/api/v1/audit.jsonl?action=token.create&actor=" + actor,
+                         headers={"Authorization": "Bearer " + self.d.admin_key})
+            res = conn.getresponse()
+            body = res.read().decode()
+            self.assertEqual(res.status, 200, body)
+            self.assertEqual(res.headers.get_content_type(), "application/x-ndjson")
+            self.assertIn("frame-ancestors 'none'", res.headers["Content-Security-Policy"])
+        finally:
+            conn.close()
+        lines = [json.loads(line) for line in body.splitlines()]
+        status, _, listed = self.api("GET", "/api/v1/audit?action=token.create&limit=1000&actor="
+                                     + actor)
+        self.assertEqual(lines, listed["events"])
+        # Bad filters: 400 with a message.
+        self.assert_error(self.api("GET", "/api/v1/audit?since=yesterday"), 400,
+                          "INVALID_ARGUMENT", "RFC 3339")
+        self.assert_error(self.api("GET", "/api/v1/audit?since=%s&until=%s" % (at, at)), 400,
+                          "INVALID_ARGUMENT", "until must be after since")
+        self.assert_error(self.api("GET", "/api/v1/audit.jsonl?limit=5"), 400,
+                          "INVALID_ARGUMENT", "no limit")
+        self.assert_error(self.api("GET", "/api/v1/audit.jsonl", key=None), 401,
+                          "UNAUTHENTICATED")
 
     def test_admin_listen_is_refused_without_tls(self):
         r = harness.run([os.path.join(harness.BUILD_DIR, "ca", "hostca-server"), "serve",

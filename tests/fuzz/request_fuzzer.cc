@@ -73,7 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   as<v1::GetHostRequest>("GetHost", data, size,
                          [&](const auto& m) { authority.get_host(m.host_id()); });
   as<v1::ListAuditEventsRequest>("ListAuditEvents", data, size, [&](const auto& m) {
-    authority.list_audit(m.after_sequence(), m.limit());
+    authority.list_audit(service::from_proto(m));
   });
   as<v1::CreateAdminKeyRequest>("CreateAdminKey", data, size, [&](const auto& m) {
     authority.create_admin_key(admin, m.name());

@@ -267,9 +267,9 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     hit("append_audit", row.action);
     real_.append_audit(row);
   }
-  std::vector<AuditRow> list_audit(std::int64_t after_sequence, std::uint32_t limit) override {
+  std::vector<AuditRow> list_audit(const AuditFilter& filter) override {
     hit("list_audit");
-    return real_.list_audit(after_sequence, limit);
+    return real_.list_audit(filter);
   }
 
  private:
