@@ -358,6 +358,11 @@ class Authority {
   // Releases a name of a host (and revokes the host's valid certificates
   // that carry it, when asked to); returns the serials revoked.
   std::vector<std::string> release_host_name(const Actor& actor, const NameRelease& request);
+  // Clears the host's reported certificate failure; the report and the note
+  // go to the audit log. NOT_FOUND for an unknown host, FAILED_PRECONDITION
+  // when it has no failure reported.
+  void acknowledge_certificate_failure(const Actor& actor, const std::string& host_id,
+                                       const std::string& note);
   // Revokes one certificate or every still-valid one of a host and publishes
   // the shard CRLs that list them; returns the serials revoked.
   std::vector<std::string> revoke(const Actor& actor, const RevocationRequest& request);

@@ -241,4 +241,25 @@ bool Authority::record_certificate_failure(const CertificateFailureReport& repor
   return recorded;
 }
 
+void Authority::acknowledge_certificate_failure(const Actor& actor, const std::string& host_id,
+                                                const std::string& note) {
+  const std::string id = parse_uuid(host_id, "host ID");
+  const std::string text = checked_label(note, "note", 1000);
+  store_.transact([&](store::Tx& tx) {
+    if (!tx.lock_host(id)) {
+      throw not_found("no host has the ID " + id + " (hostca-admin host list shows them)");
+    }
+    const auto host = tx.find_host(id);
+    if (!host || !host->certificate_failure_at) {
+      throw failed_precondition("host " + id + " has no certificate failure to acknowledge");
+    }
+    tx.set_certificate_failure(id, std::nullopt, "", false);
+    tx.append_audit(audit_record(clock_.now(), actor.id, "host.failure_acknowledged", id, "ok",
+                                 {{"note", text},
+                                  {"reported_at", format_rfc3339(*host->certificate_failure_at)},
+                                  {"detail", host->certificate_failure_detail},
+                                  {"verified", host->certificate_failure_verified}}));
+  });
+}
+
 }  // namespace hostca

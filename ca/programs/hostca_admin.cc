@@ -470,6 +470,24 @@ int host_allow_auto_reissue(const Connection& conn, const HostAllowAutoReissue& 
   return 0;
 }
 
+struct HostAcknowledgeFailure {
+  std::string host_id, note;
+};
+
+int host_acknowledge_failure(const Connection& conn, const HostAcknowledgeFailure& o) {
+  v1::AcknowledgeCertificateFailureRequest req;
+  req.set_host_id(o.host_id);
+  req.set_note(o.note);
+  v1::AcknowledgeCertificateFailureResponse res;
+  check(conn.admin()->AcknowledgeCertificateFailure(conn.context().get(), req, &res));
+  if (conn.as_json) {
+    std::cout << json{{"host_id", o.host_id}, {"acknowledged", true}}.dump() << "\n";
+  } else {
+    std::cout << "host " << o.host_id << ": certificate failure acknowledged\n";
+  }
+  return 0;
+}
+
 struct HostReleaseName {
   std::string host_id, name, reason = "cessationOfOperation";
   bool revoke = false;
@@ -533,6 +551,14 @@ void add_host_commands(CLI::App& app, const Connection& conn, Commands& commands
               "certificates refuse the release)");
   r->add_option("--reason", release->reason, kReasonHelp)->capture_default_str();
   add_command(commands, r, conn, release, host_release_name);
+
+  auto ack = std::make_shared<HostAcknowledgeFailure>();
+  auto* k = host->add_subcommand(
+      "acknowledge-failure",
+      "Clear a host's reported certificate failure; the report and the note stay in the audit");
+  k->add_option("--host-id", ack->host_id, "Host ID")->required();
+  k->add_option("--note", ack->note, "What you found or did (for the audit log)")->required();
+  add_command(commands, k, conn, ack, host_acknowledge_failure);
 }
 
 // -- audit

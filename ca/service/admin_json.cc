@@ -378,6 +378,13 @@ void AdminJsonApi::register_routes(httplib::Server& server) {
           res->add_revoked_serials_hex(serial);
         }
       });
+  add<v1::AcknowledgeCertificateFailureRequest, v1::AcknowledgeCertificateFailureResponse>(
+      server,
+      route("POST", "/api/v1/failure-acknowledgements", "AcknowledgeCertificateFailure",
+            "Clears a host's reported certificate failure, with a note for the audit log"),
+      [a](const Actor& actor, const auto& req, auto*) {
+        a->acknowledge_certificate_failure(actor, req.host_id(), req.note());
+      });
   add<v1::ListAuditEventsRequest, v1::ListAuditEventsResponse>(
       server, route("GET", "/api/v1/audit", "ListAuditEvents", "The audit trail, oldest first"),
       [a](const Actor&, const auto& req, auto* res) {

@@ -69,6 +69,15 @@ grpc::Status AdminServiceImpl::ReleaseHostName(grpc::ServerContext* context,
   });
 }
 
+grpc::Status AdminServiceImpl::AcknowledgeCertificateFailure(
+    grpc::ServerContext* context, const v1::AcknowledgeCertificateFailureRequest* request,
+    v1::AcknowledgeCertificateFailureResponse*) {
+  return handle("AcknowledgeCertificateFailure", context, [&] {
+    const Actor actor = authenticate(context, "AcknowledgeCertificateFailure");
+    authority_.acknowledge_certificate_failure(actor, request->host_id(), request->note());
+  });
+}
+
 grpc::Status AdminServiceImpl::ListTokens(grpc::ServerContext* context,
                                           const v1::ListTokensRequest* request,
                                           v1::ListTokensResponse* response) {

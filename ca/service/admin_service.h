@@ -25,6 +25,9 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   grpc::Status AllowAutoReissue(grpc::ServerContext* context,
                                 const v1::AllowAutoReissueRequest* request,
                                 v1::AllowAutoReissueResponse* response) override;
+  grpc::Status AcknowledgeCertificateFailure(
+      grpc::ServerContext* context, const v1::AcknowledgeCertificateFailureRequest* request,
+      v1::AcknowledgeCertificateFailureResponse* response) override;
   grpc::Status ReleaseHostName(grpc::ServerContext* context,
                                const v1::ReleaseHostNameRequest* request,
                                v1::ReleaseHostNameResponse* response) override;

@@ -404,6 +404,46 @@ class AdminJsonApiTest(unittest.TestCase):
         self.assert_error(self.api("GET", "/api/v1/audit.jsonl", key=None), 401,
                           "UNAUTHENTICATED")
 
+    def test_a_certificate_failure_is_acknowledged_with_a_note_over_json(self):
+        res, _ = harness.enroll_host(self.server, self.d.admin_key, "json-failure.example")
+        self.server.host_stub().ReportCertificateFailure(
+            harness.host_pb2.ReportCertificateFailureRequest(
+                host_id=res.host_id, pinned_spki_sha256="a" * 64, presented_spki_sha256="b" * 64,
+                server="ca.example:8443"), timeout=harness.RPC_TIMEOUT)
+        status, _, host = self.api("GET", "/api/v1/hosts/" + res.host_id)
+        self.assertIn("certificate_failure_at", host["host"])
+        body = {"host_id": res.host_id, "note": XSS}
+        status, _, out = self.api("POST", "/api/v1/failure-acknowledgements", body)
+        self.assertEqual((status, out), (200, {}))
+        status, _, host = self.api("GET", "/api/v1/hosts/" + res.host_id)
+        self.assertNotIn("certificate_failure_at", host["host"])
+        status, _, audit = self.api("GET", "/api/v1/audit?action=host.failure_acknowledged"
+                                    "&subject=" + res.host_id)
+        self.assertEqual(json.loads(audit["events"][0]["details_json"])["note"], XSS)
+        msg = self.assert_error(self.api("POST", "/api/v1/failure-acknowledgements", body), 409,
+                                "FAILED_PRECONDITION", "no certificate failure")
+        err = harness.rpc_error(self.server.admin_stub().AcknowledgeCertificateFailure,
+                                admin_pb2.AcknowledgeCertificateFailureRequest(**body),
+                                metadata=self.meta())
+        self.assertEqual(err.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertEqual(msg, err.details())
+        # The CLI says the same, in one line, and exits non-zero.
+        r = self.d.admin_cli(self.server, "host", "acknowledge-failure", "--host-id", res.host_id,
+                             "--note", "again")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no certificate failure", r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.server.host_stub().ReportCertificateFailure(
+            harness.host_pb2.ReportCertificateFailureRequest(
+                host_id=res.host_id, pinned_spki_sha256="a" * 64, presented_spki_sha256="c" * 64,
+                server="ca.example:8443"), timeout=harness.RPC_TIMEOUT)
+        r = self.d.admin_cli(self.server, "host", "acknowledge-failure", "--host-id", res.host_id,
+                             "--note", "seen twice")
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("acknowledged", r.stdout)
+        status, _, host = self.api("GET", "/api/v1/hosts/" + res.host_id)
+        self.assertNotIn("certificate_failure_at", host["host"])
+
     def test_admin_listen_is_refused_without_tls(self):
         r = harness.run([os.path.join(harness.BUILD_DIR, "ca", "hostca-server"), "serve",
                          "--database", self.d.pg.conninfo, "--insecure-plaintext",

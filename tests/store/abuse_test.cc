@@ -424,6 +424,47 @@ TEST(CertificateFailureReports, UnverifiedReportsAreLimitedPerAddressAndAuditedI
   }
 }
 
+TEST(CertificateFailureReports, AnAdminAcknowledgesAReportWithANoteThatTheAuditKeeps) {
+  TestCa ca;
+  const auto host = ca.enrol("acknowledged.example");
+  const auto clean = ca.enrol("clean.example");
+  ca.authority->record_certificate_failure(report_for(host.host_id, port(kNat, 1)));
+  ASSERT_TRUE(ca.authority->get_host(host.host_id).host.host.certificate_failure_at);
+  // Refusals first, each changing nothing.
+  const auto before = database_state(ca.conninfo);
+  HOSTCA_EXPECT_ERROR(
+      ca.authority->acknowledge_certificate_failure(ca.admin(), clean.host_id, "checked"),
+      ErrorKind::kFailedPrecondition);
+  HOSTCA_EXPECT_ERROR(ca.authority->acknowledge_certificate_failure(
+                          ca.admin(), "0f1e2d3c-4b5a-4697-8877-665544332211", "checked"),
+                      ErrorKind::kNotFound);
+  HOSTCA_EXPECT_ERROR(
+      ca.authority->acknowledge_certificate_failure(ca.admin(), "not-a-host", "checked"),
+      ErrorKind::kInvalidArgument);
+  HOSTCA_EXPECT_ERROR(
+      ca.authority->acknowledge_certificate_failure(ca.admin(), host.host_id, "line\nbreak"),
+      ErrorKind::kInvalidArgument);
+  EXPECT_EQ(database_state(ca.conninfo), before);
+  ca.authority->flush_refusals(true);  // the report's own aggregated row, out of the way
+  const std::int64_t last = last_audit(ca);
+  ca.authority->acknowledge_certificate_failure(ca.admin(), host.host_id,
+                                                "proxy in front of the CA; fixed");
+  EXPECT_FALSE(ca.authority->get_host(host.host_id).host.host.certificate_failure_at);
+  const auto rows = audit_after(ca, last);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].action, "host.failure_acknowledged");
+  EXPECT_EQ(rows[0].actor, ca.admin().id);
+  EXPECT_EQ(rows[0].subject, host.host_id);
+  const auto details = nlohmann::json::parse(rows[0].details_json);
+  EXPECT_EQ(details.at("note"), "proxy in front of the CA; fixed");
+  EXPECT_EQ(details.at("verified"), false);
+  EXPECT_NE(details.at("detail").get<std::string>(), "");
+  // Once acknowledged there is nothing left to acknowledge.
+  HOSTCA_EXPECT_ERROR(
+      ca.authority->acknowledge_certificate_failure(ca.admin(), host.host_id, "again"),
+      ErrorKind::kFailedPrecondition);
+}
+
 TEST(CertificateFailureReports, OnlyTheHostsOwnValidCertificateMakesAReportVerified) {
   TestCa ca;
   const auto host = ca.enrol("mine.example");
