@@ -82,7 +82,9 @@ TEST(ConsoleSession, AnythingButAReadNeedsTheSessionsAntiCsrfToken) {
   TestCa ca;
   const StartedConsoleSession s = ca.authority->sign_in(ca.init.admin_key.reveal(), kPeer);
   const StartedConsoleSession other = ca.authority->sign_in(ca.init.admin_key.reveal(), kPeer);
-  const std::string none, wrong = "00" + s.csrf_token.substr(2);
+  // The token with its first digit changed.
+  const std::string none,
+      wrong = std::string(1, s.csrf_token[0] == '0' ? '1' : '0') + s.csrf_token.substr(1);
   std::string msg = HOSTCA_EXPECT_ERROR(
       ca.authority->console_session(s.secret.reveal(), &none, kPeer), ErrorKind::kPermissionDenied);
   EXPECT_NE(msg.find("X-CSRF-Token"), std::string::npos) << msg;

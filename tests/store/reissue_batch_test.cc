@@ -57,7 +57,8 @@ ErrorKind kind_of(const std::exception_ptr& e) {
   }
 }
 
-// Hosts enrolled until two share a shard: those two first, then two more.
+// Hosts enrolled until two share a shard: those two first, then two more,
+// each in a shard of its own.
 std::vector<TestCa::Host> hosts_with_a_shared_shard(TestCa& ca) {
   std::map<int, std::vector<TestCa::Host>> by_shard;
   for (int i = 0; i < 200; ++i) {
@@ -66,10 +67,9 @@ std::vector<TestCa::Host> hosts_with_a_shared_shard(TestCa& ca) {
     same.push_back(std::move(host));
     if (same.size() == 2) {
       std::vector<TestCa::Host> out = same;
+      std::set<int> used{out[0].crl_shard};
       for (auto& [shard, hosts] : by_shard) {
-        for (auto& h : hosts) {
-          if (out.size() < 4 && h.crl_shard != out[0].crl_shard) out.push_back(h);
-        }
+        if (out.size() < 4 && used.insert(shard).second) out.push_back(hosts.front());
       }
       if (out.size() == 4) return out;
     }
