@@ -88,14 +88,25 @@ const Statement kSetCertificateFailure{
         2) " END, certificate_failure_detail = $3, certificate_failure_verified = $4"
            " WHERE host_id = $1::uuid"};
 
-const Statement kListHosts{
-    "list_hosts",
-    "SELECT " HOST_COLUMNS ", c.serial_hex IS NOT NULL, " CERT_COLUMNS ","
-    " EXISTS (SELECT 1 FROM certificates v WHERE v.host_id = h.host_id AND v.revoked_at IS NULL"
-    " AND v.not_after > " TS(3) ")"
-    " FROM hosts h LEFT JOIN LATERAL (SELECT * FROM certificates x WHERE x.host_id = h.host_id"
-    " ORDER BY x.not_after DESC, x.created_at DESC LIMIT 1) c ON true"
-    " WHERE strpos(h.hostname, $1) > 0 ORDER BY h.hostname, h.host_id LIMIT $2"};
+// A page of hosts in (hostname, host_id) order after ($4, $5): the keyset
+// walks hosts_hostname_idx, so a page costs its own rows, not the pages
+// before it. The second form keeps only hosts with a name (host name or
+// alias) LIKE $6, through host_names_name_pattern_idx (migration 0014).
+#define LIST_HOSTS_FROM \
+  "SELECT " HOST_COLUMNS ", c.serial_hex IS NOT NULL, " CERT_COLUMNS ","                     \
+  " EXISTS (SELECT 1 FROM certificates v WHERE v.host_id = h.host_id AND v.revoked_at IS NULL" \
+  " AND v.not_after > " TS(3) ")"                                                             \
+  " FROM hosts h LEFT JOIN LATERAL (SELECT * FROM certificates x WHERE x.host_id = h.host_id"  \
+  " ORDER BY x.not_after DESC, x.created_at DESC LIMIT 1) c ON true"
+#define LIST_HOSTS_PAGE                                                                \
+  " AND strpos(h.hostname, $1) > 0 AND (h.hostname, h.host_id) > ($4::text, $5::uuid)" \
+  " ORDER BY h.hostname, h.host_id LIMIT $2"
+
+const Statement kListHosts{"list_hosts", LIST_HOSTS_FROM " WHERE true" LIST_HOSTS_PAGE};
+
+const Statement kListHostsByName{"list_hosts_by_name", LIST_HOSTS_FROM
+                                 " WHERE h.host_id IN (SELECT n.host_id FROM host_names n"
+                                 " WHERE n.name LIKE $6 ESCAPE '\\')" LIST_HOSTS_PAGE};
 
 const Statement kRecordTrustedCas{
     "record_trusted_cas", "UPDATE hosts SET trusted_ca_spki = $2::jsonb, trust_reported_at = " TS(
@@ -113,11 +124,20 @@ const Statement kCountHostsTrusting{"count_hosts_trusting",
 }  // namespace
 
 const StatementList& hosts_statements() {
-  static const StatementList all = {
-      &kLockHosts,         &kClaimOwnNames,    &kFindHost,           &kLockHost,
-      &kAssignHostNames,   &kReleaseHostName,  &kReserveServerNames, &kSetCertificateFailure,
-      &kListHosts,         &kRecordTrustedCas, &kCountHosts,         &kCountHostsReportingTrust,
-      &kCountHostsTrusting};
+  static const StatementList all = {&kLockHosts,
+                                    &kClaimOwnNames,
+                                    &kFindHost,
+                                    &kLockHost,
+                                    &kAssignHostNames,
+                                    &kReleaseHostName,
+                                    &kReserveServerNames,
+                                    &kSetCertificateFailure,
+                                    &kListHosts,
+                                    &kListHostsByName,
+                                    &kRecordTrustedCas,
+                                    &kCountHosts,
+                                    &kCountHostsReportingTrust,
+                                    &kCountHostsTrusting};
   return all;
 }
 
@@ -127,11 +147,23 @@ std::optional<HostRow> PgTx::find_host(const std::string& host_id) {
   return host_from(r[0], 0);
 }
 
-std::vector<HostSummaryRow> PgTx::list_hosts(const std::string& hostname_contains,
-                                             std::uint32_t limit, TimePoint now) {
+std::vector<HostSummaryRow> PgTx::list_hosts(const HostQuery& q) {
   std::vector<HostSummaryRow> out;
+  const std::string after_name = q.after ? q.after->first : std::string();
+  const std::string after_id =
+      q.after ? q.after->second : std::string("00000000-0000-0000-0000-000000000000");
+  std::string pattern;
+  for (char c : q.name_prefix) {
+    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  pattern += '%';
   const auto r =
-      run(w_, kListHosts, hostname_contains, static_cast<long long>(limit), to_unix_micros(now));
+      q.name_prefix.empty()
+          ? run(w_, kListHosts, q.hostname_contains, static_cast<long long>(q.limit),
+                to_unix_micros(q.now), after_name, after_id)
+          : run(w_, kListHostsByName, q.hostname_contains, static_cast<long long>(q.limit),
+                to_unix_micros(q.now), after_name, after_id, pattern);
   for (const auto& row : r) {
     HostSummaryRow s;
     s.host = host_from(row, 0);

@@ -48,8 +48,7 @@ class PgTx final : public Tx {
   std::vector<TokenRow> list_tokens(bool include_deleted) override;
 
   std::optional<HostRow> find_host(const std::string& host_id) override;
-  std::vector<HostSummaryRow> list_hosts(const std::string& hostname_contains, std::uint32_t limit,
-                                         TimePoint now) override;
+  std::vector<HostSummaryRow> list_hosts(const HostQuery& query) override;
 
   std::optional<HostRow> lock_host(const std::string& host_id) override;
   std::vector<std::optional<HostRow>> lock_hosts(const std::vector<std::string>& host_ids) override;

@@ -161,6 +161,16 @@ struct AdminSessionRow {
   std::optional<TimePoint> ended_at;
 };
 
+// Which hosts to list, in the order of (hostname, host_id) (ListHosts).
+struct HostQuery {
+  std::string hostname_contains;  // empty: any
+  std::string name_prefix;        // lower case; a host name or alias; empty: any
+  // The last host of the previous page: (hostname, host_id).
+  std::optional<std::pair<std::string, std::string>> after;
+  std::uint32_t limit = 1000;
+  TimePoint now;
+};
+
 // Which audit rows to list, oldest first (ListAuditEvents).
 struct AuditFilter {
   std::int64_t after_sequence = 0;

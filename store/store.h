@@ -69,8 +69,7 @@ class HostTx {
  public:
   virtual ~HostTx() = default;
   virtual std::optional<HostRow> find_host(const std::string& host_id) = 0;
-  virtual std::vector<HostSummaryRow> list_hosts(const std::string& hostname_contains,
-                                                 std::uint32_t limit, TimePoint now) = 0;
+  virtual std::vector<HostSummaryRow> list_hosts(const HostQuery& query) = 0;
   // Locks the host row until the end of the unit of work.
   virtual std::optional<HostRow> lock_host(const std::string& host_id) = 0;
   // Batch form (see TokenTx::lock_tokens).

@@ -542,16 +542,56 @@ void Authority::delete_token(const Actor& actor, const std::string& token_id) {
 
 std::vector<HostView> Authority::list_hosts(const std::string& hostname_contains,
                                             std::uint32_t limit) {
-  const std::string filter = checked_label(hostname_contains, "host name filter", 253);
-  if (limit == 0) limit = 1000;
-  if (limit > 10000) throw invalid_argument("limit must be at most 10000");
-  const TimePoint now = clock_.now();
-  std::vector<HostView> out;
-  for (const auto& h :
-       store_.transact([&](store::Tx& tx) { return tx.list_hosts(filter, limit, now); })) {
-    out.push_back(view_of(h, now));
+  HostListRequest request;
+  request.hostname_contains = hostname_contains;
+  request.limit = limit;
+  return list_hosts(request).hosts;
+}
+
+namespace {
+// "<hex of hostname>.<host ID>": opaque to callers, checked when it returns.
+std::string page_token_of(const store::HostRow& last) {
+  return to_hex(Bytes(last.hostname.begin(), last.hostname.end())) + "." + last.host_id;
+}
+
+std::pair<std::string, std::string> parse_page_token(const std::string& token) {
+  const auto dot = token.rfind('.');
+  const std::string why = "page_token is not one this server gave: start again without it";
+  if (dot == std::string::npos || token.size() > 1100) throw invalid_argument(why);
+  try {
+    const Bytes name = from_hex(token.substr(0, dot), "page_token");
+    return {std::string(name.begin(), name.end()), parse_uuid(token.substr(dot + 1), "page_token")};
+  } catch (const Error&) {
+    throw invalid_argument(why);
   }
-  return out;
+}
+}  // namespace
+
+HostPage Authority::list_hosts(const HostListRequest& request) {
+  store::HostQuery q;
+  q.hostname_contains = checked_label(request.hostname_contains, "host name filter", 253);
+  q.limit = request.limit == 0 ? 1000 : request.limit;
+  if (q.limit > 10000) throw invalid_argument("limit must be at most 10000");
+  std::string search = checked_label(request.search, "search", 253);
+  if (!request.page_token.empty()) q.after = parse_page_token(request.page_token);
+  q.now = clock_.now();
+  HostPage page;
+  if (is_uuid(search)) {
+    // A host ID names one host: that page holds it or nothing.
+    if (q.after) return page;
+    const std::string id = parse_uuid(search, "search");
+    const auto host = store_.transact([&](store::Tx& tx) { return tx.find_host(id); });
+    if (host && host->hostname.find(q.hostname_contains) != std::string::npos) {
+      page.hosts.push_back(get_host(id).host);
+    }
+    return page;
+  }
+  for (auto& c : search) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  q.name_prefix = search;
+  const auto rows = store_.transact([&](store::Tx& tx) { return tx.list_hosts(q); });
+  for (const auto& h : rows) page.hosts.push_back(view_of(h, q.now));
+  if (rows.size() == q.limit) page.next_page_token = page_token_of(rows.back().host);
+  return page;
 }
 
 HostDetails Authority::get_host(const std::string& host_id) {

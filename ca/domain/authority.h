@@ -91,6 +91,18 @@ struct AuthorityConfig {
   void validate() const;
 };
 
+struct HostListRequest {
+  std::string hostname_contains;
+  std::string search;
+  std::string page_token;   // empty: the first page
+  std::uint32_t limit = 0;  // 0: 1000; at most 10000
+};
+
+struct HostPage {
+  std::vector<HostView> hosts;
+  std::string next_page_token;  // empty on the last page
+};
+
 // A console session as its admin holds it. The secret goes in the session
 // cookie and is shown only here; the anti-CSRF token is derived from it.
 struct StartedConsoleSession {
@@ -322,6 +334,10 @@ class Authority {
   void delete_token(const Actor& actor, const std::string& token_id);
 
   std::vector<HostView> list_hosts(const std::string& hostname_contains, std::uint32_t limit);
+  // A page of hosts in the order of (hostname, host ID), filtered by a part
+  // of the host name and by a search: the start of a host name or alias, or
+  // a host ID. The page token names the last host of the page before.
+  HostPage list_hosts(const HostListRequest& request);
   HostDetails get_host(const std::string& host_id);
 
   std::vector<store::AuditRow> list_audit(std::uint64_t after_sequence, std::uint32_t limit);

@@ -311,9 +311,9 @@ void AdminJsonApi::register_routes(httplib::Server& server) {
   add<v1::ListHostsRequest, v1::ListHostsResponse>(
       server, route("GET", "/api/v1/hosts", "ListHosts", "Hosts, by a part of their name"),
       [a](const Actor&, const auto& req, auto* res) {
-        for (const auto& h : a->list_hosts(req.hostname_contains(), req.limit())) {
-          to_proto(h, res->add_hosts());
-        }
+        const HostPage page = a->list_hosts(from_proto(req));
+        for (const auto& h : page.hosts) to_proto(h, res->add_hosts());
+        res->set_next_page_token(page.next_page_token);
       });
   add<v1::GetHostRequest, v1::GetHostResponse>(
       server,

@@ -103,9 +103,9 @@ grpc::Status AdminServiceImpl::ListHosts(grpc::ServerContext* context,
                                          v1::ListHostsResponse* response) {
   return handle("ListHosts", context, [&] {
     authenticate(context, "ListHosts");
-    for (const auto& h : authority_.list_hosts(request->hostname_contains(), request->limit())) {
-      to_proto(h, response->add_hosts());
-    }
+    const HostPage page = authority_.list_hosts(from_proto(*request));
+    for (const auto& h : page.hosts) to_proto(h, response->add_hosts());
+    response->set_next_page_token(page.next_page_token);
   });
 }
 

@@ -34,6 +34,15 @@ TimePoint from_proto(const google::protobuf::Timestamp& t, const std::string& wh
          std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(t.nanos()));
 }
 
+HostListRequest from_proto(const v1::ListHostsRequest& in) {
+  HostListRequest r;
+  r.hostname_contains = in.hostname_contains();
+  r.search = in.search();
+  r.page_token = in.page_token();
+  r.limit = in.limit();
+  return r;
+}
+
 store::AuditFilter from_proto(const v1::ListAuditEventsRequest& in) {
   store::AuditFilter f;
   if (in.after_sequence() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {

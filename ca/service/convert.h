@@ -39,6 +39,7 @@ NameRelease from_proto(const v1::ReleaseHostNameRequest& in);
 // Throws Error(kInvalidArgument) for a time before 1970 or after 9999.
 TimePoint from_proto(const google::protobuf::Timestamp& t, const std::string& what);
 store::AuditFilter from_proto(const v1::ListAuditEventsRequest& in);
+HostListRequest from_proto(const v1::ListHostsRequest& in);
 void to_proto(const store::CrlShardRow& crl, v1::CRL* out);
 void to_proto(const store::RevocationEventRow& event, v1::RevocationEvent* out);
 

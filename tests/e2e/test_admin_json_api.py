@@ -444,6 +444,28 @@ class AdminJsonApiTest(unittest.TestCase):
         status, _, host = self.api("GET", "/api/v1/hosts/" + res.host_id)
         self.assertNotIn("certificate_failure_at", host["host"])
 
+    def test_hosts_page_by_token_and_search_by_name_start_like_grpc(self):
+        made = [harness.enroll_host(self.server, self.d.admin_key, "paged-%d.example" % i)[0]
+                for i in range(3)]
+        seen, token = [], ""
+        for _ in range(10):
+            path = "/api/v1/hosts?search=PAGED-&limit=2" + ("&page_token=" + token if token else "")
+            status, _, page = self.api("GET", path)
+            self.assertEqual(status, 200, page)
+            grpc_page = self.server.admin_stub().ListHosts(
+                admin_pb2.ListHostsRequest(search="PAGED-", limit=2, page_token=token),
+                metadata=self.meta(), timeout=harness.RPC_TIMEOUT)
+            self.assertEqual(page, self.grpc_dict(grpc_page))
+            seen += [h["host_id"] for h in page["hosts"]]
+            token = page["next_page_token"]
+            if not token:
+                break
+        self.assertEqual(seen, [r.host_id for r in made])
+        status, _, one = self.api("GET", "/api/v1/hosts?search=" + made[1].host_id)
+        self.assertEqual([h["host_id"] for h in one["hosts"]], [made[1].host_id])
+        self.assert_error(self.api("GET", "/api/v1/hosts?page_token=nonsense"), 400,
+                          "INVALID_ARGUMENT", "page_token")
+
     def test_admin_listen_is_refused_without_tls(self):
         r = harness.run([os.path.join(harness.BUILD_DIR, "ca", "hostca-server"), "serve",
                          "--database", self.d.pg.conninfo, "--insecure-plaintext",

@@ -67,9 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   });
   as<v1::DeleteTokenRequest>("DeleteToken", data, size,
                              [&](const auto& m) { authority.delete_token(admin, m.token_id()); });
-  as<v1::ListHostsRequest>("ListHosts", data, size, [&](const auto& m) {
-    authority.list_hosts(m.hostname_contains(), m.limit());
-  });
+  as<v1::ListHostsRequest>("ListHosts", data, size,
+                           [&](const auto& m) { authority.list_hosts(service::from_proto(m)); });
   as<v1::GetHostRequest>("GetHost", data, size,
                          [&](const auto& m) { authority.get_host(m.host_id()); });
   as<v1::ListAuditEventsRequest>("ListAuditEvents", data, size, [&](const auto& m) {

@@ -2,6 +2,8 @@
 // whether a host still has a valid certificate follows the (fake) clock.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -55,6 +57,81 @@ TEST_F(HostQueries, ListHostsFiltersByPartOfTheNameAndHonoursTheLimit) {
   // Filter text is data, never a pattern.
   EXPECT_TRUE(ca_.authority->list_hosts("%", 0).empty());
   EXPECT_TRUE(ca_.authority->list_hosts("_", 0).empty());
+}
+
+TEST_F(HostQueries, SearchFindsHostsByTheStartOfANameOrAliasInAnyCaseOrByTheirId) {
+  const auto ids = [&](const std::string& search) {
+    HostListRequest r;
+    r.search = search;
+    std::vector<std::string> out;
+    for (const auto& h : ca_.authority->list_hosts(r).hosts) out.push_back(h.host.host_id);
+    return out;
+  };
+  EXPECT_EQ(ids("WEB-"), (std::vector<std::string>{web1_.host_id, web2_.host_id}));
+  EXPECT_EQ(ids("ww"), std::vector<std::string>{web1_.host_id});  // an alias
+  EXPECT_EQ(ids("db.example"), std::vector<std::string>{db_.host_id});
+  EXPECT_EQ(ids(web2_.host_id), std::vector<std::string>{web2_.host_id});
+  EXPECT_TRUE(ids("0f1e2d3c-4b5a-4697-8877-665544332211").empty());
+  // The search is text, never a pattern: % and _ match only themselves.
+  EXPECT_TRUE(ids("%").empty());
+  EXPECT_TRUE(ids("w_b").empty());
+  EXPECT_TRUE(ids("eb-").empty());  // the start of a name, not any part
+}
+
+TEST(HostPaging, PagesWalkEveryHostOnceInNameOrderAndSayWhenTheyEnd) {
+  TestCa ca;
+  const CreatedToken token = ca.new_token(25);
+  std::vector<std::string> names;
+  for (int i :
+       {7, 3, 24, 0, 12, 19, 5, 1, 22, 9, 15, 11, 2, 18, 6, 13, 21, 4, 16, 8, 23, 10, 17, 14, 20}) {
+    char name[32];
+    std::snprintf(name, sizeof name, "h-%02d.example", i);
+    names.push_back(name);
+    ca.authority->enroll(enrollment(name, token.token.reveal()));
+  }
+  std::sort(names.begin(), names.end());
+  const auto walk = [&](HostListRequest r, std::vector<std::size_t>* sizes) {
+    std::vector<std::string> seen;
+    for (int page = 0; page < 20; ++page) {
+      const HostPage p = ca.authority->list_hosts(r);
+      sizes->push_back(p.hosts.size());
+      for (const auto& h : p.hosts) seen.push_back(h.host.hostname);
+      if (p.next_page_token.empty()) break;
+      r.page_token = p.next_page_token;
+    }
+    return seen;
+  };
+  HostListRequest all;
+  all.limit = 10;
+  std::vector<std::size_t> sizes;
+  EXPECT_EQ(walk(all, &sizes), names);
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{10, 10, 5}));
+  // A search pages the same way: h-10 to h-19, four at a time.
+  HostListRequest tens;
+  tens.search = "h-1";
+  tens.limit = 4;
+  sizes.clear();
+  EXPECT_EQ(walk(tens, &sizes), std::vector<std::string>(names.begin() + 10, names.begin() + 20));
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{4, 4, 2}));
+  // A page ending exactly at the last host says so with one more, empty page.
+  HostListRequest fives;
+  fives.limit = 5;
+  sizes.clear();
+  EXPECT_EQ(walk(fives, &sizes), names);
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{5, 5, 5, 5, 5, 0}));
+}
+
+TEST(HostPaging, APageTokenThisServerDidNotGiveIsRefused) {
+  TestCa ca;
+  for (const std::string& bad :
+       std::vector<std::string>{"x", "zz.0f1e2d3c-4b5a-4697-8877-665544332211", "6162.not-a-uuid",
+                                std::string(2000, 'a')}) {
+    HostListRequest r;
+    r.page_token = bad;
+    const std::string msg =
+        HOSTCA_EXPECT_ERROR(ca.authority->list_hosts(r), ErrorKind::kInvalidArgument);
+    EXPECT_NE(msg.find("page_token"), std::string::npos) << msg;
+  }
 }
 
 TEST_F(HostQueries, ListHostsRefusesALimitAbove10000) {

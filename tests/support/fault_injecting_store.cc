@@ -80,10 +80,9 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     hit("find_host");
     return real_.find_host(host_id);
   }
-  std::vector<HostSummaryRow> list_hosts(const std::string& hostname_contains, std::uint32_t limit,
-                                         TimePoint now) override {
+  std::vector<HostSummaryRow> list_hosts(const HostQuery& query) override {
     hit("list_hosts");
-    return real_.list_hosts(hostname_contains, limit, now);
+    return real_.list_hosts(query);
   }
   std::optional<HostRow> lock_host(const std::string& host_id) override {
     hit("lock_host");
