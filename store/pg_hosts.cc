@@ -92,12 +92,17 @@ const Statement kSetCertificateFailure{
 // walks hosts_hostname_idx, so a page costs its own rows, not the pages
 // before it. The second form keeps only hosts with a name (host name or
 // alias) LIKE $6, through host_names_name_pattern_idx (migration 0014).
-#define LIST_HOSTS_FROM \
-  "SELECT " HOST_COLUMNS ", c.serial_hex IS NOT NULL, " CERT_COLUMNS ","                     \
-  " EXISTS (SELECT 1 FROM certificates v WHERE v.host_id = h.host_id AND v.revoked_at IS NULL" \
-  " AND v.not_after > " TS(3) ")"                                                             \
-  " FROM hosts h LEFT JOIN LATERAL (SELECT * FROM certificates x WHERE x.host_id = h.host_id"  \
-  " ORDER BY x.not_after DESC, x.created_at DESC LIMIT 1) c ON true"
+// Whether a host has a valid certificate is a LATERAL probe of its own
+// rows (certificates_host_idx), not an EXISTS: the planner made that one
+// hashed scan of every certificate, 80 ms a page with 300,000 of them
+// (bench/console_scale.sh, docs/benchmarks.md).
+#define LIST_HOSTS_FROM                                                                       \
+  "SELECT " HOST_COLUMNS ", c.serial_hex IS NOT NULL, " CERT_COLUMNS                          \
+  ", ok.valid IS NOT NULL"                                                                    \
+  " FROM hosts h LEFT JOIN LATERAL (SELECT * FROM certificates x WHERE x.host_id = h.host_id" \
+  " ORDER BY x.not_after DESC, x.created_at DESC LIMIT 1) c ON true"                          \
+  " LEFT JOIN LATERAL (SELECT true AS valid FROM certificates v WHERE v.host_id = h.host_id"  \
+  " AND v.revoked_at IS NULL AND v.not_after > " TS(3) " LIMIT 1) ok ON true"
 #define LIST_HOSTS_PAGE                                                                \
   " AND strpos(h.hostname, $1) > 0 AND (h.hostname, h.host_id) > ($4::text, $5::uuid)" \
   " ORDER BY h.hostname, h.host_id LIMIT $2"
