@@ -30,7 +30,9 @@ class AdminJsonApiTest(unittest.TestCase):
             cls.server = cls.d.start_server(["--admin-listen", "127.0.0.1:0"])
             harness.wait_for_crls(cls.server, 2)
             # A second server on the same database, as behind a load balancer.
-            cls.other = cls.d.start_server(["--admin-listen", "127.0.0.1:0"])
+            # It trusts loopback as a proxy: X-Forwarded-For names the client there.
+            cls.other = cls.d.start_server(["--admin-listen", "127.0.0.1:0",
+                                            "--trusted-proxies", "127.0.0.1"])
         except BaseException:
             cls.d.close()
             raise
@@ -465,6 +467,27 @@ class AdminJsonApiTest(unittest.TestCase):
         self.assertEqual([h["host_id"] for h in one["hosts"]], [made[1].host_id])
         self.assert_error(self.api("GET", "/api/v1/hosts?page_token=nonsense"), 400,
                           "INVALID_ARGUMENT", "page_token")
+
+    def test_sign_in_failures_count_per_forwarded_client_behind_a_trusted_proxy(self):
+        other = self.other.ready["admin_port"]
+        before = self.state()
+
+        def sign_in(client, key="hca_admin_" + "C" * 43):
+            return self.api("POST", "/api/v1/session", {"admin_key": key}, key=None, port=other,
+                            headers={"X-Forwarded-For": client})
+        # 20 unknown keys a minute per client address, then 429 for that client only.
+        for _ in range(20):
+            self.assert_error(sign_in("203.0.113.5"), 401, "UNAUTHENTICATED")
+        self.assert_error(sign_in("203.0.113.5"), 429, "RESOURCE_EXHAUSTED", "too many")
+        self.assert_error(sign_in("203.0.113.6"), 401, "UNAUTHENTICATED")
+        # The real key from the held-back client still signs in.
+        status, _, s = sign_in("203.0.113.5", self.d.admin_key)
+        self.assertEqual(status, 201, s)
+        self.assertEqual(self.d.pg.psql(
+            "SELECT address FROM admin_sessions WHERE session_id = '%s'" % s["session_id"]),
+            "ipv4:203.0.113.5")
+        after = self.state()
+        self.assertEqual(after["tokens"], before["tokens"])
 
     def test_admin_listen_is_refused_without_tls(self):
         r = harness.run([os.path.join(harness.BUILD_DIR, "ca", "hostca-server"), "serve",
