@@ -108,6 +108,16 @@ TEST(InitializeCa, RefusesBadOptionsAndWritesNothing) {
   EXPECT_EQ(before.ca, 0);
 }
 
+// The authority a server would build over an opened CA.
+Authority authority_of(store::Store& store, const OpenedCa& opened, const Clock& clock) {
+  AuthorityConfig config;
+  config.crl_shards = opened.crl_shards;
+  return Authority(
+      store,
+      std::make_shared<CertificateIssuer>(CertificateProfile{}, opened.signer, testing::rng()),
+      clock, testing::rng(), config);
+}
+
 // A million revocations over 16,384 shards keep a shard near 61 entries
 // (docs/operator-guide.md); the schema allowed 4,096 before migration 0012.
 TEST(InitializeCa, ACaWithMoreThan4096ShardsInitsAndOpensWithEveryShard) {
@@ -120,12 +130,7 @@ TEST(InitializeCa, ACaWithMoreThan4096ShardsInitsAndOpensWithEveryShard) {
   initialize_ca(store, options, clock, testing::rng());
   const OpenedCa opened = open_ca(store, kTestPassphrase, testing::rng());
   EXPECT_EQ(opened.crl_shards, 16384);
-  AuthorityConfig config;
-  config.crl_shards = opened.crl_shards;
-  Authority authority(
-      store,
-      std::make_shared<CertificateIssuer>(CertificateProfile{}, opened.signer, testing::rng()),
-      clock, testing::rng(), config);
+  Authority authority = authority_of(store, opened, clock);
   const auto last = authority.crls(16383);
   ASSERT_EQ(last.size(), 1u);
   EXPECT_EQ(last.front().shard, 16383);
@@ -146,12 +151,7 @@ TEST(InitializeCa, Ed25519AndP384CasInitOpenAndIssue) {
     const OpenedCa opened = open_ca(store, kTestPassphrase, testing::rng());
     EXPECT_EQ(opened.crl_shards, 4);
     EXPECT_EQ(certificate_fingerprint(opened.signer->ca_certificate()), init.sha256_fingerprint);
-    AuthorityConfig config;
-    config.crl_shards = opened.crl_shards;
-    Authority authority(
-        store,
-        std::make_shared<CertificateIssuer>(CertificateProfile{}, opened.signer, testing::rng()),
-        clock, testing::rng(), config);
+    Authority authority = authority_of(store, opened, clock);
     NewAuthorizationToken request;
     request.name = "t";
     const CreatedToken token =
