@@ -3,8 +3,8 @@
 # a fleet seeded by seed_fleet.sql (default 100,000 hosts, 300,000
 # certificates) and one hostca-server with the admin JSON API. Times, at the
 # server (its own log line per call, duration_ms), the hosts page's first
-# page, a later page (by its token) and a search by name prefix, each
-# --repeat times, and prints the medians; then the plan of each query
+# page, a later page (by its token), searches, state filters, the sort by
+# expiry and the dashboard, each --repeat times, and prints the medians; then the plan of each query
 # (auto_explain) so that index use shows. Everything it starts it stops.
 #
 #   bench/console_scale.sh [--build-dir DIR] [--hosts N] [--repeat N]
@@ -85,9 +85,9 @@ def get(path):
     assert res.status == 200, (res.status, body)
     return body
 
-def server_ms(count):
-    """The duration_ms of the last `count` ListHosts lines of the server's log."""
-    lines = [l for l in open(log) if "api=ListHosts" in l]
+def server_ms(api, count):
+    """The duration_ms of the last `count` lines of `api` in the server's log."""
+    lines = [l for l in open(log) if "api=%s " % api in l]
     return [float(re.search(r"duration_ms=([0-9.]+)", l).group(1)) for l in lines[-count:]]
 
 first = get("/api/v1/hosts?limit=100")
@@ -96,18 +96,31 @@ assert len(first["hosts"]) == 100 and first["next_page_token"]
 token = first["next_page_token"]
 for _ in range(deep - 1):
     token = get("/api/v1/hosts?limit=100&page_token=" + token)["next_page_token"]
-cases = [("first page (100 hosts)", "/api/v1/hosts?limit=100"),
-         ("page %d (by its token)" % (deep + 1), "/api/v1/hosts?limit=100&page_token=" + token),
-         ("search by name prefix (%s, 100 hosts)" % prefix,
+cases = [("first page (100 hosts)", "ListHosts", "/api/v1/hosts?limit=100"),
+         ("page %d (by its token)" % (deep + 1), "ListHosts",
+          "/api/v1/hosts?limit=100&page_token=" + token),
+         ("search by name prefix (%s, 100 hosts)" % prefix, "ListHosts",
           "/api/v1/hosts?limit=100&search=" + prefix),
-         ("search by host ID", "/api/v1/hosts?search=" + first["hosts"][3]["host_id"])]
+         ("search by host ID", "ListHosts", "/api/v1/hosts?search=" + first["hosts"][3]["host_id"]),
+         ("filter: failure reported", "ListHosts", "/api/v1/hosts?limit=100&state=failure"),
+         ("filter: revoked, first page", "ListHosts", "/api/v1/hosts?limit=100&state=revoked"),
+         ("filter: expiring, soonest first", "ListHosts",
+          "/api/v1/hosts?limit=100&state=expiring&sort=expiry"),
+         ("sort: soonest expiry first, first page", "ListHosts",
+          "/api/v1/hosts?limit=100&sort=expiry"),
+         ("dashboard", "GetDashboard", "/api/v1/dashboard")]
 print("== at the server, %d calls each (median, max ms)" % repeat)
-for name, path in cases:
+for name, api, path in cases:
     for _ in range(repeat):
         got = get(path)
-    assert got["hosts"], name
-    ms = server_ms(repeat)
+    assert got.get("hosts"), name
+    ms = server_ms(api, repeat)
     print("   %-48s %8.2f %8.2f" % (name, statistics.median(ms), max(ms)))
+d = get("/api/v1/dashboard")
+print("== dashboard: hosts %(hosts)s (valid %(valid)s, expiring %(expiring)s, expired %(expired)s,"
+      " revoked %(revoked)s, none %(none)s; failure reported %(failure_reported)s)" % d["hosts"])
+print("   usable tokens: %(authorization_usable)s authorization, %(reissue_usable)s reissue"
+      % d["tokens"])
 PY
 
 echo "== plans (auto_explain)"
@@ -118,11 +131,13 @@ python3 - "$admin" "$work/tls/ca.pem" "$key" "$prefix" <<'PY'
 import http.client, ssl, sys
 conn = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]),
                                    context=ssl.create_default_context(cafile=sys.argv[2]), timeout=30)
-for path in ("/api/v1/hosts?limit=100", "/api/v1/hosts?limit=100&search=" + sys.argv[4]):
+for path in ("/api/v1/hosts?limit=100", "/api/v1/hosts?limit=100&search=" + sys.argv[4],
+             "/api/v1/hosts?limit=100&state=failure",
+             "/api/v1/hosts?limit=100&state=expiring&sort=expiry", "/api/v1/dashboard"):
     conn.request("GET", path, headers={"Authorization": "Bearer " + sys.argv[3]})
     conn.getresponse().read()
 PY
 psql_ -q -c "ALTER SYSTEM RESET auto_explain.log_min_duration" -c "SELECT pg_reload_conf()" >/dev/null
 # Each plan of the hosts query: from its text to the next statement's.
-awk '/Query Text: SELECT h.host_id/ {on = 1; print "   --"; next} /Query Text:/ {on = 0}
-     on && /Scan|Limit|Loop|Sort|Hash|SubPlan/ {print}' "$work/pg/postgres.log" | cut -c1-150
+awk '/Query Text: (SELECT h.host_id|WITH s AS)/ {on = 1; print "   --"; next} /Query Text:/ {on = 0}
+     on && /Scan|Limit|Loop|Sort|Hash|SubPlan|Aggregate|duration/ {print}' "$work/pg/postgres.log" | cut -c1-150

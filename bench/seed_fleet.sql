@@ -1,8 +1,8 @@
 -- A fleet for the console's queries (bench/console_scale.sh; run with psql
 -- -v hosts=N): N hosts named fleet-NNNNNN.bench.invalid, each with its name
--- in host_names and three certificates (one valid, one expired, one
--- revoked and superseded), in the host ID's CRL shard by the rule of
--- migration 0002. The DER is a placeholder: the queries measured read the
+-- in host_names and three certificates (an expired one, a revoked and
+-- superseded one, and the current one), in the host ID's CRL shard by the
+-- rule of migration 0002; 100 failure reports and 21,000 tokens. The DER is a placeholder: the queries measured read the
 -- columns, never the DER. Benchmark databases only.
 \set ON_ERROR_STOP on
 BEGIN;
@@ -18,20 +18,44 @@ INSERT INTO hosts (host_id, hostname, created_at, crl_shard)
 INSERT INTO host_names (name, host_id, claimed_at)
   SELECT name, host_id, now() - interval '400 days' FROM fleet;
 -- 16 octets, first nibble 1-7: a positive serial without a leading zero octet.
+-- Certificate 0 expired; 1 revoked and superseded; 2 the current one, whose
+-- state the host takes (migration 0015's trigger): of every ten hosts, one
+-- revoked, one expiring within 30 days, one expired, seven valid.
 INSERT INTO certificates (serial_hex, host_id, kind, not_before, not_after, der, created_at,
                           revoked_at, revocation_reason, crl_shard, ca_generation)
   SELECT (1 + (f.i * 3 + k) % 7)::text || substr(md5(f.host_id::text || k::text), 2),
          f.host_id, CASE k WHEN 0 THEN 'enroll' ELSE 'reissue' END,
          now() - (400 - k * 100) * interval '1 day',
-         CASE k WHEN 0 THEN now() - interval '35 days'      -- expired
-                WHEN 1 THEN now() + interval '100 days'     -- revoked, superseded
-                ELSE now() + (30 + f.i % 300) * interval '1 day' END,
+         CASE WHEN k = 0 THEN now() - interval '35 days'
+              WHEN k = 1 THEN now() + interval '20 days'
+              WHEN f.i % 10 = 1 THEN now() + (1 + f.i % 29) * interval '1 day'
+              WHEN f.i % 10 = 2 THEN now() - interval '5 days'
+              ELSE now() + (31 + f.i % 300) * interval '1 day' END,
          '\x3000'::bytea, now() - (400 - k * 100) * interval '1 day',
-         CASE k WHEN 1 THEN now() - interval '200 days' END, CASE k WHEN 1 THEN 4 END,
+         CASE WHEN k = 1 OR (k = 2 AND f.i % 10 = 0) THEN now() - interval '100 days' END,
+         CASE WHEN k = 1 THEN 4 WHEN k = 2 AND f.i % 10 = 0 THEN 1 END,
          h.crl_shard, (SELECT generation FROM ca_keys WHERE state = 'active')
     FROM fleet f JOIN hosts h USING (host_id), generate_series(0, 2) AS k;
+-- One host in a thousand has reported a certificate failure.
+UPDATE hosts SET certificate_failure_at = now() - interval '1 hour',
+                 certificate_failure_detail = 'reached a CA other than the one it pinned'
+  FROM fleet f WHERE f.host_id = hosts.host_id AND f.i % 1000 = 0;
+-- Tokens: a reissue token for one host in five (half used), and 1,000
+-- authorization tokens.
+INSERT INTO tokens (token_id, kind, token_hash, name, host_id, max_uses, uses, created_at,
+                    expires_at, created_by)
+  SELECT gen_random_uuid(), 'reissue', sha256(convert_to(f.host_id::text, 'UTF8')), '',
+         f.host_id, 1, f.i % 2, now() - interval '1 hour', now() + interval '23 hours', 'bench'
+    FROM fleet f WHERE f.i % 5 = 0;
+INSERT INTO tokens (token_id, kind, token_hash, name, max_uses, uses, created_at, expires_at,
+                    created_by)
+  SELECT gen_random_uuid(), 'authorization', sha256(convert_to('auth' || g::text, 'UTF8')),
+         'rack ' || g, 20, g % 20, now() - interval '1 hour', now() + g * interval '1 hour', 'bench'
+    FROM generate_series(1, 1000) AS g;
 COMMIT;
 VACUUM (ANALYZE) hosts;
 VACUUM (ANALYZE) host_names;
 VACUUM (ANALYZE) certificates;
-SELECT (SELECT count(*) FROM hosts) AS hosts, (SELECT count(*) FROM certificates) AS certificates;
+VACUUM (ANALYZE) tokens;
+SELECT (SELECT count(*) FROM hosts) AS hosts, (SELECT count(*) FROM certificates) AS certificates,
+       (SELECT count(*) FROM tokens) AS tokens;

@@ -24,6 +24,10 @@ const Statement kListAudit{
     " AND ($5 = '' OR subject = $5) AND at >= " TS(6) " AND at < " TS(
         7) " ORDER BY sequence LIMIT $2"};
 
+const Statement kListLatestAudit{
+    "list_latest_audit", "SELECT sequence, " US("at") ", actor, action, subject, outcome,"
+                         " details::text FROM audit_log ORDER BY sequence DESC LIMIT $1"};
+
 // No bound: the first microsecond of 1970 and the last of 9999.
 constexpr long long kNoSince = 0;
 constexpr long long kNoUntil = 253402300799999999LL;
@@ -31,7 +35,7 @@ constexpr long long kNoUntil = 253402300799999999LL;
 }  // namespace
 
 const StatementList& audit_statements() {
-  static const StatementList all = {&kWrite, &kListAudit};
+  static const StatementList all = {&kWrite, &kListAudit, &kListLatestAudit};
   return all;
 }
 
@@ -73,6 +77,20 @@ void PgTx::flush() {
   store::run(w_, kWrite, ops, audit, crls);
 }
 
+namespace {
+AuditRow audit_from(const pqxx::row& row) {
+  AuditRow a;
+  a.sequence = row[0].as<std::int64_t>();
+  a.at = time_of(row[1]);
+  a.actor = row[2].as<std::string>();
+  a.action = row[3].as<std::string>();
+  a.subject = row[4].as<std::string>();
+  a.outcome = row[5].as<std::string>();
+  a.details_json = row[6].as<std::string>();
+  return a;
+}
+}  // namespace
+
 std::vector<AuditRow> PgTx::list_audit(const AuditFilter& f) {
   flush();  // this unit of work's own rows first
   std::vector<AuditRow> out;
@@ -80,15 +98,16 @@ std::vector<AuditRow> PgTx::list_audit(const AuditFilter& f) {
   const long long until = f.until ? static_cast<long long>(to_unix_micros(*f.until)) : kNoUntil;
   for (const auto& row : run(w_, kListAudit, f.after_sequence, static_cast<long long>(f.limit),
                              f.action, f.actor, f.subject, since, until)) {
-    AuditRow a;
-    a.sequence = row[0].as<std::int64_t>();
-    a.at = time_of(row[1]);
-    a.actor = row[2].as<std::string>();
-    a.action = row[3].as<std::string>();
-    a.subject = row[4].as<std::string>();
-    a.outcome = row[5].as<std::string>();
-    a.details_json = row[6].as<std::string>();
-    out.push_back(std::move(a));
+    out.push_back(audit_from(row));
+  }
+  return out;
+}
+
+std::vector<AuditRow> PgTx::list_latest_audit(std::uint32_t limit) {
+  flush();
+  std::vector<AuditRow> out;
+  for (const auto& row : run(w_, kListLatestAudit, static_cast<long long>(limit))) {
+    out.push_back(audit_from(row));
   }
   return out;
 }

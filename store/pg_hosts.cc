@@ -1,6 +1,9 @@
 // The SQL of one concept: hosts and the register of their names (migration
 // 0005). An enrolment, which creates a host, is in pg_enrolment.cc.
 #include <algorithm>
+#include <limits>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -88,36 +91,104 @@ const Statement kSetCertificateFailure{
         2) " END, certificate_failure_detail = $3, certificate_failure_verified = $4"
            " WHERE host_id = $1::uuid"};
 
-// A page of hosts in (hostname, host_id) order after ($4, $5): the keyset
-// walks hosts_hostname_idx, so a page costs its own rows, not the pages
-// before it. The second form keeps only hosts with a name (host name or
-// alias) LIKE $6, through host_names_name_pattern_idx (migration 0014).
-// Whether a host has a valid certificate is a LATERAL probe of its own
-// rows (certificates_host_idx), not an EXISTS: the planner made that one
-// hashed scan of every certificate, 80 ms a page with 300,000 of them
+// A page of hosts after the last of the previous page ($4, $5) in the
+// order asked: (hostname, host_id), which walks hosts_hostname_idx, so a page
+// costs its own rows, not the pages before it; or (newest_not_after,
+// host_id), a top-N sort of the hosts the filters keep. One statement per
+// (source, order, filter), each with its own plan: the failure filter
+// reads hosts_failure_idx (migration 0015), which holds only those hosts.
+// The search form keeps only hosts with a name (host name or alias) LIKE $7,
+// through host_names_name_pattern_idx (migration 0014). The newest
+// certificate is the one the host row names (migration 0015). Whether a
+// host has a valid certificate is a LATERAL probe of its own rows
+// (certificates_host_idx), not an EXISTS: the planner made that one hashed
+// scan of every certificate, 80 ms a page with 300,000 of them
 // (bench/console_scale.sh, docs/benchmarks.md).
-#define LIST_HOSTS_FROM                                                                       \
-  "SELECT " HOST_COLUMNS ", c.serial_hex IS NOT NULL, " CERT_COLUMNS                          \
-  ", ok.valid IS NOT NULL"                                                                    \
-  " FROM hosts h LEFT JOIN LATERAL (SELECT * FROM certificates x WHERE x.host_id = h.host_id" \
-  " ORDER BY x.not_after DESC, x.created_at DESC LIMIT 1) c ON true"                          \
-  " LEFT JOIN LATERAL (SELECT true AS valid FROM certificates v WHERE v.host_id = h.host_id"  \
-  " AND v.revoked_at IS NULL AND v.not_after > " TS(3) " LIMIT 1) ok ON true"
-#define LIST_HOSTS_PAGE                                                                \
-  " AND strpos(h.hostname, $1) > 0 AND (h.hostname, h.host_id) > ($4::text, $5::uuid)" \
-  " ORDER BY h.hostname, h.host_id LIMIT $2"
+#define LIST_HOSTS_FROM                                                                            \
+  "SELECT " HOST_COLUMNS ", " HOST_STATE(                                                          \
+      TS(3), TS(6)) ", c.serial_hex IS NOT NULL, " CERT_COLUMNS                                    \
+                    ", ok.valid IS NOT NULL"                                                       \
+                    " FROM hosts h LEFT JOIN certificates c ON c.serial_hex = h.newest_serial_hex" \
+                    " LEFT JOIN LATERAL (SELECT true AS valid FROM certificates v WHERE "          \
+                    "v.host_id = h.host_id"                                                        \
+                    " AND v.revoked_at IS NULL AND v.not_after > " TS(3) " LIMIT 1) ok ON true"
+#define EXPIRY_KEY "coalesce(" US("h.newest_not_after") ", 9223372036854775807)"
 
-const Statement kListHosts{"list_hosts", LIST_HOSTS_FROM " WHERE true" LIST_HOSTS_PAGE};
+struct ListHostsStatements {
+  std::vector<std::string> names, sqls;
+  std::vector<Statement> statements;  // pointing into names and sqls
 
-const Statement kListHostsByName{"list_hosts_by_name", LIST_HOSTS_FROM
-                                 " WHERE h.host_id IN (SELECT n.host_id FROM host_names n"
-                                 " WHERE n.name LIKE $6 ESCAPE '\\')" LIST_HOSTS_PAGE};
+  // Filters: any, each HostState, failure.
+  static constexpr int kFilters = 7;
+  static int index(bool search, HostSort sort, int filter) {
+    return (search ? 2 * kFilters : 0) + (sort == HostSort::kExpiry ? kFilters : 0) + filter;
+  }
+
+  ListHostsStatements() {
+    static const char* const filter_sql[kFilters] = {
+        "",
+        " AND NOT h.newest_revoked AND h.newest_not_after > " TS(6),
+        " AND NOT h.newest_revoked AND h.newest_not_after > " TS(
+            3) " AND h.newest_not_after <= " TS(6),
+        " AND NOT h.newest_revoked AND h.newest_not_after <= " TS(3),
+        " AND h.newest_revoked",
+        " AND h.newest_serial_hex IS NULL",
+        " AND h.certificate_failure_at IS NOT NULL"};
+    for (bool search : {false, true}) {
+      for (HostSort sort : {HostSort::kName, HostSort::kExpiry}) {
+        for (int f = 0; f < kFilters; ++f) {
+          std::string sql = LIST_HOSTS_FROM " WHERE strpos(h.hostname, $1) > 0";
+          if (search) {
+            sql +=
+                " AND h.host_id IN (SELECT n.host_id FROM host_names n"
+                " WHERE n.name LIKE $7 ESCAPE '\\')";
+          }
+          sql += filter_sql[f];
+          sql += sort == HostSort::kName ? " AND (h.hostname, h.host_id) > ($4::text, $5::uuid)"
+                                           " ORDER BY h.hostname, h.host_id LIMIT $2"
+                                         : " AND (" EXPIRY_KEY
+                                           ", h.host_id) > ($4::bigint, $5::uuid)"
+                                           " ORDER BY " EXPIRY_KEY ", h.host_id LIMIT $2";
+          names.push_back("list_hosts_" + std::to_string(index(search, sort, f)));
+          sqls.push_back(std::move(sql));
+        }
+      }
+    }
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      statements.push_back(Statement{names[i].c_str(), sqls[i].c_str()});
+    }
+  }
+};
+
+const ListHostsStatements& list_hosts_statements() {
+  static const ListHostsStatements all;
+  return all;
+}
 
 const Statement kRecordTrustedCas{
     "record_trusted_cas", "UPDATE hosts SET trusted_ca_spki = $2::jsonb, trust_reported_at = " TS(
                               3) " WHERE host_id = $1::uuid"};
 
 const Statement kCountHosts{"count_hosts", "SELECT count(*) FROM hosts"};
+
+// One scan of hosts (their state is on the row, migration 0015) and one of
+// the usable tokens. $1 now, $2 the end of the expiring window, $3 a day on.
+const Statement kCountForDashboard{
+    "count_for_dashboard",
+    "WITH s AS (SELECT " HOST_STATE(TS(1), TS(2)) " AS state,"
+    " h.certificate_failure_at IS NOT NULL AS failure,"
+    " coalesce(h.auto_reissue_until > " TS(1) ", false) AS auto FROM hosts h),"
+    " t AS (SELECT count(*) FILTER (WHERE kind = 'authorization') AS a,"
+    " count(*) FILTER (WHERE kind = 'reissue') AS r,"
+    " coalesce(sum(max_uses - uses) FILTER (WHERE kind = 'authorization'), 0) AS left,"
+    " count(*) FILTER (WHERE expires_at <= " TS(3) ") AS soon"
+    " FROM tokens WHERE deleted_at IS NULL AND expires_at > " TS(1) " AND uses < max_uses)"
+    " SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM s WHERE state = 'valid'),"
+    " (SELECT count(*) FROM s WHERE state = 'expiring'),"
+    " (SELECT count(*) FROM s WHERE state = 'expired'),"
+    " (SELECT count(*) FROM s WHERE state = 'revoked'),"
+    " (SELECT count(*) FROM s WHERE state = 'none'), (SELECT count(*) FROM s WHERE failure),"
+    " (SELECT count(*) FROM s WHERE auto), t.a, t.r, t.left, t.soon FROM t"};
 
 const Statement kCountHostsReportingTrust{
     "count_hosts_reporting_trust",
@@ -129,21 +200,17 @@ const Statement kCountHostsTrusting{"count_hosts_trusting",
 }  // namespace
 
 const StatementList& hosts_statements() {
-  static const StatementList all = {&kLockHosts,
-                                    &kClaimOwnNames,
-                                    &kFindHost,
-                                    &kLockHost,
-                                    &kAssignHostNames,
-                                    &kReleaseHostName,
-                                    &kReserveServerNames,
-                                    &kSetCertificateFailure,
-                                    &kListHosts,
-                                    &kListHostsByName,
-                                    &kRecordTrustedCas,
-                                    &kCountHosts,
-                                    &kCountHostsReportingTrust,
-                                    &kCountHostsTrusting};
-  return all;
+  static const StatementList all = {
+      &kLockHosts,         &kClaimOwnNames,   &kFindHost,           &kLockHost,
+      &kAssignHostNames,   &kReleaseHostName, &kReserveServerNames, &kSetCertificateFailure,
+      &kRecordTrustedCas,  &kCountHosts,      &kCountForDashboard,  &kCountHostsReportingTrust,
+      &kCountHostsTrusting};
+  static const StatementList with_lists = [] {
+    StatementList l = all;
+    for (const auto& st : list_hosts_statements().statements) l.push_back(&st);
+    return l;
+  }();
+  return with_lists;
 }
 
 std::optional<HostRow> PgTx::find_host(const std::string& host_id) {
@@ -154,31 +221,72 @@ std::optional<HostRow> PgTx::find_host(const std::string& host_id) {
 
 std::vector<HostSummaryRow> PgTx::list_hosts(const HostQuery& q) {
   std::vector<HostSummaryRow> out;
-  const std::string after_name = q.after ? q.after->first : std::string();
+  const bool by_name = q.sort == HostSort::kName;
+  const std::string after_key =
+      q.after ? q.after->first
+              : (by_name ? std::string() : std::to_string(std::numeric_limits<long long>::min()));
   const std::string after_id =
       q.after ? q.after->second : std::string("00000000-0000-0000-0000-000000000000");
-  std::string pattern;
-  for (char c : q.name_prefix) {
-    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
-    pattern += c;
+  int filter = 0;
+  if (q.failure_only) {
+    filter = 6;
+  } else if (q.state) {
+    filter = 1 + static_cast<int>(*q.state);
   }
-  pattern += '%';
-  const auto r =
-      q.name_prefix.empty()
-          ? run(w_, kListHosts, q.hostname_contains, static_cast<long long>(q.limit),
-                to_unix_micros(q.now), after_name, after_id)
-          : run(w_, kListHostsByName, q.hostname_contains, static_cast<long long>(q.limit),
-                to_unix_micros(q.now), after_name, after_id, pattern);
+  const bool search = !q.name_prefix.empty();
+  const Statement& st =
+      list_hosts_statements()
+          .statements[static_cast<std::size_t>(ListHostsStatements::index(search, q.sort, filter))];
+  const long long now = to_unix_micros(q.now);
+  const long long soon = to_unix_micros(q.now + kExpiringWithin);
+  pqxx::result r;
+  if (search) {
+    std::string pattern;
+    for (char c : q.name_prefix) {
+      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+      pattern += c;
+    }
+    pattern += '%';
+    r = run(w_, st, q.hostname_contains, static_cast<long long>(q.limit), now, after_key, after_id,
+            soon, pattern);
+  } else {
+    r = run(w_, st, q.hostname_contains, static_cast<long long>(q.limit), now, after_key, after_id,
+            soon);
+  }
   for (const auto& row : r) {
     HostSummaryRow s;
     s.host = host_from(row, 0);
-    if (row[kHostColumns].as<bool>()) {
-      s.newest_certificate = certificate_from(row, kHostColumns + 1);
+    s.state = host_state_named(row[kHostColumns].as<std::string>()).value_or(HostState::kNone);
+    if (row[kHostColumns + 1].as<bool>()) {
+      s.newest_certificate = certificate_from(row, kHostColumns + 2);
     }
-    s.has_valid_certificate = row[kHostColumns + 1 + kCertColumns].as<bool>();
+    s.has_valid_certificate = row[kHostColumns + 2 + kCertColumns].as<bool>();
     out.push_back(std::move(s));
   }
   return out;
+}
+
+DashboardCounts PgTx::count_for_dashboard(TimePoint now) {
+  const auto r =
+      run(w_, kCountForDashboard, to_unix_micros(now), to_unix_micros(now + kExpiringWithin),
+          to_unix_micros(now + std::chrono::hours(24)));
+  const auto& row = r[0];
+  DashboardCounts c;
+  std::int64_t* fields[] = {&c.hosts,
+                            &c.valid,
+                            &c.expiring,
+                            &c.expired,
+                            &c.revoked,
+                            &c.none,
+                            &c.failure_reported,
+                            &c.auto_reissue_allowed,
+                            &c.authorization_usable,
+                            &c.reissue_usable,
+                            &c.authorization_uses_left,
+                            &c.tokens_expiring_within_a_day};
+  for (std::size_t i = 0; i < std::size(fields); ++i)
+    *fields[i] = row[static_cast<int>(i)].as<std::int64_t>();
+  return c;
 }
 
 std::optional<HostRow> PgTx::lock_host(const std::string& host_id) {

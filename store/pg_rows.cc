@@ -66,6 +66,9 @@ HostRow host_from(const pqxx::row& r, int at) {
   h.certificate_failure_at = optional_time(r[at + 6]);
   h.certificate_failure_detail = r[at + 7].as<std::string>();
   h.certificate_failure_verified = r[at + 8].as<bool>();
+  h.newest_serial_hex = r[at + 9].as<std::string>();
+  h.newest_not_after = optional_time(r[at + 10]);
+  h.newest_revoked = r[at + 11].as<bool>();
   return h;
 }
 

@@ -49,7 +49,14 @@ pqxx::result run(pqxx::transaction_base& w, const Statement& s, Args&&... args) 
   "h.host_id::text, h.hostname, h.aliases::text, " US("h.created_at") ", coalesce(" US( \
       "h.auto_reissue_until") ", -1), h.crl_shard, coalesce(" US("h.certificate_failure_at") \
                               ", -1), h.certificate_failure_detail,"     \
-                              " h.certificate_failure_verified"
+                              " h.certificate_failure_verified, coalesce(h.newest_serial_hex, ''),"  \
+                              " coalesce(" US("h.newest_not_after") ", -1), h.newest_revoked"
+// The state of a host (rows.h, HostState) from its newest certificate, as
+// of `now` with `soon` the end of the expiring window (both microseconds).
+#define HOST_STATE(now, soon)                                                              \
+  "CASE WHEN h.newest_serial_hex IS NULL THEN 'none' WHEN h.newest_revoked THEN 'revoked'" \
+  " WHEN h.newest_not_after <= " now " THEN 'expired' WHEN h.newest_not_after <= " soon    \
+  " THEN 'expiring' ELSE 'valid' END"
 #define CERT_COLUMNS \
   "c.serial_hex, coalesce(c.host_id::text, ''), c.kind, " US("c.not_before") ", " US(         \
       "c.not_after") ", c.der, " US("c.created_at") ", coalesce(" US("c.revoked_at") ", -1)," \
@@ -60,7 +67,7 @@ pqxx::result run(pqxx::transaction_base& w, const Statement& s, Args&&... args) 
   " uses, " US("created_at") ", " US("expires_at") ", coalesce(" US(                       \
       "deleted_at") ", -1), created_by, allowed_names::text"
 
-constexpr int kHostColumns = 9;
+constexpr int kHostColumns = 12;
 constexpr int kCertColumns = 12;
 
 pqxx::binarystring bin(const Bytes& b);

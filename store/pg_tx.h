@@ -32,6 +32,7 @@ class PgTx final : public Tx {
   void record_trusted_cas(const std::string& host_id, const std::vector<std::string>& spkis,
                           TimePoint at) override;
   std::int64_t count_hosts() override;
+  DashboardCounts count_for_dashboard(TimePoint now) override;
   std::int64_t count_hosts_reporting_trust() override;
   std::int64_t count_hosts_trusting(const std::string& spki_sha256) override;
   std::int64_t count_valid_certificates_of_key(int ca_generation, TimePoint now) override;
@@ -118,6 +119,7 @@ class PgTx final : public Tx {
   // more than the insert.
   void append_audit(const AuditRow& row) override;
   std::vector<AuditRow> list_audit(const AuditFilter& filter) override;
+  std::vector<AuditRow> list_latest_audit(std::uint32_t limit) override;
 
   // Writes what waits (the held writes and the audit rows) in one call of
   // migration 0010's hostca_write; PgStore calls it before COMMIT.

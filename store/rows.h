@@ -73,7 +73,21 @@ struct HostRow {
   std::string certificate_failure_detail;
   // The report came with the host's own valid client certificate.
   bool certificate_failure_verified = false;
+  // The newest certificate (latest not_after; the later issued on a tie),
+  // kept by the database (migration 0015); empty serial: none.
+  std::string newest_serial_hex;
+  std::optional<TimePoint> newest_not_after;
+  bool newest_revoked = false;
 };
+
+// What the console counts and filters hosts by: the state of the newest
+// certificate. kExpiring: valid, ending within kExpiringWithin.
+enum class HostState { kValid, kExpiring, kExpired, kRevoked, kNone };
+inline constexpr Duration kExpiringWithin = std::chrono::hours(24 * 30);
+HostState host_state(const HostRow& host, TimePoint now);
+const char* host_state_name(HostState state);
+// The name's state; nullopt for a name that is none.
+std::optional<HostState> host_state_named(const std::string& name);
 
 enum class CertificateKind { kEnroll, kRenew, kReissue, kServer };
 
@@ -137,6 +151,7 @@ struct RevocationEventRow {
 
 struct HostSummaryRow {
   HostRow host;
+  HostState state = HostState::kNone;  // as the database worked it out
   std::optional<CertificateRow> newest_certificate;
   bool has_valid_certificate = false;
 };
@@ -161,14 +176,33 @@ struct AdminSessionRow {
   std::optional<TimePoint> ended_at;
 };
 
-// Which hosts to list, in the order of (hostname, host_id) (ListHosts).
+// Which hosts to list (ListHosts), in the order `sort` says.
+enum class HostSort {
+  kName,    // (hostname, host_id)
+  kExpiry,  // (newest_not_after, host_id), hosts without a certificate last
+};
 struct HostQuery {
-  std::string hostname_contains;  // empty: any
-  std::string name_prefix;        // lower case; a host name or alias; empty: any
-  // The last host of the previous page: (hostname, host_id).
+  std::string hostname_contains;   // empty: any
+  std::string name_prefix;         // lower case; a host name or alias; empty: any
+  std::optional<HostState> state;  // none: any
+  bool failure_only = false;       // only hosts with a failure report not cleared
+  HostSort sort = HostSort::kName;
+  // The last host of the previous page: its sort key (the host name, or
+  // newest_not_after in microseconds, INT64_MAX for none, as text) and its ID.
   std::optional<std::pair<std::string, std::string>> after;
   std::uint32_t limit = 1000;
   TimePoint now;
+};
+
+// The console's dashboard counts, as of one moment (one statement).
+struct DashboardCounts {
+  std::int64_t hosts = 0, valid = 0, expiring = 0, expired = 0, revoked = 0, none = 0;
+  std::int64_t failure_reported = 0;      // not yet cleared, any state
+  std::int64_t auto_reissue_allowed = 0;  // window open now
+  // Usable tokens: not deleted, expired or used up.
+  std::int64_t authorization_usable = 0, reissue_usable = 0;
+  std::int64_t authorization_uses_left = 0;
+  std::int64_t tokens_expiring_within_a_day = 0;
 };
 
 // Which audit rows to list, oldest first (ListAuditEvents).

@@ -110,6 +110,8 @@ class HostTx {
   // Hosts on record, hosts that reported what they trust, and for each CA key
   // (SPKI SHA-256) how many hosts trust it.
   virtual std::int64_t count_hosts() = 0;
+  // Hosts by state (HostState, as of `now`) and usable tokens, in one read.
+  virtual DashboardCounts count_for_dashboard(TimePoint now) = 0;
   virtual std::int64_t count_hosts_reporting_trust() = 0;
   virtual std::int64_t count_hosts_trusting(const std::string& spki_sha256) = 0;
   // Reserves names for the CA server itself; returns those a host holds.
@@ -247,6 +249,8 @@ class AuditTx {
   virtual ~AuditTx() = default;
   virtual void append_audit(const AuditRow& row) = 0;
   virtual std::vector<AuditRow> list_audit(const AuditFilter& filter) = 0;
+  // The newest `limit` rows, newest first.
+  virtual std::vector<AuditRow> list_latest_audit(std::uint32_t limit) = 0;
 };
 
 // An enrolment as one round trip (it touches hosts, names, certificates,

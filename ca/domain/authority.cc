@@ -1,5 +1,7 @@
 #include "domain/authority.h"
 
+#include <limits>
+
 #include <botan/system_rng.h>
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -549,19 +551,38 @@ std::vector<HostView> Authority::list_hosts(const std::string& hostname_contains
 }
 
 namespace {
-// "<hex of hostname>.<host ID>": opaque to callers, checked when it returns.
-std::string page_token_of(const store::HostRow& last) {
+// "<hex of hostname>.<host ID>" in name order, "x<microseconds>.<host ID>"
+// in expiry order: opaque to callers, checked when it returns.
+std::string page_token_of(const store::HostRow& last, store::HostSort sort) {
+  if (sort == store::HostSort::kExpiry) {
+    const long long key = last.newest_not_after ? to_unix_micros(*last.newest_not_after)
+                                                : std::numeric_limits<long long>::max();
+    return "x" + std::to_string(key) + "." + last.host_id;
+  }
   return to_hex(Bytes(last.hostname.begin(), last.hostname.end())) + "." + last.host_id;
 }
 
-std::pair<std::string, std::string> parse_page_token(const std::string& token) {
+std::pair<std::string, std::string> parse_page_token(const std::string& token,
+                                                     store::HostSort sort) {
   const auto dot = token.rfind('.');
-  const std::string why = "page_token is not one this server gave: start again without it";
+  const std::string why =
+      "page_token is not one this server gave for this sort: start again without it";
   if (dot == std::string::npos || token.size() > 1100) throw invalid_argument(why);
   try {
+    const std::string id = parse_uuid(token.substr(dot + 1), "page_token");
+    if (sort == store::HostSort::kExpiry) {
+      const std::string key = token.substr(0, dot);
+      if (key.size() < 2 || key.size() > 21 || key[0] != 'x' ||
+          key.find_first_not_of("-0123456789", 1) != std::string::npos) {
+        throw invalid_argument(why);
+      }
+      return {std::to_string(std::stoll(key.substr(1))), id};
+    }
     const Bytes name = from_hex(token.substr(0, dot), "page_token");
-    return {std::string(name.begin(), name.end()), parse_uuid(token.substr(dot + 1), "page_token")};
+    return {std::string(name.begin(), name.end()), id};
   } catch (const Error&) {
+    throw invalid_argument(why);
+  } catch (const std::exception&) {  // stoll: out of range
     throw invalid_argument(why);
   }
 }
@@ -573,7 +594,22 @@ HostPage Authority::list_hosts(const HostListRequest& request) {
   q.limit = request.limit == 0 ? 1000 : request.limit;
   if (q.limit > 10000) throw invalid_argument("limit must be at most 10000");
   std::string search = checked_label(request.search, "search", 253);
-  if (!request.page_token.empty()) q.after = parse_page_token(request.page_token);
+  if (request.sort == "expiry") {
+    q.sort = store::HostSort::kExpiry;
+  } else if (!request.sort.empty() && request.sort != "name") {
+    throw invalid_argument("sort must be \"name\" or \"expiry\"");
+  }
+  if (request.state == "failure") {
+    q.failure_only = true;
+  } else if (!request.state.empty()) {
+    q.state = store::host_state_named(request.state);
+    if (!q.state) {
+      throw invalid_argument(
+          "state must be one of valid, expiring, expired, revoked, none or failure (or empty: "
+          "any)");
+    }
+  }
+  if (!request.page_token.empty()) q.after = parse_page_token(request.page_token, q.sort);
   q.now = clock_.now();
   HostPage page;
   if (is_uuid(search)) {
@@ -582,7 +618,10 @@ HostPage Authority::list_hosts(const HostListRequest& request) {
     const std::string id = parse_uuid(search, "search");
     const auto host = store_.transact([&](store::Tx& tx) { return tx.find_host(id); });
     if (host && host->hostname.find(q.hostname_contains) != std::string::npos) {
-      page.hosts.push_back(get_host(id).host);
+      HostView view = get_host(id).host;
+      const bool kept = q.failure_only ? view.host.certificate_failure_at.has_value()
+                                       : (!q.state || *q.state == view.state);
+      if (kept) page.hosts.push_back(std::move(view));
     }
     return page;
   }
@@ -590,7 +629,7 @@ HostPage Authority::list_hosts(const HostListRequest& request) {
   q.name_prefix = search;
   const auto rows = store_.transact([&](store::Tx& tx) { return tx.list_hosts(q); });
   for (const auto& h : rows) page.hosts.push_back(view_of(h, q.now));
-  if (rows.size() == q.limit) page.next_page_token = page_token_of(rows.back().host);
+  if (rows.size() == q.limit) page.next_page_token = page_token_of(rows.back().host, q.sort);
   return page;
 }
 
@@ -602,10 +641,11 @@ HostDetails Authority::get_host(const std::string& host_id) {
     if (!host) throw not_found("no host has the ID " + id + " (hostca-admin host list shows them)");
     HostDetails details;
     details.host.host = *host;
+    details.host.state = store::host_state(*host, now);
     for (const auto& c : tx.list_host_certificates(id)) {
       details.certificates.push_back(view_of(c, now));
-      const auto& newest = details.host.newest_certificate;
-      if (!newest || c.not_after > newest->certificate.not_after) {
+      // The one the host's state is of (migration 0015), as ListHosts shows.
+      if (c.serial_hex == host->newest_serial_hex) {
         details.host.newest_certificate = details.certificates.back();
       }
       if (details.certificates.back().state == CertificateState::kValid) {

@@ -96,6 +96,9 @@ struct HostListRequest {
   std::string search;
   std::string page_token;   // empty: the first page
   std::uint32_t limit = 0;  // 0: 1000; at most 10000
+  // A HostState's name or "failure"; empty: any.
+  std::string state;
+  std::string sort;  // "name" (empty too) or "expiry"
 };
 
 struct HostPage {
@@ -163,6 +166,39 @@ struct CaStatus {
   std::int64_t hosts = 0;
   std::int64_t hosts_reporting = 0;
   std::string warning;  // empty unless the active CA certificate nears its end unrolled
+};
+
+// A CRL as the console lists it: its key, shard, number and times, without
+// its DER. Stale: past its next_update, or never published.
+struct CrlShardHead {
+  int ca_generation = 0;
+  int shard = 0;  // store::kCaCrlScope for the CA scope
+  std::int64_t crl_number = 0;
+  std::optional<TimePoint> this_update, next_update;  // none: never published
+  bool stale = false;
+};
+
+struct CrlKeySummary {
+  int ca_generation = 0;
+  int shards = 0;  // host shards and the CA scope
+  int stale = 0;
+  std::optional<TimePoint> soonest_next_update;
+  std::int64_t lowest_crl_number = 0, highest_crl_number = 0;
+};
+
+// The console's first page, as of one moment.
+struct Dashboard {
+  TimePoint as_of;
+  store::DashboardCounts counts;
+  std::vector<CrlKeySummary> crl_summary;  // per key that publishes
+  std::vector<CrlShardHead> crl_soonest;   // stale first, then by next_update
+  CaStatus ca;
+  std::vector<store::AuditRow> recent_events;  // newest first
+};
+
+struct CrlShardPage {
+  std::vector<CrlShardHead> shards;
+  std::optional<int> next_after_shard;
 };
 
 // A host's report of the CA keys it pins; the transport's client certificate
@@ -300,6 +336,14 @@ class Authority {
   std::vector<AnnouncedCaKey> announced_keys() const;
   // The keys, the rollover phase and how far hosts follow.
   CaStatus ca_status();
+  // The console's dashboard (GetDashboard): hosts by state, usable tokens,
+  // the CRLs of every key that publishes (the `soonest` most urgent), the
+  // CA keys and the `recent` newest audit events.
+  Dashboard dashboard(std::size_t soonest = 32, std::uint32_t recent = 10);
+  // One key's CRLs (0: the active key's), in shard order from the CA
+  // scope, after `after_shard`; at most `limit` (0: 256; at most 4096).
+  CrlShardPage crl_shard_page(int ca_generation, std::optional<int> after_shard,
+                              std::uint32_t limit);
   // Records which CA keys a host pins; the host is the one its valid client
   // certificate names (else kUnauthenticated, nothing written).
   void record_trusted_cas(const TrustReport& report);

@@ -49,6 +49,7 @@ CaStatus Authority::ca_status() {
   const auto k = keys();
   const TimePoint now = clock_.now();
   const auto publishing = k->ring->publishing(now);
+  const auto announced = announced_keys();
   CaStatus status;
   status.phase = phase_of(*k->ring);
   status.warning = expiry_warning(now);
@@ -61,6 +62,12 @@ CaStatus Authority::ca_status() {
       const auto view = ca_certificate(key.generation);
       s.key.certificate = *view;
       s.key.state = key.state;
+      for (const auto& a : announced) {
+        if (a.certificate.generation == key.generation) {
+          s.key.new_with_old_der = a.new_with_old_der;
+          s.key.old_with_new_der = a.old_with_new_der;
+        }
+      }
       s.key_algorithm = key.key_algorithm;
       s.not_after = key.not_after();
       s.emergency = key.emergency;

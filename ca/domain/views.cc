@@ -54,6 +54,7 @@ HostView view_of(const store::HostSummaryRow& host, TimePoint now) {
   view.host = host.host;
   if (host.newest_certificate) view.newest_certificate = view_of(*host.newest_certificate, now);
   view.has_valid_certificate = host.has_valid_certificate;
+  view.state = host.state;
   return view;
 }
 

@@ -34,6 +34,8 @@ struct HostView {
   std::optional<CertificateView> newest_certificate;
   // An unexpired, unrevoked certificate of the host exists.
   bool has_valid_certificate = false;
+  // The state of the newest certificate, as of the call.
+  store::HostState state = store::HostState::kNone;
 };
 
 struct HostDetails {

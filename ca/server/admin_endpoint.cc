@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include "common/error.h"
+#include "server/console_pages.h"
 
 namespace hostca {
 
@@ -25,8 +26,10 @@ AdminEndpoint::AdminEndpoint(const std::string& host, int port, const std::strin
 
 AdminEndpoint::~AdminEndpoint() { stop(); }
 
-void AdminEndpoint::serve(Authority& authority, const service::TrustedProxies& proxies) {
+void AdminEndpoint::serve(Authority& authority, const service::TrustedProxies& proxies,
+                          std::optional<std::string> console_folder) {
   api_ = std::make_unique<service::AdminJsonApi>(authority, proxies);
+  register_console_pages(*server_, std::move(console_folder));
   api_->register_routes(*server_);
   thread_ = std::thread([this] { server_->listen_after_bind(); });
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -26,9 +27,11 @@ class AdminEndpoint {
   AdminEndpoint(const AdminEndpoint&) = delete;
   AdminEndpoint& operator=(const AdminEndpoint&) = delete;
 
-  // Registers the routes and serves on a thread of its own; `authority`
-  // must outlive the endpoint.
-  void serve(Authority& authority, const service::TrustedProxies& proxies);
+  // Registers the routes (the JSON API and the console's pages) and serves
+  // on a thread of its own; `authority` must outlive the endpoint. With
+  // `console_folder` set the pages are read from that folder (development).
+  void serve(Authority& authority, const service::TrustedProxies& proxies,
+             std::optional<std::string> console_folder = std::nullopt);
   int port() const { return port_; }
   void stop();
 

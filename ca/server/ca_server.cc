@@ -1,5 +1,7 @@
 #include "server/ca_server.h"
 
+#include <fstream>
+
 #include <botan/data_src.h>
 #include <botan/pkcs8.h>
 #include <botan/x509cert.h>
@@ -138,6 +140,11 @@ void ServeOptions::validate() const {
           "server.admin_listen: the admin API is served over TLS only; it cannot be served with "
           "--insecure-plaintext");
     }
+  }
+  if (!console_dir.empty() && !std::ifstream(console_dir + "/index.html")) {
+    throw invalid_argument("server.console_dir: " + console_dir +
+                           " holds no index.html to serve (give the console/ folder of the "
+                           "source tree, or leave it unset for the pages built in)");
   }
   service::TrustedProxies::parse(trusted_proxies);
   // The CRL base URL is the CA's (checked against it at start); the rest of
@@ -287,9 +294,14 @@ void CaServer::start(const std::string& tls_cert_pem) {
           split_host_port(options_.admin_listen, "server.admin_listen");
       admin_ = std::make_unique<AdminEndpoint>(admin_host, admin_port, served_tls_->chain_file(),
                                                options_.tls_key_file);
-      admin_->serve(*authority_, proxies_);
-      spdlog::info("hostca serving the admin API on https://{}:{}/api/v1", admin_host,
-                   admin_->port());
+      admin_->serve(*authority_, proxies_,
+                    options_.console_dir.empty()
+                        ? std::nullopt
+                        : std::optional<std::string>(options_.console_dir));
+      spdlog::info(
+          "hostca serving the admin API on https://{}:{}/api/v1 and the console on "
+          "https://{}:{}/console/",
+          admin_host, admin_->port(), admin_host, admin_->port());
     }
   }
 

@@ -39,6 +39,9 @@ struct ServeOptions {
   std::string http_listen = "127.0.0.1:8080";
   // HTTPS address of the admin JSON API (/api/v1); empty: not served.
   std::string admin_listen;
+  // Console development: serve the console's pages from this folder
+  // instead of the copy built in; empty: the built-in copy.
+  std::string console_dir;
   std::string tls_cert_file;
   std::string tls_key_file;
   bool insecure_plaintext = false;  // development only

@@ -173,6 +173,11 @@ std::vector<ServeSetting> make_settings() {
       "HTTPS address of the admin JSON API (/api/v1), with the server's TLS certificate; empty: "
       "not served",
       [](ServeConfig & c) -> auto& { return c.options.admin_listen; }));
+  s.push_back(text(
+      "server.console_dir", "console-dir",
+      "Console development: serve the console's pages from this folder instead of the copy "
+      "built in",
+      [](ServeConfig & c) -> auto& { return c.options.console_dir; }));
   s.push_back(integer<int>(
       "server.http_threads", "http-threads",
       "HTTP workers: concurrent keep-alive connections served",

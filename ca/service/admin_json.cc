@@ -1,5 +1,6 @@
 #include "service/admin_json.h"
 
+#include <botan/x509cert.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
@@ -75,13 +76,14 @@ void send_message(httplib::Response& res, const pb::Message& message, int status
   res.set_content(out + "\n", "application/json");
 }
 
-template <typename Unsigned>
-Unsigned parse_unsigned(const std::string& name, const std::string& text) {
-  Unsigned value = 0;
+template <typename Whole>
+Whole parse_whole(const std::string& name, const std::string& text) {
+  Whole value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-    throw invalid_argument("query parameter " + name + " must be a whole number from 0 to " +
-                           std::to_string(std::numeric_limits<Unsigned>::max()));
+    throw invalid_argument("query parameter " + name + " must be a whole number from " +
+                           std::to_string(std::numeric_limits<Whole>::min()) + " to " +
+                           std::to_string(std::numeric_limits<Whole>::max()));
   }
   return value;
 }
@@ -129,10 +131,13 @@ void parse_query(const httplib::Request& req, pb::Message* message) {
         r->SetString(message, f, value);
         break;
       case pb::FieldDescriptor::CPPTYPE_UINT32:
-        r->SetUInt32(message, f, parse_unsigned<std::uint32_t>(name, value));
+        r->SetUInt32(message, f, parse_whole<std::uint32_t>(name, value));
         break;
       case pb::FieldDescriptor::CPPTYPE_UINT64:
-        r->SetUInt64(message, f, parse_unsigned<std::uint64_t>(name, value));
+        r->SetUInt64(message, f, parse_whole<std::uint64_t>(name, value));
+        break;
+      case pb::FieldDescriptor::CPPTYPE_INT32:
+        r->SetInt32(message, f, parse_whole<std::int32_t>(name, value));
         break;
       case pb::FieldDescriptor::CPPTYPE_BOOL:
         if (value != "true" && value != "false") {
@@ -402,8 +407,23 @@ void AdminJsonApi::register_routes(httplib::Server& server) {
         res->set_key_id(key.key_id);
       });
 
+  add<v1::GetDashboardRequest, v1::GetDashboardResponse>(
+      server,
+      route("GET", "/api/v1/dashboard", "GetDashboard",
+            "Hosts by state, usable tokens, CRLs, CA keys and the last audit events"),
+      [a](const Actor&, const auto&, auto* res) { to_proto(a->dashboard(), res); });
+  add<v1::ListCrlShardsRequest, v1::ListCrlShardsResponse>(
+      server,
+      route("GET", "/api/v1/crl-shards", "ListCrlShards",
+            "The CRLs of one CA key, in shard order, a page at a time"),
+      [a](const Actor&, const auto& req, auto* res) {
+        const CrlShardQuery q = from_proto(req);
+        to_proto(a->crl_shard_page(q.ca_generation, q.after_shard, q.limit), res);
+      });
+
   add_session_routes(server);
   add_audit_export(server);
+  add_downloads(server);
 
   openapi_ = build_openapi();
   const std::string* doc = &openapi_;
@@ -497,6 +517,69 @@ void AdminJsonApi::add_audit_export(httplib::Server& server) {
       if (more) res.set_header("X-Next-After-Sequence", std::to_string(filter.after_sequence));
       res.status = 200;
       res.set_content(body, "application/x-ndjson");
+    });
+  });
+}
+
+void AdminJsonApi::add_downloads(httplib::Server& server) {
+  // One CRL (DER), as the HTTP endpoint serves it, for the console's links:
+  // the admin port may be the only one an admin's browser reaches.
+  server.Get(R"(/api/v1/crls/g(\d{1,9})/(\d{1,5}|ca)\.crl)",
+             [this](const httplib::Request& req, httplib::Response& res) {
+               guarded("DownloadCrl", req, res, [&] {
+                 authenticate(req, "DownloadCrl");
+                 if (!req.params.empty()) {
+                   throw invalid_argument("this path takes no query parameters");
+                 }
+                 const std::string gen_text = req.matches[1];
+                 const std::string shard_text = req.matches[2];
+                 if (gen_text.size() > 6) throw not_found("no CA key has that generation");
+                 const int generation = std::stoi(gen_text);
+                 std::vector<store::CrlShardRow> rows;
+                 if (shard_text == "ca") {
+                   for (auto& row : authority_.ca_scope_crls()) {
+                     if (row.ca_generation == generation) rows.push_back(std::move(row));
+                   }
+                 } else {
+                   rows = authority_.crls(std::stoi(shard_text), generation);
+                 }
+                 if (rows.empty() || rows.front().der.empty()) {
+                   throw not_found("that CRL is not published (yet)");
+                 }
+                 const Bytes& der = rows.front().der;
+                 res.status = 200;
+                 res.set_content(std::string(der.begin(), der.end()), "application/pkix-crl");
+                 res.set_header("Content-Disposition", "attachment; filename=\"hostca-g" +
+                                                           gen_text + "-" + shard_text + ".crl\"");
+               });
+             });
+  // Every CA certificate that is announced and its link certificates, PEM.
+  server.Get(kCaPemPath, [this](const httplib::Request& req, httplib::Response& res) {
+    guarded("DownloadCaCertificates", req, res, [&] {
+      authenticate(req, "DownloadCaCertificates");
+      if (!req.params.empty()) throw invalid_argument("this path takes no query parameters");
+      std::string body;
+      const auto pem_of = [](const Bytes& der) {
+        return Botan::X509_Certificate(std::vector<std::uint8_t>(der.begin(), der.end()))
+            .PEM_encode();
+      };
+      for (const auto& k : authority_.announced_keys()) {
+        body += "# CA key " + std::to_string(k.certificate.generation) + " (" + to_string(k.state) +
+                "), SHA-256 " + k.certificate.sha256_fingerprint + "\n" + k.certificate.pem;
+        if (!k.new_with_old_der.empty()) {
+          body += "# link: key " + std::to_string(k.certificate.generation) +
+                  " signed by the key before it (NewWithOld), SHA-256 " +
+                  to_hex(sha256(k.new_with_old_der)) + "\n" + pem_of(k.new_with_old_der);
+        }
+        if (!k.old_with_new_der.empty()) {
+          body += "# link: the key before signed by key " +
+                  std::to_string(k.certificate.generation) + " (OldWithNew), SHA-256 " +
+                  to_hex(sha256(k.old_with_new_der)) + "\n" + pem_of(k.old_with_new_der);
+        }
+      }
+      res.status = 200;
+      res.set_content(body, "application/x-pem-file");
+      res.set_header("Content-Disposition", "attachment; filename=\"hostca-ca.pem\"");
     });
   });
 }

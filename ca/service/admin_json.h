@@ -47,6 +47,7 @@ constexpr const char* kCsrfHeader = "X-CSRF-Token";
 
 // The audit trail as JSON lines, with ListAuditEvents' filters.
 constexpr const char* kAuditExportPath = "/api/v1/audit.jsonl";
+constexpr const char* kCaPemPath = "/api/v1/ca.pem";
 constexpr std::size_t kMaxExportEvents = 10000;
 
 class AdminJsonApi {
@@ -98,6 +99,8 @@ class AdminJsonApi {
                const std::function<void()>& body) const;
   void add_session_routes(httplib::Server& server);
   void add_audit_export(httplib::Server& server);
+  // GET /api/v1/crls/g<k>/<shard>.crl and /api/v1/ca.pem: files, not JSON.
+  void add_downloads(httplib::Server& server);
   // The Authorization header's admin key, or else the session cookie.
   Actor authenticate(const httplib::Request& req, const std::string& call) const;
   static std::string session_cookie(const httplib::Request& req);

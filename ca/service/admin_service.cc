@@ -151,4 +151,23 @@ grpc::Status AdminServiceImpl::GetCaStatus(grpc::ServerContext* context,
   });
 }
 
+grpc::Status AdminServiceImpl::GetDashboard(grpc::ServerContext* context,
+                                            const v1::GetDashboardRequest*,
+                                            v1::GetDashboardResponse* response) {
+  return handle("GetDashboard", context, [&] {
+    authenticate(context, "GetDashboard");
+    to_proto(authority_.dashboard(), response);
+  });
+}
+
+grpc::Status AdminServiceImpl::ListCrlShards(grpc::ServerContext* context,
+                                             const v1::ListCrlShardsRequest* request,
+                                             v1::ListCrlShardsResponse* response) {
+  return handle("ListCrlShards", context, [&] {
+    authenticate(context, "ListCrlShards");
+    const CrlShardQuery q = from_proto(*request);
+    to_proto(authority_.crl_shard_page(q.ca_generation, q.after_shard, q.limit), response);
+  });
+}
+
 }  // namespace hostca::service

@@ -33,6 +33,10 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                                v1::ReleaseHostNameResponse* response) override;
   grpc::Status GetCaStatus(grpc::ServerContext* context, const v1::GetCaStatusRequest* request,
                            v1::GetCaStatusResponse* response) override;
+  grpc::Status GetDashboard(grpc::ServerContext* context, const v1::GetDashboardRequest* request,
+                            v1::GetDashboardResponse* response) override;
+  grpc::Status ListCrlShards(grpc::ServerContext* context, const v1::ListCrlShardsRequest* request,
+                             v1::ListCrlShardsResponse* response) override;
   grpc::Status ListTokens(grpc::ServerContext* context, const v1::ListTokensRequest* request,
                           v1::ListTokensResponse* response) override;
   grpc::Status DeleteToken(grpc::ServerContext* context, const v1::DeleteTokenRequest* request,

@@ -40,6 +40,8 @@ HostListRequest from_proto(const v1::ListHostsRequest& in) {
   r.search = in.search();
   r.page_token = in.page_token();
   r.limit = in.limit();
+  r.state = in.state();
+  r.sort = in.sort();
   return r;
 }
 
@@ -95,7 +97,75 @@ void to_proto(const CaStatus& status, v1::GetCaStatusResponse* out) {
     o->set_valid_certificates(static_cast<std::uint64_t>(k.valid_certificates));
     o->set_emergency(k.emergency);
     o->set_publishing(k.publishing);
+    if (!k.key.new_with_old_der.empty()) {
+      o->set_new_with_old_sha256(to_hex(sha256(k.key.new_with_old_der)));
+    }
+    if (!k.key.old_with_new_der.empty()) {
+      o->set_old_with_new_sha256(to_hex(sha256(k.key.old_with_new_der)));
+    }
   }
+}
+
+CrlShardQuery from_proto(const v1::ListCrlShardsRequest& in) {
+  CrlShardQuery q;
+  if (in.ca_generation() > 1000000) throw invalid_argument("ca_generation names no CA key");
+  q.ca_generation = static_cast<int>(in.ca_generation());
+  if (in.has_after_shard()) q.after_shard = in.after_shard();
+  q.limit = in.limit();
+  return q;
+}
+
+std::string crl_http_path(int ca_generation, int shard) {
+  return "/crl/g" + std::to_string(ca_generation) + "/" +
+         (shard == store::kCaCrlScope ? std::string("ca") : std::to_string(shard)) + ".crl";
+}
+
+void to_proto(const CrlShardHead& h, v1::CrlShardInfo* out) {
+  out->set_ca_generation(static_cast<std::uint32_t>(h.ca_generation));
+  out->set_shard(h.shard);
+  out->set_crl_number(static_cast<std::uint64_t>(h.crl_number));
+  if (h.this_update) to_proto(*h.this_update, out->mutable_this_update());
+  if (h.next_update) to_proto(*h.next_update, out->mutable_next_update());
+  out->set_stale(h.stale);
+  out->set_http_path(crl_http_path(h.ca_generation, h.shard));
+}
+
+void to_proto(const Dashboard& d, v1::GetDashboardResponse* out) {
+  to_proto(d.as_of, out->mutable_as_of());
+  const auto u = [](std::int64_t n) { return static_cast<std::uint64_t>(n); };
+  auto* hosts = out->mutable_hosts();
+  hosts->set_hosts(u(d.counts.hosts));
+  hosts->set_valid(u(d.counts.valid));
+  hosts->set_expiring(u(d.counts.expiring));
+  hosts->set_expired(u(d.counts.expired));
+  hosts->set_revoked(u(d.counts.revoked));
+  hosts->set_none(u(d.counts.none));
+  hosts->set_failure_reported(u(d.counts.failure_reported));
+  hosts->set_auto_reissue_allowed(u(d.counts.auto_reissue_allowed));
+  auto* tokens = out->mutable_tokens();
+  tokens->set_authorization_usable(u(d.counts.authorization_usable));
+  tokens->set_reissue_usable(u(d.counts.reissue_usable));
+  tokens->set_authorization_uses_left(u(d.counts.authorization_uses_left));
+  tokens->set_expiring_within_a_day(u(d.counts.tokens_expiring_within_a_day));
+  for (const auto& s : d.crl_summary) {
+    auto* o = out->add_crl_summary();
+    o->set_ca_generation(static_cast<std::uint32_t>(s.ca_generation));
+    o->set_shards(static_cast<std::uint32_t>(s.shards));
+    o->set_stale(static_cast<std::uint32_t>(s.stale));
+    if (s.soonest_next_update) to_proto(*s.soonest_next_update, o->mutable_soonest_next_update());
+    o->set_lowest_crl_number(u(s.lowest_crl_number));
+    o->set_highest_crl_number(u(s.highest_crl_number));
+  }
+  for (const auto& h : d.crl_soonest) to_proto(h, out->add_crl_shards());
+  to_proto(d.ca, out->mutable_ca());
+  for (const auto& e : d.recent_events) to_proto(e, out->add_recent_events());
+  out->set_expiring_within_days(static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::hours>(store::kExpiringWithin).count() / 24));
+}
+
+void to_proto(const CrlShardPage& page, v1::ListCrlShardsResponse* out) {
+  for (const auto& h : page.shards) to_proto(h, out->add_shards());
+  if (page.next_after_shard) out->set_next_after_shard(*page.next_after_shard);
 }
 
 EnrollmentRequest from_proto(const v1::RequestCertificateRequest& in) {
@@ -242,6 +312,7 @@ void to_proto(const HostView& h, v1::HostInfo* out) {
   to_proto(h.host.created_at, out->mutable_created_at());
   if (h.newest_certificate) to_proto(*h.newest_certificate, out->mutable_current_certificate());
   out->set_has_valid_certificate(h.has_valid_certificate);
+  out->set_state(store::host_state_name(h.state));
   if (h.host.auto_reissue_until)
     to_proto(*h.host.auto_reissue_until, out->mutable_auto_reissue_until());
   if (h.host.certificate_failure_at) {

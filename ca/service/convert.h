@@ -20,6 +20,17 @@ void to_proto(const CaCertificateView& ca, const std::vector<AnnouncedCaKey>& ke
               v1::GetCACertificateResponse* out);
 void to_proto(const AnnouncedCaKey& key, v1::CaKey* out);
 void to_proto(const CaStatus& status, v1::GetCaStatusResponse* out);
+void to_proto(const Dashboard& dashboard, v1::GetDashboardResponse* out);
+void to_proto(const CrlShardHead& head, v1::CrlShardInfo* out);
+void to_proto(const CrlShardPage& page, v1::ListCrlShardsResponse* out);
+struct CrlShardQuery {
+  int ca_generation = 0;  // 0: the active key
+  std::optional<int> after_shard;
+  std::uint32_t limit = 0;
+};
+CrlShardQuery from_proto(const v1::ListCrlShardsRequest& in);
+// Where the HTTP endpoint serves one CRL: "/crl/g<k>/<shard>.crl", "ca" for the CA scope.
+std::string crl_http_path(int ca_generation, int shard);
 EnrollmentRequest from_proto(const v1::RequestCertificateRequest& in);
 void to_proto(const Enrollment& enrollment, const CaCertificateView& ca,
               v1::CertificateResponse* out);

@@ -468,6 +468,102 @@ class AdminJsonApiTest(unittest.TestCase):
         self.assert_error(self.api("GET", "/api/v1/hosts?page_token=nonsense"), 400,
                           "INVALID_ARGUMENT", "page_token")
 
+    def raw_get(self, path, key="default"):
+        """(status, headers, bytes) of one HTTPS GET."""
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.tls, timeout=10)
+        h = {"Authorization": "Bearer " + self.d.admin_key} if key == "default" else {}
+        try:
+            conn.request("GET", path, headers=h)
+            res = conn.getresponse()
+            return res.status, res.headers, res.read()
+        finally:
+            conn.close()
+
+    def test_the_dashboard_counts_hosts_as_the_database_does_like_grpc(self):
+        kept = harness.enroll_host(self.server, self.d.admin_key, "dash-kept.example")[0]
+        gone = harness.enroll_host(self.server, self.d.admin_key, "dash-gone.example")[0]
+        self.server.admin_stub().RevokeCertificate(
+            admin_pb2.RevokeCertificateRequest(host_id=gone.host_id, reason=1),
+            metadata=self.meta(), timeout=harness.RPC_TIMEOUT)
+        status, _, dash = self.api("GET", "/api/v1/dashboard")
+        self.assertEqual(status, 200, dash)
+        grpc_dash = self.grpc_dict(self.server.admin_stub().GetDashboard(
+            admin_pb2.GetDashboardRequest(), metadata=self.meta(), timeout=harness.RPC_TIMEOUT))
+        for part in ("hosts", "tokens", "crl_summary", "ca"):
+            self.assertEqual(dash[part], grpc_dash[part], part)
+        # The database's own count, from the certificates (not the host row).
+        newest = ("SELECT DISTINCT ON (host_id) host_id, revoked_at, not_after FROM certificates"
+                  " WHERE host_id IS NOT NULL ORDER BY host_id, not_after DESC, created_at DESC")
+        self.assertEqual(int(dash["hosts"]["hosts"]),
+                         int(self.d.pg.scalar("SELECT count(*) FROM hosts")))
+        self.assertEqual(int(dash["hosts"]["revoked"]), int(self.d.pg.scalar(
+            "SELECT count(*) FROM (%s) n WHERE revoked_at IS NOT NULL" % newest)))
+        self.assertEqual(int(dash["hosts"]["valid"]), int(self.d.pg.scalar(
+            "SELECT count(*) FROM (%s) n WHERE revoked_at IS NULL"
+            " AND not_after > now() + interval '30 days'" % newest)))
+        self.assertEqual(dash["expiring_within_days"], 30)
+        # Both CRL shards and the CA scope of key 1, none stale.
+        self.assertEqual(dash["crl_summary"][0]["shards"], 3)
+        self.assertEqual(dash["crl_summary"][0]["stale"], 0)
+        self.assertTrue(all(not c["stale"] for c in dash["crl_shards"]))
+        self.assertLessEqual(len(dash["recent_events"]), 10)
+        seqs = [int(e["sequence"]) for e in dash["recent_events"]]
+        self.assertEqual(seqs, sorted(seqs, reverse=True))
+        self.assertEqual(seqs[0], int(self.d.pg.scalar("SELECT max(sequence) FROM audit_log")))
+        # The state filter over both transports.
+        status, _, revoked = self.api("GET", "/api/v1/hosts?state=revoked&search=dash-")
+        self.assertEqual([h["host_id"] for h in revoked["hosts"]], [gone.host_id])
+        self.assertEqual(revoked["hosts"][0]["state"], "revoked")
+        grpc_revoked = self.server.admin_stub().ListHosts(
+            admin_pb2.ListHostsRequest(state="revoked", search="dash-"), metadata=self.meta(),
+            timeout=harness.RPC_TIMEOUT)
+        self.assertEqual(revoked, self.grpc_dict(grpc_revoked))
+        status, _, valid = self.api("GET", "/api/v1/hosts?state=valid&search=dash-&sort=expiry")
+        self.assertEqual([h["host_id"] for h in valid["hosts"]], [kept.host_id])
+        before = self.state()
+        msg = self.assert_error(self.api("GET", "/api/v1/hosts?state=purple"), 400,
+                                "INVALID_ARGUMENT", "failure")
+        err = harness.rpc_error(self.server.admin_stub().ListHosts,
+                                admin_pb2.ListHostsRequest(state="purple"), metadata=self.meta(),
+                                timeout=harness.RPC_TIMEOUT)
+        self.assertEqual((err.code(), err.details()), (grpc.StatusCode.INVALID_ARGUMENT, msg))
+        self.assert_error(self.api("GET", "/api/v1/hosts?sort=random"), 400, "INVALID_ARGUMENT",
+                          "expiry")
+        self.assertEqual(self.state(), before)
+
+    def test_crl_shards_page_and_download_as_the_http_endpoint_serves_them(self):
+        seen, after = [], None
+        for _ in range(10):
+            path = "/api/v1/crl-shards?limit=1" + ("" if after is None else "&after_shard=%d" % after)
+            status, _, page = self.api("GET", path)
+            self.assertEqual(status, 200, page)
+            req = admin_pb2.ListCrlShardsRequest(limit=1)
+            if after is not None:
+                req.after_shard = after
+            self.assertEqual(page, self.grpc_dict(self.server.admin_stub().ListCrlShards(
+                req, metadata=self.meta(), timeout=harness.RPC_TIMEOUT)))
+            seen += [s["shard"] for s in page["shards"]]
+            if "next_after_shard" not in page:
+                break
+            after = page["next_after_shard"]
+        self.assertEqual(seen, [-1, 0, 1])
+        http_port = self.server.ready["http_port"]
+        for shard, http_path in ((0, "/crl/g1/0.crl"), ("ca", "/crl/g1/ca.crl")):
+            status, headers, der = self.raw_get("/api/v1/crls/g1/%s.crl" % shard)
+            self.assertEqual(status, 200)
+            self.assertEqual(headers.get_content_type(), "application/pkix-crl")
+            self.assertEqual(der, harness.http_get(http_port, http_path).body)
+            self.assertEqual(self.raw_get("/api/v1/crls/g1/%s.crl" % shard, key=None)[0], 401)
+        self.assertEqual(self.raw_get("/api/v1/crls/g7/0.crl")[0], 404)
+        self.assertEqual(self.raw_get("/api/v1/crls/g1/99.crl")[0], 404)
+        self.assert_error(self.api("GET", "/api/v1/crl-shards?after_shard=99"), 400,
+                          "INVALID_ARGUMENT", "after_shard")
+        status, _, pem = self.raw_get("/api/v1/ca.pem")
+        self.assertEqual(status, 200)
+        end = b"-----END CERTIFICATE-----"
+        blocks = [b[b.index(b"-----BEGIN"):] + end for b in pem.split(end) if b"-----BEGIN" in b]
+        self.assertEqual(x509.load_pem_x509_certificate(blocks[0]), self.d.ca_cert)
+
     def test_sign_in_failures_count_per_forwarded_client_behind_a_trusted_proxy(self):
         other = self.other.ready["admin_port"]
         before = self.state()

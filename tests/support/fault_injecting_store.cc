@@ -107,6 +107,10 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     hit("count_hosts");
     return real_.count_hosts();
   }
+  DashboardCounts count_for_dashboard(TimePoint now) override {
+    hit("count_for_dashboard");
+    return real_.count_for_dashboard(now);
+  }
   std::int64_t count_hosts_reporting_trust() override {
     hit("count_hosts_reporting_trust");
     return real_.count_hosts_reporting_trust();
@@ -269,6 +273,10 @@ class FaultInjectingStore::RecordingTx final : public Tx {
   std::vector<AuditRow> list_audit(const AuditFilter& filter) override {
     hit("list_audit");
     return real_.list_audit(filter);
+  }
+  std::vector<AuditRow> list_latest_audit(std::uint32_t limit) override {
+    hit("list_latest_audit");
+    return real_.list_latest_audit(limit);
   }
 
  private:

@@ -1,0 +1,15 @@
+# Writes OUT: a C++ file holding every console asset in FILES (console/*) as
+# a string, so that hostca-server serves the console without files beside it.
+set(body "// Generated from console/*; do not edit.\n#include \"server/console_pages.h\"\n\nnamespace hostca {\n\nconst std::vector<ConsoleAsset>& embedded_console_assets() {\n  static const std::vector<ConsoleAsset> all = {\n")
+string(REPLACE "|" ";" FILES "${FILES}")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME)
+  file(READ ${f} text)
+  string(FIND "${text}" ")hostca_asset\"" clash)
+  if(NOT clash EQUAL -1)
+    message(FATAL_ERROR "${f} holds the raw-string delimiter )hostca_asset\"")
+  endif()
+  string(APPEND body "    {\"${name}\", R\"hostca_asset(${text})hostca_asset\"},\n")
+endforeach()
+string(APPEND body "  };\n  return all;\n}\n\n}  // namespace hostca\n")
+file(WRITE ${OUT} "${body}")
