@@ -15,6 +15,8 @@ PACKAGES=(
   # test: GoogleTest, and the independent checkers and client
   libgtest-dev libgmock-dev python3 python3-grpcio python3-protobuf
   python3-cryptography gnutls-bin nginx-light systemd python3-yaml yamllint
+  # test: the console in a real browser (tests/e2e/test_console_browser.py)
+  chromium chromium-driver python3-selenium libnss3-tools
   # fuzz: clang with libFuzzer and the sanitizer runtimes (deploy/fuzz.sh)
   clang libclang-rt-14-dev
   # benchmark: Google Benchmark, and the botan CLI for the crypto bound (bench/run.sh)
