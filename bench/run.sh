@@ -117,6 +117,13 @@ chmod 600 "$work/passphrase"
 grep -oE 'hca_admin_[A-Za-z0-9_-]{43}' "$work/init.out" | head -n1 >"$work/admin.key"
 chmod 600 "$work/admin.key"
 [ -s "$work/admin.key" ] || { echo "run.sh: init printed no admin key" >&2; exit 1; }
+# HOSTCA_BENCH_AFTER_INIT_SQL: a SQL file run on each new CA's database before
+# its servers start, to compare a schema change in one build (e.g.
+# bench/without_host_state_trigger.sql; docs/benchmarks.md).
+if [ -n "${HOSTCA_BENCH_AFTER_INIT_SQL:-}" ]; then
+  echo "== after init: $HOSTCA_BENCH_AFTER_INIT_SQL"
+  psql_ -q -v ON_ERROR_STOP=1 <"$HOSTCA_BENCH_AFTER_INIT_SQL"
+fi
 
 # start_server NAME [CONNINFO DIR]: serves the CA of CONNINFO (default the
 # first CA's) with the TLS files and passphrase under DIR (default $work) on
@@ -196,6 +203,9 @@ start_large_ca() {
     >"$work/large/init.out" 2>"$work/large/init.err" || { cat "$work/large/init.err" >&2; exit 1; }
   grep -oE 'hca_admin_[A-Za-z0-9_-]{43}' "$work/large/init.out" | head -n1 >"$work/large/admin.key"
   chmod 600 "$work/large/admin.key"
+  if [ -n "${HOSTCA_BENCH_AFTER_INIT_SQL:-}" ]; then
+    psql_large -q -v ON_ERROR_STOP=1 <"$HOSTCA_BENCH_AFTER_INIT_SQL"
+  fi
   local t0=$EPOCHREALTIME
   start_server c "$large_conninfo" "$work/large"
   start_server d "$large_conninfo" "$work/large"

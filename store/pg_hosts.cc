@@ -112,7 +112,15 @@ const Statement kSetCertificateFailure{
                     " LEFT JOIN LATERAL (SELECT true AS valid FROM certificates v WHERE "          \
                     "v.host_id = h.host_id"                                                        \
                     " AND v.revoked_at IS NULL AND v.not_after > " TS(3) " LIMIT 1) ok ON true"
-#define EXPIRY_KEY "coalesce(" US("h.newest_not_after") ", 9223372036854775807)"
+// The expiry order's key: a timestamptz, cheap to sort (its microseconds,
+// worked out per row through extract(), made a sort of 100,000 hosts take
+// 280 ms); hosts without a certificate last. $4 is the previous page's key
+// in microseconds, INT64_MAX for "infinity" and INT64_MIN before the first.
+#define EXPIRY_KEY "coalesce(h.newest_not_after, 'infinity'::timestamptz)"
+#define EXPIRY_AFTER                                                      \
+  "CASE $4::bigint WHEN 9223372036854775807 THEN 'infinity'::timestamptz" \
+  " WHEN -9223372036854775808 THEN '-infinity'::timestamptz"              \
+  " ELSE 'epoch'::timestamptz + $4::bigint * interval '1 microsecond' END"
 
 struct ListHostsStatements {
   std::vector<std::string> names, sqls;
@@ -146,8 +154,8 @@ struct ListHostsStatements {
           sql += filter_sql[f];
           sql += sort == HostSort::kName ? " AND (h.hostname, h.host_id) > ($4::text, $5::uuid)"
                                            " ORDER BY h.hostname, h.host_id LIMIT $2"
-                                         : " AND (" EXPIRY_KEY
-                                           ", h.host_id) > ($4::bigint, $5::uuid)"
+                                         : " AND (" EXPIRY_KEY ", h.host_id) > (" EXPIRY_AFTER
+                                           ", $5::uuid)"
                                            " ORDER BY " EXPIRY_KEY ", h.host_id LIMIT $2";
           names.push_back("list_hosts_" + std::to_string(index(search, sort, f)));
           sqls.push_back(std::move(sql));
@@ -171,24 +179,23 @@ const Statement kRecordTrustedCas{
 
 const Statement kCountHosts{"count_hosts", "SELECT count(*) FROM hosts"};
 
-// One scan of hosts (their state is on the row, migration 0015) and one of
-// the usable tokens. $1 now, $2 the end of the expiring window, $3 a day on.
+// One pass over hosts (their state is on the row, migration 0015) and one
+// over the tokens. (Eight counts over a CTE of the hosts read it eight
+// times: 84 ms at 100,000 hosts.) $1 now, $2 the end of the expiring window, $3 a day on.
 const Statement kCountForDashboard{
     "count_for_dashboard",
-    "WITH s AS (SELECT " HOST_STATE(TS(1), TS(2)) " AS state,"
+    "SELECT c.*, t.* FROM (SELECT count(*), count(*) FILTER (WHERE s.state = 'valid'),"
+    " count(*) FILTER (WHERE s.state = 'expiring'), count(*) FILTER (WHERE s.state = 'expired'),"
+    " count(*) FILTER (WHERE s.state = 'revoked'), count(*) FILTER (WHERE s.state = 'none'),"
+    " count(*) FILTER (WHERE s.failure), count(*) FILTER (WHERE s.auto)"
+    " FROM (SELECT " HOST_STATE(TS(1), TS(2)) " AS state,"
     " h.certificate_failure_at IS NOT NULL AS failure,"
-    " coalesce(h.auto_reissue_until > " TS(1) ", false) AS auto FROM hosts h),"
-    " t AS (SELECT count(*) FILTER (WHERE kind = 'authorization') AS a,"
-    " count(*) FILTER (WHERE kind = 'reissue') AS r,"
-    " coalesce(sum(max_uses - uses) FILTER (WHERE kind = 'authorization'), 0) AS left,"
-    " count(*) FILTER (WHERE expires_at <= " TS(3) ") AS soon"
-    " FROM tokens WHERE deleted_at IS NULL AND expires_at > " TS(1) " AND uses < max_uses)"
-    " SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM s WHERE state = 'valid'),"
-    " (SELECT count(*) FROM s WHERE state = 'expiring'),"
-    " (SELECT count(*) FROM s WHERE state = 'expired'),"
-    " (SELECT count(*) FROM s WHERE state = 'revoked'),"
-    " (SELECT count(*) FROM s WHERE state = 'none'), (SELECT count(*) FROM s WHERE failure),"
-    " (SELECT count(*) FROM s WHERE auto), t.a, t.r, t.left, t.soon FROM t"};
+    " coalesce(h.auto_reissue_until > " TS(1) ", false) AS auto FROM hosts h) s) c,"
+    " (SELECT count(*) FILTER (WHERE kind = 'authorization'),"
+    " count(*) FILTER (WHERE kind = 'reissue'),"
+    " coalesce(sum(max_uses - uses) FILTER (WHERE kind = 'authorization'), 0),"
+    " count(*) FILTER (WHERE expires_at <= " TS(3) ")"
+    " FROM tokens WHERE deleted_at IS NULL AND expires_at > " TS(1) " AND uses < max_uses) t"};
 
 const Statement kCountHostsReportingTrust{
     "count_hosts_reporting_trust",

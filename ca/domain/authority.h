@@ -334,8 +334,10 @@ class Authority {
   std::optional<CaCertificateView> ca_certificate(int generation) const;
   // The keys hosts should trust (next, active, retiring), with their links.
   std::vector<AnnouncedCaKey> announced_keys() const;
-  // The keys, the rollover phase and how far hosts follow.
-  CaStatus ca_status();
+  // The keys, the rollover phase and how far hosts follow. Without
+  // `with_counts`, the counts (hosts, hosts reporting, hosts trusting and
+  // valid certificates of each key: each a scan of the fleet) stay 0.
+  CaStatus ca_status(bool with_counts = true);
   // The console's dashboard (GetDashboard): hosts by state, usable tokens,
   // the CRLs of every key that publishes (the `soonest` most urgent), the
   // CA keys and the `recent` newest audit events.

@@ -45,7 +45,7 @@ std::string Authority::expiry_warning(TimePoint now, Duration margin) const {
          "started (hostca-server ca rollover start)";
 }
 
-CaStatus Authority::ca_status() {
+CaStatus Authority::ca_status(bool with_counts) {
   const auto k = keys();
   const TimePoint now = clock_.now();
   const auto publishing = k->ring->publishing(now);
@@ -55,8 +55,10 @@ CaStatus Authority::ca_status() {
   status.warning = expiry_warning(now);
   store_.transact([&](store::Tx& tx) {
     status.keys.clear();
-    status.hosts = tx.count_hosts();
-    status.hosts_reporting = tx.count_hosts_reporting_trust();
+    if (with_counts) {
+      status.hosts = tx.count_hosts();
+      status.hosts_reporting = tx.count_hosts_reporting_trust();
+    }
     for (const auto& key : k->ring->keys()) {
       CaKeyStatus s;
       const auto view = ca_certificate(key.generation);
@@ -73,8 +75,10 @@ CaStatus Authority::ca_status() {
       s.emergency = key.emergency;
       s.publishing =
           std::find(publishing.begin(), publishing.end(), key.generation) != publishing.end();
-      s.hosts_trusting = tx.count_hosts_trusting(key.spki_sha256);
-      s.valid_certificates = tx.count_valid_certificates_of_key(key.generation, now);
+      if (with_counts) {
+        s.hosts_trusting = tx.count_hosts_trusting(key.spki_sha256);
+        s.valid_certificates = tx.count_valid_certificates_of_key(key.generation, now);
+      }
       status.keys.push_back(std::move(s));
     }
   });
