@@ -617,10 +617,11 @@ std::vector<std::string> Authority::release_host_name(const Actor& actor,
     if (!carrying.empty() && !request.revoke_certificates) {
       std::string list;
       for (const auto& c : carrying) list += (list.empty() ? "" : ", ") + c.serial_hex;
-      throw failed_precondition("host " + host_id + " holds valid certificates that carry " +
-                                name.str() + " (" + list +
-                                "): release it together with their revocation (--revoke), or "
-                                "wait until they expire");
+      throw failed_precondition(
+          "host " + host_id + " holds valid certificates that carry " + name.str() + " (" + list +
+          "): release it together with their revocation (revoke_certificates; "
+          "hostca-admin host release-name --revoke), or wait until they "
+          "expire");
     }
     for (auto& c : carrying) {
       tx.revoke_certificate(c.serial_hex, now, static_cast<int>(reason));

@@ -231,8 +231,14 @@ Actor AdminJsonApi::authenticate(const httplib::Request& req, const std::string&
           .actor;
     }
   }
-  return authority_.authenticate_admin(admin_credential(req.get_header_value("Authorization")),
-                                       address_of(req), call);
+  AdminCredential credential = admin_credential(req.get_header_value("Authorization"));
+  if (!req.has_header("Authorization")) {
+    // A browser without a session, or a script without a key: say both ways in.
+    credential.problem =
+        "sign in first (POST /api/v1/session, or the console's sign-in page), or send the header "
+        "'Authorization: Bearer <admin key>'";
+  }
+  return authority_.authenticate_admin(credential, address_of(req), call);
 }
 
 void AdminJsonApi::guarded(const std::string& call, const httplib::Request& req,
