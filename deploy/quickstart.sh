@@ -64,6 +64,8 @@ hostca is starting. In another shell:
   $root/build/ca/hostca-admin token create --name lab --max-uses 2 --valid-for 24h
   $root/build/ca/hostca-agent --dir /tmp/agent get-ca --server 127.0.0.1:$grpc_port --fingerprint \$(openssl x509 -in $data/tls/ca.pem -outform DER | sha256sum | cut -d' ' -f1)
   $root/build/ca/hostca-agent --dir /tmp/agent enroll --token <token> --hostname web01.example
+The admin console (docs/console.md): https://127.0.0.1:$admin_port/
+  (the browser must trust $data/tls/ca.pem; sign in with the admin key)
 The admin JSON API (docs/api.md), for scripts:
   curl --cacert $data/tls/ca.pem -H "Authorization: Bearer \$HOSTCA_ADMIN_KEY" https://127.0.0.1:$admin_port/api/v1/hosts
 Stop with Ctrl-C; PostgreSQL keeps running (deploy/postgres.sh stop $data/postgres stops it).

@@ -52,6 +52,7 @@ passphrase_file = "/etc/hostca/passphrase"
 listen = "0.0.0.0:9443"
 http_listen = "0.0.0.0:9080"
 admin_listen = "127.0.0.1:9444"
+console_dir = "/srv/hostca-console"
 http_threads = 32
 ready_file = "/run/hostca/ready.json"
 log_format = "json"
