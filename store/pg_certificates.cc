@@ -24,6 +24,10 @@ const Statement kFindCertificateForUpdate{
     "find_certificate_for_update",
     "SELECT " CERT_COLUMNS " FROM certificates c WHERE c.serial_hex = $1 FOR UPDATE"};
 
+const Statement kHostOfCertificate{
+    "host_of_certificate",
+    "SELECT coalesce(host_id::text, '') FROM certificates WHERE serial_hex = $1"};
+
 const Statement kRevokeHostCertificates{
     "revoke_host_certificates",
     "UPDATE certificates c SET revoked_at = " TS(2) ", revocation_reason = $3"
@@ -76,11 +80,12 @@ const Statement kRevokeCertificatesOfKey{
 }  // namespace
 
 const StatementList& certificates_statements() {
-  static const StatementList all = {
-      &kFindHostsWithKeys,   &kRevokeHostsCertificates,   &kListHostCertificates,
-      &kFindHostWithKey,     &kFindCertificateForUpdate,  &kRevokeHostCertificates,
-      &kRevokeCertificate,   &kCountCertificatesExpiring, &kCountValidCertificatesOfKey,
-      &kCountHostsOnlyOnKey, &kRevokeCertificatesOfKey};
+  static const StatementList all = {&kFindHostsWithKeys,         &kRevokeHostsCertificates,
+                                    &kListHostCertificates,      &kFindHostWithKey,
+                                    &kFindCertificateForUpdate,  &kHostOfCertificate,
+                                    &kRevokeHostCertificates,    &kRevokeCertificate,
+                                    &kCountCertificatesExpiring, &kCountValidCertificatesOfKey,
+                                    &kCountHostsOnlyOnKey,       &kRevokeCertificatesOfKey};
   return all;
 }
 
@@ -143,6 +148,12 @@ std::vector<CertificateRow> PgTx::revoke_hosts_certificates(
     out.push_back(certificate_from(row, 0));
   }
   return out;
+}
+
+std::optional<std::string> PgTx::host_of_certificate(const std::string& serial_hex) {
+  const auto r = run(w_, kHostOfCertificate, serial_hex);
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<std::string>();
 }
 
 std::optional<CertificateRow> PgTx::find_certificate_for_update(const std::string& serial_hex) {

@@ -78,6 +78,7 @@ class PgTx final : public Tx {
   std::optional<std::string> find_host_with_key(const Bytes& spki_sha256,
                                                 const std::string& host_id) override;
   std::optional<CertificateRow> find_certificate_for_update(const std::string& serial_hex) override;
+  std::optional<std::string> host_of_certificate(const std::string& serial_hex) override;
   std::vector<std::optional<std::string>> find_hosts_with_keys(
       const std::vector<std::pair<Bytes, std::string>>& keys) override;
   std::vector<CertificateRow> revoke_hosts_certificates(const std::vector<std::string>& host_ids,

@@ -143,6 +143,10 @@ class CertificateTx {
   }
   virtual std::optional<CertificateRow> find_certificate_for_update(
       const std::string& serial_hex) = 0;
+  // The host a certificate belongs to (empty for the server's own; none
+  // for an unknown serial), without a lock: to lock the host row before
+  // the certificate's, in the order a reissue takes them.
+  virtual std::optional<std::string> host_of_certificate(const std::string& serial_hex) = 0;
   // Revokes the host's certificates that are unrevoked and unexpired at
   // `now`; returns them as they are now.
   virtual std::vector<CertificateRow> revoke_host_certificates(const std::string& host_id,

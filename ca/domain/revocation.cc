@@ -659,6 +659,12 @@ std::vector<std::string> Authority::revoke(const Actor& actor, const RevocationR
     const TimePoint now = clock_.now();
     std::vector<store::CertificateRow> revoked;
     if (!serial.empty()) {
+      // The host row first, then the certificate: the order a reissue takes
+      // them. The host row is written at commit (its state follows its
+      // certificates, migration 0015); the other order could deadlock.
+      if (const auto host = tx.host_of_certificate(serial); host && !host->empty()) {
+        tx.lock_host(*host);
+      }
       auto cert = tx.find_certificate_for_update(serial);
       if (!cert) throw not_found("no certificate has the serial " + serial);
       if (!cert->host_id) {

@@ -1,6 +1,6 @@
 -- 0015: the state of each host, for the console's dashboard and its hosts
 -- page filter (issue 16). A host's state is that of its newest certificate
--- (latest not_after; the later issued on a tie): valid, expiring, expired,
+-- (latest not_after, then latest issued): valid, expiring, expired,
 -- revoked, or none. Worked out from the certificates at each request, the
 -- dashboard's counts took 170-830 ms with 100,000 hosts and 300,000
 -- certificates (bench/console_scale.sh); kept on the host row, they are one
@@ -8,8 +8,9 @@
 --
 -- The three columns follow the certificates through a trigger, so that
 -- every path that issues or revokes (enrolment and reissue batches, renewal,
--- revocation, name release) keeps them without knowing of them. They are in
--- no index: the trigger's updates stay HOT (no index entry is written).
+-- revocation, name release, a rollover's revocations) keeps them without
+-- knowing of them. They are in no index: the trigger's updates stay HOT (no
+-- index entry is written).
 ALTER TABLE hosts
   ADD COLUMN newest_serial_hex text,
   ADD COLUMN newest_not_after timestamptz,
@@ -23,32 +24,39 @@ UPDATE hosts h
          ORDER BY host_id, not_after DESC, created_at DESC) c
  WHERE c.host_id = h.host_id;
 
+-- The trigger works the newest certificate out again from the host's own
+-- rows (certificates_host_idx) and writes the row only if that changed. It
+-- fires at commit (a deferred constraint trigger), once per certificate
+-- inserted or revoked: a reissue revokes the host's certificates and then
+-- inserts the new one, and by the commit the first firing finds the final
+-- state and the others find nothing to write. Fired at once, each wrote its
+-- own version of the host row.
 CREATE FUNCTION hosts_follow_certificates() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    UPDATE hosts
-       SET newest_serial_hex = NEW.serial_hex, newest_not_after = NEW.not_after,
-           newest_revoked = NEW.revoked_at IS NOT NULL
-     WHERE host_id = NEW.host_id AND newest_serial_hex IS DISTINCT FROM NEW.serial_hex
-       AND (newest_not_after IS NULL OR NEW.not_after >= newest_not_after);
-  ELSE
-    UPDATE hosts SET newest_revoked = NEW.revoked_at IS NOT NULL
-     WHERE host_id = NEW.host_id AND newest_serial_hex = NEW.serial_hex;
-  END IF;
+  UPDATE hosts h
+     SET newest_serial_hex = c.serial_hex, newest_not_after = c.not_after,
+         newest_revoked = c.revoked_at IS NOT NULL
+    FROM (SELECT x.serial_hex, x.not_after, x.revoked_at FROM certificates x
+           WHERE x.host_id = NEW.host_id
+           ORDER BY x.not_after DESC, x.created_at DESC LIMIT 1) c
+   WHERE h.host_id = NEW.host_id
+     AND (h.newest_serial_hex, h.newest_not_after, h.newest_revoked)
+         IS DISTINCT FROM (c.serial_hex, c.not_after, c.revoked_at IS NOT NULL);
   RETURN NULL;
 END;
 $$;
 
-CREATE TRIGGER certificates_issued_follow AFTER INSERT ON certificates
+CREATE CONSTRAINT TRIGGER certificates_issued_follow AFTER INSERT ON certificates
+  DEFERRABLE INITIALLY DEFERRED
   FOR EACH ROW WHEN (NEW.host_id IS NOT NULL) EXECUTE FUNCTION hosts_follow_certificates();
-CREATE TRIGGER certificates_revoked_follow AFTER UPDATE OF revoked_at ON certificates
+CREATE CONSTRAINT TRIGGER certificates_revoked_follow AFTER UPDATE OF revoked_at ON certificates
+  DEFERRABLE INITIALLY DEFERRED
   FOR EACH ROW WHEN (NEW.host_id IS NOT NULL AND OLD.revoked_at IS DISTINCT FROM NEW.revoked_at)
   EXECUTE FUNCTION hosts_follow_certificates();
 
 -- Enrolment, as migration 0009 made it, with one change: the host row is
--- written with its first certificate already named, so that the trigger's
--- UPDATE of a row just inserted (a second version of every new host) is
--- not needed. With it, enrolment at 64 clients was 12-17 % slower in each
+-- written with its first certificate already named, so that the trigger
+-- finds nothing to write (a second version of every new host row). With it, enrolment at 64 clients was 12-17 % slower in each
 -- of four rounds (bench/run.sh with bench/without_host_state_trigger.sql
 -- to compare; docs/benchmarks.md).
 CREATE OR REPLACE FUNCTION hostca_enrol_batch(

@@ -157,6 +157,10 @@ class FaultInjectingStore::RecordingTx final : public Tx {
     hit("find_host_with_key");
     return real_.find_host_with_key(spki_sha256, host_id);
   }
+  std::optional<std::string> host_of_certificate(const std::string& serial_hex) override {
+    hit("host_of_certificate");
+    return real_.host_of_certificate(serial_hex);
+  }
   std::optional<CertificateRow> find_certificate_for_update(
       const std::string& serial_hex) override {
     hit("find_certificate_for_update");
