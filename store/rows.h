@@ -182,8 +182,10 @@ enum class HostSort {
   kExpiry,  // (newest_not_after, host_id), hosts without a certificate last
 };
 struct HostQuery {
-  std::string hostname_contains;   // empty: any
-  std::string name_prefix;         // lower case; a host name or alias; empty: any
+  std::string hostname_contains;  // empty: any
+  // Lower case, of the characters names have (a-z, 0-9, '-', '.'); the
+  // start of a host name or alias; empty: any.
+  std::string name_prefix;
   std::optional<HostState> state;  // none: any
   bool failure_only = false;       // only hosts with a failure report not cleared
   HostSort sort = HostSort::kName;

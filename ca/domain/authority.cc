@@ -626,6 +626,11 @@ HostPage Authority::list_hosts(const HostListRequest& request) {
     return page;
   }
   for (auto& c : search) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // Names hold only letters, digits, '-' and '.' (HostName): a search with
+  // anything else matches none.
+  if (search.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") != std::string::npos) {
+    return page;
+  }
   q.name_prefix = search;
   const auto rows = store_.transact([&](store::Tx& tx) { return tx.list_hosts(q); });
   for (const auto& h : rows) page.hosts.push_back(view_of(h, q.now));
