@@ -135,6 +135,17 @@ async function render() {
       if (my !== seq || (e && e.status === 401)) return;
       showError(e && e.message ? e.message : String(e));
     },
+    // Runs `work` (a reload of part of the page) between loading() and
+    // loaded(), showing its error if it fails.
+    async run(work) {
+      ctx.loading();
+      try {
+        await work();
+      } catch (e) {
+        ctx.fail(e);
+      }
+      ctx.loaded();
+    },
     go,
     takeFlash() {
       const f = flash;

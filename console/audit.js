@@ -92,15 +92,7 @@ export async function auditPage(page, ctx) {
     info.textContent = events.length ? `${events.length} events` + (full ? "" : " (the last page)") : "";
   }
 
-  async function reload(from) {
-    ctx.loading();
-    try {
-      await load(from);
-    } catch (e) {
-      ctx.fail(e);
-    }
-    ctx.loaded();
-  }
+  const reload = (from) => ctx.run(() => load(from));
   next.addEventListener("click", () => {
     if (full) reload(last);
   });

@@ -90,15 +90,7 @@ export async function crlsPage(page, ctx) {
       (nextAfter === null ? " (the last page)" : "");
   }
 
-  async function reload(from) {
-    ctx.loading();
-    try {
-      await load(from);
-    } catch (e) {
-      ctx.fail(e);
-    }
-    ctx.loaded();
-  }
+  const reload = (from) => ctx.run(() => load(from));
   generation.addEventListener("change", () => {
     ctx.state.generation = generation.value;
     reload(null);

@@ -125,16 +125,10 @@ export async function hostsPage(page, ctx) {
     updateTicks();
   }
 
-  async function reload(token, number) {
-    ctx.loading();
-    try {
-      pageNumber = number;
-      await load(token);
-    } catch (e) {
-      ctx.fail(e);
-    }
-    ctx.loaded();
-  }
+  const reload = (token, number) => ctx.run(() => {
+    pageNumber = number;
+    return load(token);
+  });
   next.addEventListener("click", () => {
     if (nextToken) reload(nextToken, pageNumber + 1);
   });

@@ -798,23 +798,29 @@ class ConsoleBrowserTest(unittest.TestCase):
     def test_10a_every_control_has_a_label_and_the_hosts_filter_works_from_the_keyboard(self):
         self.signed_in()
         host_id = self.hosts["db01.example"]["host_id"]
-        unlabelled = {}
+        unlabelled, checked = {}, {}
         for route, name in (("dashboard", "dashboard"), ("hosts", "hosts"),
                             ("hosts/" + host_id, "host"), ("tokens", "tokens"),
                             ("audit", "audit"), ("crls", "crls")):
             self.open(route, name)
             # A visible input, select or textarea without a <label>, aria-label or
             # aria-labelledby is one a screen reader cannot name.
-            missing = self.js(
-                "return Array.from(document.querySelectorAll('#page input, #page select,"
+            shown, missing = self.js(
+                "var all = Array.from(document.querySelectorAll('#page input, #page select,"
                 " #page textarea')).filter(function (e) {"
-                "  return e.type !== 'hidden' && e.offsetParent !== null"
-                "   && e.labels.length === 0 && !e.getAttribute('aria-label')"
+                "  return e.type !== 'hidden' && e.offsetParent !== null; });"
+                "return [all.length, all.filter(function (e) {"
+                "  return e.labels.length === 0 && !e.getAttribute('aria-label')"
                 "   && !e.getAttribute('aria-labelledby'); })"
-                " .map(function (e) { return e.id || e.name || e.outerHTML.slice(0, 80); });")
+                " .map(function (e) { return e.id || e.name || e.outerHTML.slice(0, 80); })];")
+            checked[route] = shown
             if missing:
                 unlabelled[route] = missing
         self.assertEqual(unlabelled, {})
+        # The check looked at the controls: the hosts page has its filter, its
+        # action and a tick per host; the tokens page its form.
+        self.assertGreaterEqual(checked["hosts"], 3 + 1 + len(self.hosts), checked)
+        self.assertGreaterEqual(checked["tokens"], 5, checked)
         # From the keyboard alone: Tab from the page's heading reaches the search
         # field (the first control of the page), and Enter there applies the filter.
         from selenium.webdriver.common.keys import Keys
