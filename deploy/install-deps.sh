@@ -10,6 +10,7 @@ PACKAGES=(
   protobuf-compiler-grpc libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev
   libssl-dev  # OpenSSL's libcrypto: the CA's signatures and CSR checks
+  libp11-kit-dev  # the PKCS#11 header (the CA key in an HSM, ca/pki/pkcs11_key)
   # run: a private PostgreSQL 15 and the tools the quick start uses
   postgresql-15 openssl ca-certificates
   # test: GoogleTest, and the independent checkers and client
@@ -17,6 +18,8 @@ PACKAGES=(
   python3-cryptography gnutls-bin nginx-light systemd python3-yaml yamllint
   # test: the console in a real browser (tests/e2e/test_console_browser.py)
   chromium chromium-driver python3-selenium libnss3-tools
+  # test: the CA key in a PKCS#11 token (tests/hsm), against SoftHSM2
+  softhsm2
   # fuzz: clang with libFuzzer and the sanitizer runtimes (deploy/fuzz.sh)
   clang libclang-rt-14-dev
   # benchmark: Google Benchmark, and the botan CLI for the crypto bound (bench/run.sh)

@@ -7,6 +7,7 @@
 #include <botan/x509_ca.h>
 
 #include "common/error.h"
+#include "pki/pkcs11_key.h"
 
 namespace hostca {
 
@@ -42,6 +43,39 @@ std::vector<std::uint8_t> SoftwareSigner::sign_tbs(const std::vector<std::uint8_
   std::unique_ptr<Botan::PK_Signer> signer(Botan::choose_sig_format(*key_, rng_, hash_, algorithm));
   return Botan::X509_Object::make_signed(
       signer.get(), rng_, algorithm, Botan::secure_vector<std::uint8_t>(tbs.begin(), tbs.end()));
+}
+
+Botan::AlgorithmIdentifier Pkcs11Signer::algorithm_of(const Pkcs11Key& key) {
+  // RFC 5758 3.2: ECDSA's identifiers carry no parameters; RFC 4055:
+  // sha256WithRSAEncryption carries NULL. As Botan's software signer writes them.
+  switch (key.algorithm()) {
+    case Pkcs11KeyAlgorithm::kEcdsaP256:
+      return Botan::AlgorithmIdentifier(Botan::OID::from_string("1.2.840.10045.4.3.2"),
+                                        Botan::AlgorithmIdentifier::USE_EMPTY_PARAM);
+    case Pkcs11KeyAlgorithm::kEcdsaP384:
+      return Botan::AlgorithmIdentifier(Botan::OID::from_string("1.2.840.10045.4.3.3"),
+                                        Botan::AlgorithmIdentifier::USE_EMPTY_PARAM);
+    case Pkcs11KeyAlgorithm::kRsa3072:
+      break;
+  }
+  return Botan::AlgorithmIdentifier(Botan::OID::from_string("1.2.840.113549.1.1.11"),
+                                    Botan::AlgorithmIdentifier::USE_NULL_PARAM);
+}
+
+Pkcs11Signer::Pkcs11Signer(std::shared_ptr<const Pkcs11Key> key, Botan::X509_Certificate ca_cert)
+    : key_(std::move(key)), ca_cert_(std::move(ca_cert)), algorithm_(algorithm_of(*key_)) {
+  if (key_->public_key_spki() != ca_cert_.subject_public_key_info()) {
+    throw failed_precondition("the PKCS#11 key \"" + key_->options().key_label +
+                              "\" is not the key of the CA certificate");
+  }
+}
+
+std::vector<std::uint8_t> Pkcs11Signer::sign(const CertificateBody& body) const {
+  return sign_tbs(tbs_certificate(body, algorithm_, ca_cert_.subject_dn()));
+}
+
+std::vector<std::uint8_t> Pkcs11Signer::sign_tbs(const std::vector<std::uint8_t>& tbs) const {
+  return signed_object(tbs, algorithm_, key_->sign(tbs));
 }
 
 std::vector<std::uint8_t> tbs_certificate(const CertificateBody& body,

@@ -70,4 +70,27 @@ class SoftwareSigner final : public Signer {
   std::shared_ptr<const OpenSslSigningKey> openssl_;
 };
 
+class Pkcs11Key;
+
+// The CA key in a PKCS#11 token (pki/pkcs11_key.h): the same signatures,
+// in the same encodings, as the software signer's for a key of that
+// algorithm; the private key never leaves the token.
+class Pkcs11Signer final : public Signer {
+ public:
+  // Checks that the token's key is the key of the certificate.
+  Pkcs11Signer(std::shared_ptr<const Pkcs11Key> key, Botan::X509_Certificate ca_cert);
+  const Botan::X509_Certificate& ca_certificate() const override { return ca_cert_; }
+  std::vector<std::uint8_t> sign(const CertificateBody& body) const override;
+  const Botan::AlgorithmIdentifier& signature_algorithm() const override { return algorithm_; }
+  std::vector<std::uint8_t> sign_tbs(const std::vector<std::uint8_t>& tbs) const override;
+
+  // The signature algorithm of a token key, as X.509 names it.
+  static Botan::AlgorithmIdentifier algorithm_of(const Pkcs11Key& key);
+
+ private:
+  std::shared_ptr<const Pkcs11Key> key_;
+  Botan::X509_Certificate ca_cert_;
+  Botan::AlgorithmIdentifier algorithm_;
+};
+
 }  // namespace hostca
