@@ -239,6 +239,7 @@ void Pkcs11Key::release(unsigned long session, bool broken) const {
     for (unsigned long s : idle_) module_->f()->C_CloseSession(s);
     open_ -= 1 + idle_.size();
     idle_.clear();
+    key_handle_.reset();  // a token that comes back may number its objects anew
   } else {
     idle_.push_back(session);
   }
@@ -447,22 +448,39 @@ std::vector<std::uint8_t> Pkcs11Key::sign(const std::vector<std::uint8_t>& data)
     throw internal_error("the PKCS#11 token \"" + options_.token_label + "\" refused to sign (" +
                          rv_text(rv) + ")");
   };
-  const auto keys = [&] {
-    try {
-      return find(f, lease.session(), CKO_PRIVATE_KEY, options_.key_label);
-    } catch (const Error&) {
-      lease.broken();
-      throw unavailable("the PKCS#11 token \"" + options_.token_label +
-                        "\" cannot be searched: the HSM is unreachable or was reset; try "
-                        "again when it is back");
+  // The key's handle, found once: a handle of a token object holds in every
+  // session of this process, and a search is a round trip to the HSM. A
+  // handle the token no longer knows (it was reset) is looked up again.
+  ck_rv_t rv = CKR_KEY_HANDLE_INVALID;
+  for (int attempt = 0; attempt < 2 && rv == CKR_KEY_HANDLE_INVALID; ++attempt) {
+    ck_object_handle_t handle = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (attempt > 0) key_handle_.reset();
+      if (key_handle_) handle = *key_handle_;
     }
-  }();
-  if (keys.size() != 1) {
-    lease.broken();
-    throw unavailable("the PKCS#11 key \"" + options_.key_label + "\" is not on the token \"" +
-                      options_.token_label + "\" now; nothing was issued or published");
+    if (!handle) {
+      const auto keys = [&] {
+        try {
+          return find(f, lease.session(), CKO_PRIVATE_KEY, options_.key_label);
+        } catch (const Error&) {
+          lease.broken();
+          throw unavailable("the PKCS#11 token \"" + options_.token_label +
+                            "\" cannot be searched: the HSM is unreachable or was reset; try "
+                            "again when it is back");
+        }
+      }();
+      if (keys.size() != 1) {
+        lease.broken();
+        throw unavailable("the PKCS#11 key \"" + options_.key_label + "\" is not on the token \"" +
+                          options_.token_label + "\" now; nothing was issued or published");
+      }
+      handle = keys[0];
+      std::lock_guard<std::mutex> lock(mu_);
+      key_handle_ = handle;
+    }
+    rv = f->C_SignInit(lease.session(), &mech, handle);
   }
-  ck_rv_t rv = f->C_SignInit(lease.session(), &mech, keys[0]);
   if (rv != CKR_OK) fail(rv);
   unsigned long length = 0;
   rv = f->C_Sign(lease.session(), input.data(), input.size(), nullptr, &length);

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -87,8 +88,9 @@ class Pkcs11Key {
 
   mutable std::mutex mu_;
   mutable std::condition_variable free_;
-  mutable std::vector<unsigned long> idle_;  // open, logged-in sessions not in use
-  mutable std::size_t open_ = 0;             // sessions open (idle or in use)
+  mutable std::vector<unsigned long> idle_;          // open, logged-in sessions not in use
+  mutable std::size_t open_ = 0;                     // sessions open (idle or in use)
+  mutable std::optional<unsigned long> key_handle_;  // the private key's, once found
 };
 
 }  // namespace hostca
