@@ -13,7 +13,7 @@ namespace {
 
 const Statement kFindCa{
     "find_ca",
-    "SELECT ca_id, key_algorithm, certificate_der, encrypted_private_key_pem,"
+    "SELECT ca_id, key_algorithm, certificate_der, coalesce(encrypted_private_key_pem, ''),"
     " sha256_fingerprint, spki_sha256, crl_shards, " US("created_at") ","
     " coalesce(crl_base_url, '') FROM ca"};
 
@@ -21,7 +21,7 @@ const Statement kInsertCa{
     "insert_ca",
     "INSERT INTO ca (ca_id, key_algorithm, certificate_der, encrypted_private_key_pem,"
     " sha256_fingerprint, spki_sha256, crl_shards, created_at, crl_base_url)"
-    " VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, " TS(8) ", NULLIF($9, ''))"
+    " VALUES ($1::uuid, $2, $3, NULLIF($4, ''), $5, $6, $7, " TS(8) ", NULLIF($9, ''))"
     " ON CONFLICT DO NOTHING"};
 
 const Statement kRecordCrlBaseUrl{"record_crl_base_url",
@@ -58,10 +58,11 @@ const Statement kEndAdminSession{"end_admin_session",
 
 const Statement kLockCa{"lock_ca", "SELECT 1 FROM ca FOR UPDATE"};
 
-#define CA_KEY_COLUMNS                                                                         \
-  "generation, key_algorithm, certificate_der, encrypted_private_key_pem, sha256_fingerprint," \
-  " spki_sha256, state, coalesce(new_with_old_der, ''::bytea),"                                \
-  " coalesce(old_with_new_der, ''::bytea), emergency, " US("created_at")
+#define CA_KEY_COLUMNS \
+  "generation, key_algorithm, certificate_der, coalesce(encrypted_private_key_pem, ''),"     \
+  " sha256_fingerprint, spki_sha256, state, coalesce(new_with_old_der, ''::bytea),"          \
+  " coalesce(old_with_new_der, ''::bytea), emergency, " US("created_at") ","                 \
+  " coalesce(pkcs11_module, ''), coalesce(pkcs11_token_label, ''), coalesce(pkcs11_key_label, '')"
 
 const Statement kListCaKeys{"list_ca_keys",
                             "SELECT " CA_KEY_COLUMNS " FROM ca_keys ORDER BY generation"};
@@ -70,8 +71,9 @@ const Statement kInsertCaKey{
     "insert_ca_key",
     "INSERT INTO ca_keys (generation, key_algorithm, certificate_der, encrypted_private_key_pem,"
     " sha256_fingerprint, spki_sha256, state, new_with_old_der, old_with_new_der, emergency,"
-    " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''::bytea), NULLIF($9, ''::bytea),"
-    " $10, " TS(11) ")"};
+    " created_at, pkcs11_module, pkcs11_token_label, pkcs11_key_label) VALUES ($1, $2, $3,"
+    " NULLIF($4, ''), $5, $6, $7, NULLIF($8, ''::bytea), NULLIF($9, ''::bytea), $10, " TS(11) ","
+    " NULLIF($12, ''), NULLIF($13, ''), NULLIF($14, ''))"};
 
 const Statement kSetCaKeyState{
     "set_ca_key_state", "UPDATE ca_keys SET state = $3 WHERE generation = $1 AND state = $2"};
@@ -190,6 +192,9 @@ std::vector<CaKeyRow> PgTx::list_ca_keys() {
     k.old_with_new_der = bytes_of(r[8]);
     k.emergency = r[9].as<bool>();
     k.created_at = time_of(r[10]);
+    k.pkcs11_module = r[11].as<std::string>();
+    k.pkcs11_token_label = r[12].as<std::string>();
+    k.pkcs11_key_label = r[13].as<std::string>();
     out.push_back(std::move(k));
   }
   return out;
@@ -198,7 +203,8 @@ std::vector<CaKeyRow> PgTx::list_ca_keys() {
 void PgTx::insert_ca_key(const CaKeyRow& k) {
   run(w_, kInsertCaKey, k.generation, k.key_algorithm, bin(k.certificate_der),
       k.encrypted_private_key_pem, k.sha256_fingerprint, k.spki_sha256, k.state,
-      bin(k.new_with_old_der), bin(k.old_with_new_der), k.emergency, to_unix_micros(k.created_at));
+      bin(k.new_with_old_der), bin(k.old_with_new_der), k.emergency, to_unix_micros(k.created_at),
+      k.pkcs11_module, k.pkcs11_token_label, k.pkcs11_key_label);
 }
 
 bool PgTx::set_ca_key_state(int generation, const std::string& from, const std::string& to) {

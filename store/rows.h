@@ -16,7 +16,8 @@ struct CaRow {
   std::string ca_id;
   std::string key_algorithm;  // "ECDSA-P256", "ECDSA-P384", "Ed25519", "RSA-3072", ...
   Bytes certificate_der;
-  std::string encrypted_private_key_pem;  // PKCS#8, encrypted with the passphrase
+  // PKCS#8, encrypted with the passphrase; empty for a CA made in a PKCS#11 token.
+  std::string encrypted_private_key_pem;
   std::string sha256_fingerprint;
   std::string spki_sha256;
   int crl_shards = 1;
@@ -31,7 +32,13 @@ struct CaKeyRow {
   int generation = 1;
   std::string key_algorithm;
   Bytes certificate_der;
-  std::string encrypted_private_key_pem;  // PKCS#8, encrypted with the passphrase
+  // Where the private key is: either encrypted here (PKCS#8 under the
+  // passphrase), or in a PKCS#11 token (migration 0016), named by module,
+  // token label and key label; the other place's fields are empty.
+  std::string encrypted_private_key_pem;
+  std::string pkcs11_module;
+  std::string pkcs11_token_label;
+  std::string pkcs11_key_label;
   std::string sha256_fingerprint;
   std::string spki_sha256;
   std::string state;       // "next", "active", "retiring" or "retired"

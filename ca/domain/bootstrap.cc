@@ -43,10 +43,24 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
     }
   });
 
-  std::shared_ptr<const Botan::Private_Key> key = generate_key(options.algorithm, rng);
-  const Botan::X509_Certificate ca_cert = make_ca_certificate(*key, options.ca, now, rng);
-  const std::string encrypted = encrypt_private_key(*key, options.passphrase, rng);
-  auto signer = std::make_shared<SoftwareSigner>(key, ca_cert, rng);
+  std::shared_ptr<const Signer> signer;
+  std::string encrypted, algorithm_name;
+  bool token_key_made = false;
+  if (options.pkcs11) {
+    const auto token_key =
+        open_or_make_token_key(*options.pkcs11, options.algorithm, token_key_made);
+    auto cert = make_ca_certificate(uncertified(token_key), options.ca, now, rng);
+    signer = std::make_shared<Pkcs11Signer>(token_key, std::move(cert));
+    algorithm_name = token_key->algorithm_name();
+  } else {
+    const CaKeyAlgorithm algorithm = options.algorithm.value_or(CaKeyAlgorithm::kEcdsaP256);
+    std::shared_ptr<const Botan::Private_Key> key = generate_key(algorithm, rng);
+    auto cert = make_ca_certificate(*key, options.ca, now, rng);
+    encrypted = encrypt_private_key(*key, options.passphrase, rng);
+    signer = std::make_shared<SoftwareSigner>(key, std::move(cert), rng);
+    algorithm_name = to_string(algorithm);
+  }
+  const Botan::X509_Certificate& ca_cert = signer->ca_certificate();
   const CertificateIssuer issuer(options.profile, signer, rng);
 
   const auto server_key = generate_key(CaKeyAlgorithm::kEcdsaP256, rng);
@@ -56,6 +70,8 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
   InitResult result{ca_cert.PEM_encode(),
                     certificate_fingerprint(ca_cert),
                     spki_fingerprint(ca_cert),
+                    algorithm_name,
+                    token_key_made,
                     server_cert.pem(),
                     Botan::PKCS8::PEM_encode(*server_key),
                     SecretToken::generate(SecretKind::kAdminKey, rng),
@@ -63,7 +79,7 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
 
   store::CaRow ca_row;
   ca_row.ca_id = new_uuid(rng);
-  ca_row.key_algorithm = to_string(options.algorithm);
+  ca_row.key_algorithm = algorithm_name;
   const auto der = ca_cert.BER_encode();
   ca_row.certificate_der = Bytes(der.begin(), der.end());
   ca_row.encrypted_private_key_pem = encrypted;
@@ -78,6 +94,11 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
   first_key.key_algorithm = ca_row.key_algorithm;
   first_key.certificate_der = ca_row.certificate_der;
   first_key.encrypted_private_key_pem = encrypted;
+  if (options.pkcs11) {
+    first_key.pkcs11_module = options.pkcs11->module_path;
+    first_key.pkcs11_token_label = options.pkcs11->token_label;
+    first_key.pkcs11_key_label = options.pkcs11->key_label;
+  }
   first_key.sha256_fingerprint = ca_row.sha256_fingerprint;
   first_key.spki_sha256 = ca_row.spki_sha256;
   first_key.state = "active";
@@ -103,6 +124,7 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
     tx.insert_admin_key(admin);
     tx.append_audit(audit(now, "ca.init", ca_row.ca_id,
                           {{"algorithm", ca_row.key_algorithm},
+                           {"key_held_in", options.pkcs11 ? "pkcs11" : "database"},
                            {"sha256_fingerprint", ca_row.sha256_fingerprint},
                            {"crl_shards", ca_row.crl_shards},
                            {"crl_base_url", ca_row.crl_base_url}}));
@@ -117,6 +139,15 @@ InitResult initialize_ca(store::Store& store, const InitOptions& options, const 
 
 OpenedCa open_ca(store::Store& store, const std::string& passphrase,
                  Botan::RandomNumberGenerator& rng) {
+  CaKeySecrets secrets;
+  secrets.passphrase = passphrase;
+  OpenedCa opened = open_ca(store, secrets, rng);
+  secrets.wipe();
+  return opened;
+}
+
+OpenedCa open_ca(store::Store& store, const CaKeySecrets& secrets,
+                 Botan::RandomNumberGenerator& rng) {
   struct Found {
     std::optional<store::CaRow> ca;
     std::vector<store::CaKeyRow> keys;
@@ -129,7 +160,7 @@ OpenedCa open_ca(store::Store& store, const std::string& passphrase,
   if (!found.ca) {
     throw failed_precondition("the database holds no CA yet: run 'hostca-server init' first");
   }
-  auto ring = std::make_shared<const CaKeyRing>(CaKeyRing::open(found.keys, passphrase, rng));
+  auto ring = std::make_shared<const CaKeyRing>(CaKeyRing::open(found.keys, secrets, rng));
   return OpenedCa{ring, ring->active().signer, found.ca->crl_shards, found.ca->crl_base_url};
 }
 

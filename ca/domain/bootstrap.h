@@ -19,9 +19,15 @@
 namespace hostca {
 
 struct InitOptions {
-  CaKeyAlgorithm algorithm = CaKeyAlgorithm::kEcdsaP256;
+  // Unset: ECDSA P-256, or for a token the algorithm of the key it holds.
+  std::optional<CaKeyAlgorithm> algorithm;
   CaCertificateOptions ca;
+  // Encrypts a software CA key; not needed for a key in a PKCS#11 token.
   std::string passphrase;
+  // Set: the CA key is in this PKCS#11 token, under options' key label:
+  // the key there, or a new one made there (sensitive, not extractable).
+  // The database records module, token and key label, never the PIN.
+  std::optional<Pkcs11KeyOptions> pkcs11;
   // DNS names and IPv4 addresses the server's TLS certificate is valid for.
   std::vector<std::string> server_names = {"localhost", "127.0.0.1"};
   int crl_shards = 16;
@@ -34,6 +40,9 @@ struct InitResult {
   std::string ca_certificate_pem;
   std::string sha256_fingerprint;
   std::string spki_sha256;
+  std::string key_algorithm;
+  // A token key: made by this init (else it was in the token already).
+  bool token_key_made = false;
   std::string server_certificate_pem;
   std::string server_private_key_pem;  // plaintext PKCS#8: write it 0600
   SecretToken admin_key;
@@ -64,9 +73,13 @@ std::string crl_base_url_to_serve(const OpenedCa& ca, const std::string& configu
 // change one on record (Error(kFailedPrecondition)).
 void record_crl_base_url(store::Store& store, const std::string& url, const Clock& clock);
 
-// Loads the CA and decrypts its key. Throws Error(kFailedPrecondition) when
-// the database holds no CA or the passphrase is wrong.
-// The signer signs with `rng`, which must outlive it.
+// Loads the CA and opens its keys (CaKeyRing::open). Throws
+// Error(kFailedPrecondition) when the database holds no CA or a key's
+// secret is missing or wrong.
+// The signers sign with `rng`, which must outlive them.
+OpenedCa open_ca(store::Store& store, const CaKeySecrets& secrets,
+                 Botan::RandomNumberGenerator& rng);
+// A CA whose keys are all encrypted in the database.
 OpenedCa open_ca(store::Store& store, const std::string& passphrase,
                  Botan::RandomNumberGenerator& rng);
 

@@ -10,6 +10,7 @@
 #include <botan/x509self.h>
 
 #include "common/error.h"
+#include "domain/ca_link.h"
 #include "domain/signer.h"
 
 namespace hostca {
@@ -36,6 +37,18 @@ Botan::X509_Certificate make_ca_certificate(const Botan::Private_Key& key,
   std::string hash = signature_hash_for(key);
   if (hash == "Pure") hash = "SHA-512";
   return Botan::X509::create_self_signed_cert(opts, key, hash, rng);
+}
+
+Botan::X509_Certificate make_ca_certificate(const UncertifiedKey& key,
+                                            const CaCertificateOptions& options, TimePoint now,
+                                            Botan::RandomNumberGenerator& rng) {
+  Botan::X509_DN subject;
+  subject.add_attribute("X520.CommonName", options.common_name);
+  if (!options.organization.empty()) {
+    subject.add_attribute("X520.Organization", options.organization);
+  }
+  return make_self_signed_ca_certificate(key, subject, now - std::chrono::minutes(5),
+                                         now + options.validity, rng);
 }
 
 std::string encrypt_private_key(const Botan::Private_Key& key, const std::string& passphrase,

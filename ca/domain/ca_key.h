@@ -26,6 +26,12 @@ Botan::X509_Certificate make_ca_certificate(const Botan::Private_Key& key,
                                             const CaCertificateOptions& options, TimePoint now,
                                             Botan::RandomNumberGenerator& rng);
 
+// The same for a key hostca does not hold (a PKCS#11 token's), signed by it.
+struct UncertifiedKey;
+Botan::X509_Certificate make_ca_certificate(const UncertifiedKey& key,
+                                            const CaCertificateOptions& options, TimePoint now,
+                                            Botan::RandomNumberGenerator& rng);
+
 // A passphrase must be at least this long.
 constexpr std::size_t kMinPassphraseLength = 12;
 

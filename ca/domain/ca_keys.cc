@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "domain/ca_key.h"
 #include "pki/keys.h"
+#include "pki/pkcs11_key.h"
 
 namespace hostca {
 
@@ -40,7 +41,62 @@ TimePoint CaKey::not_after() const {
       certificate().not_after().to_std_timepoint().time_since_epoch()));
 }
 
-CaKeyRing CaKeyRing::open(const std::vector<store::CaKeyRow>& rows, const std::string& passphrase,
+void CaKeySecrets::wipe() {
+  passphrase.assign(passphrase.size(), '\0');
+  pkcs11_pin.assign(pkcs11_pin.size(), '\0');
+}
+
+std::shared_ptr<const Signer> open_token_key(const store::CaKeyRow& row,
+                                             const CaKeySecrets& secrets) {
+  if (secrets.pkcs11_pin.empty()) {
+    throw failed_precondition("CA key " + std::to_string(row.generation) +
+                              " is in the PKCS#11 token \"" + row.pkcs11_token_label +
+                              "\": give the token's PIN with --pkcs11-pin-file (pkcs11.pin_file) "
+                              "or $HOSTCA_PKCS11_PIN");
+  }
+  Pkcs11KeyOptions options;
+  options.module_path = row.pkcs11_module;
+  options.token_label = row.pkcs11_token_label;
+  options.key_label = row.pkcs11_key_label;
+  options.pin = secrets.pkcs11_pin;
+  options.max_sessions = secrets.pkcs11_sessions;
+  Botan::X509_Certificate cert(
+      std::vector<std::uint8_t>(row.certificate_der.begin(), row.certificate_der.end()));
+  return std::make_shared<Pkcs11Signer>(Pkcs11Key::open(options), std::move(cert));
+}
+
+std::shared_ptr<const Pkcs11Key> open_or_make_token_key(const Pkcs11KeyOptions& options,
+                                                        std::optional<CaKeyAlgorithm> wanted,
+                                                        bool& made) {
+  Pkcs11KeyAlgorithm algorithm = Pkcs11KeyAlgorithm::kEcdsaP256;
+  switch (wanted.value_or(CaKeyAlgorithm::kEcdsaP256)) {
+    case CaKeyAlgorithm::kEcdsaP256:
+      break;
+    case CaKeyAlgorithm::kEcdsaP384:
+      algorithm = Pkcs11KeyAlgorithm::kEcdsaP384;
+      break;
+    case CaKeyAlgorithm::kRsa3072:
+      algorithm = Pkcs11KeyAlgorithm::kRsa3072;
+      break;
+    default:
+      throw invalid_argument(
+          "a CA key in a PKCS#11 token is ecdsa-p256, ecdsa-p384 or rsa-3072, "
+          "not " +
+          to_string(*wanted));
+  }
+  if (options.key_label.empty()) throw invalid_argument("the PKCS#11 key label is empty");
+  if (options.token_label.empty()) throw invalid_argument("the PKCS#11 token label is empty");
+  auto key = Pkcs11Key::open_or_generate(options, algorithm, made);
+  if (!made && wanted && key->algorithm() != algorithm) {
+    throw failed_precondition("the PKCS#11 token \"" + options.token_label + "\" holds \"" +
+                              options.key_label + "\" as an " + key->algorithm_name() +
+                              " key, not " + to_string(*wanted) +
+                              ": leave out --key-algorithm to use it, or give another label");
+  }
+  return key;
+}
+
+CaKeyRing CaKeyRing::open(const std::vector<store::CaKeyRow>& rows, const CaKeySecrets& secrets,
                           Botan::RandomNumberGenerator& rng, const CaKeyRing* known) {
   CaKeyRing ring;
   for (const auto& row : rows) {
@@ -49,14 +105,24 @@ CaKeyRing CaKeyRing::open(const std::vector<store::CaKeyRow>& rows, const std::s
     key.state = ca_key_state_from(row.state);
     key.emergency = row.emergency;
     key.key_algorithm = row.key_algorithm;
+    if (!row.pkcs11_key_label.empty()) {
+      key.held_in = "pkcs11:" + row.pkcs11_token_label + "/" + row.pkcs11_key_label;
+    }
     const CaKey* held = known ? known->find(row.generation) : nullptr;
     if (held && held->sha256_fingerprint == row.sha256_fingerprint) {
       key.signer = held->signer;
+    } else if (!row.pkcs11_key_label.empty()) {
+      key.signer = open_token_key(row, secrets);
     } else {
+      if (secrets.passphrase.empty()) {
+        throw failed_precondition("CA key " + std::to_string(row.generation) +
+                                  " is encrypted with the CA passphrase: give --passphrase-file "
+                                  "(ca.passphrase_file) or set $HOSTCA_PASSPHRASE");
+      }
       Botan::X509_Certificate cert(
           std::vector<std::uint8_t>(row.certificate_der.begin(), row.certificate_der.end()));
       std::shared_ptr<const Botan::Private_Key> private_key =
-          decrypt_private_key(row.encrypted_private_key_pem, passphrase);
+          decrypt_private_key(row.encrypted_private_key_pem, secrets.passphrase);
       key.signer = std::make_shared<SoftwareSigner>(std::move(private_key), std::move(cert), rng);
     }
     key.new_with_old = certificate_of(row.new_with_old_der);

@@ -3,6 +3,7 @@
 #include <botan/pubkey.h>
 #include <botan/x509_ca.h>
 #include <botan/x509_ext.h>
+#include <botan/x509_key.h>
 
 #include <algorithm>
 
@@ -83,6 +84,45 @@ Botan::X509_Certificate make_next_ca_certificate(const Botan::X509_Certificate& 
                                    next_key.subject_public_key(), x509_time(now - kBackdate),
                                    x509_time(now + validity), current_ca.subject_dn(),
                                    current_ca.subject_dn(), ca_extensions(id, id));
+}
+
+Botan::X509_Certificate make_self_signed_ca_certificate(const UncertifiedKey& key,
+                                                        const Botan::X509_DN& subject,
+                                                        TimePoint not_before, TimePoint not_after,
+                                                        Botan::RandomNumberGenerator& rng) {
+  if (not_after <= not_before) throw invalid_argument("the CA validity must be positive");
+  std::unique_ptr<Botan::Public_Key> public_key;
+  try {
+    public_key.reset(Botan::X509::load_key(key.spki));
+  } catch (const std::exception& e) {
+    throw internal_error(std::string("the key to certify has no usable public key: ") + e.what());
+  }
+  const std::vector<std::uint8_t> id = key_id_of(*public_key);
+  CertificateBody body;
+  body.serial = random_serial(rng);
+  body.subject_spki = key.spki;
+  body.subject = subject;
+  body.not_before = x509_time(not_before);
+  body.not_after = x509_time(not_after);
+  body.extensions = ca_extensions(id, id);
+  const std::vector<std::uint8_t> tbs = tbs_certificate(body, key.algorithm, subject);
+  Botan::X509_Certificate cert(signed_object(tbs, key.algorithm, key.sign(tbs)));
+  // A key that signed with another key than its own would make a CA no one can verify.
+  if (!cert.check_signature(*public_key)) {
+    throw internal_error("the key's signature of its own CA certificate does not verify");
+  }
+  return cert;
+}
+
+Botan::X509_Certificate make_next_ca_certificate(const Botan::X509_Certificate& current_ca,
+                                                 const UncertifiedKey& next_key, Duration validity,
+                                                 TimePoint now, Botan::RandomNumberGenerator& rng) {
+  if (validity <= Duration::zero()) throw invalid_argument("the CA validity must be positive");
+  if (next_key.spki == current_ca.subject_public_key_info()) {
+    throw invalid_argument("the next CA key is the current one");
+  }
+  return make_self_signed_ca_certificate(next_key, current_ca.subject_dn(), now - kBackdate,
+                                         now + validity, rng);
 }
 
 LinkCertificates make_link_certificates(const Signer& current, const Signer& next, TimePoint now,

@@ -24,6 +24,20 @@ Botan::X509_Certificate make_next_ca_certificate(const Botan::X509_Certificate& 
                                                  Duration validity, TimePoint now,
                                                  Botan::RandomNumberGenerator& rng);
 
+// The same for a key hostca does not hold (a token's): the next CA's
+// certificate, signed by that key.
+Botan::X509_Certificate make_next_ca_certificate(const Botan::X509_Certificate& current_ca,
+                                                 const UncertifiedKey& next_key, Duration validity,
+                                                 TimePoint now, Botan::RandomNumberGenerator& rng);
+
+// A self-signed CA certificate of `key` with hostca's CA extensions (CA,
+// pathLen 0, keyCertSign and cRLSign, both critical; key identifiers), as
+// a token key's first certificate is made.
+Botan::X509_Certificate make_self_signed_ca_certificate(const UncertifiedKey& key,
+                                                        const Botan::X509_DN& subject,
+                                                        TimePoint not_before, TimePoint not_after,
+                                                        Botan::RandomNumberGenerator& rng);
+
 struct LinkCertificates {
   Botan::X509_Certificate new_with_old;  // the next public key, signed by the current key
   Botan::X509_Certificate old_with_new;  // the current public key, signed by the next key

@@ -68,37 +68,67 @@ RolloverStep start_rollover(store::Store& store, const CaKeyRing& ring,
     throw invalid_argument("the CA validity must be positive");
   }
   const CaKey& active = ring.active();
-  const CaKeyAlgorithm algorithm =
-      request.algorithm ? *request.algorithm : parse_ca_key_algorithm(active.key_algorithm);
 
   // Refuse early, before the (slow) key generation.
   const auto before = store.transact([](store::Tx& tx) { return tx.list_ca_keys(); });
   if (const auto* next = check_start(before, request)) return step_of(*next, false);
-  // The next key is encrypted with the passphrase every server opens the
-  // keys with: one that does not open the active key would lock them out.
-  for (const auto& r : before) {
-    if (r.generation == active.generation) {
-      decrypt_private_key(r.encrypted_private_key_pem, request.passphrase);
-    }
-  }
 
   const TimePoint now = clock.now();
-  std::shared_ptr<const Botan::Private_Key> key = generate_key(algorithm, rng);
-  const Botan::X509_Certificate cert =
-      make_next_ca_certificate(active.certificate(), *key, request.validity, now, rng);
-  const SoftwareSigner next_signer(key, cert, rng);
+  std::shared_ptr<const Signer> next_signer;
+  std::string algorithm_name, encrypted;
+  if (request.pkcs11) {
+    for (const auto& r : before) {
+      if (r.pkcs11_module == request.pkcs11->module_path &&
+          r.pkcs11_token_label == request.pkcs11->token_label &&
+          r.pkcs11_key_label == request.pkcs11->key_label) {
+        throw failed_precondition("\"" + r.pkcs11_key_label + "\" on the PKCS#11 token \"" +
+                                  r.pkcs11_token_label + "\" is " + key_name(r.generation) +
+                                  " already: give the next key a label of its own");
+      }
+    }
+    // Unset: the token key's own algorithm, or ECDSA P-256 for a new one.
+    bool made = false;
+    const auto token_key = open_or_make_token_key(*request.pkcs11, request.algorithm, made);
+    auto cert = make_next_ca_certificate(active.certificate(), uncertified(token_key),
+                                         request.validity, now, rng);
+    next_signer = std::make_shared<Pkcs11Signer>(token_key, std::move(cert));
+    algorithm_name = token_key->algorithm_name();
+  } else {
+    // Unset: the active key's (a token key's algorithm has the same name).
+    const CaKeyAlgorithm algorithm =
+        request.algorithm ? *request.algorithm : parse_ca_key_algorithm(active.key_algorithm);
+    // The next key is encrypted with the passphrase every server opens the
+    // keys with: one that does not open the keys kept in the database
+    // would lock the servers out.
+    for (const auto& r : before) {
+      if (!r.encrypted_private_key_pem.empty()) {
+        decrypt_private_key(r.encrypted_private_key_pem, request.passphrase);
+      }
+    }
+    std::shared_ptr<const Botan::Private_Key> key = generate_key(algorithm, rng);
+    auto cert = make_next_ca_certificate(active.certificate(), *key, request.validity, now, rng);
+    encrypted = encrypt_private_key(*key, request.passphrase, rng);
+    next_signer = std::make_shared<SoftwareSigner>(key, std::move(cert), rng);
+    algorithm_name = to_string(algorithm);
+  }
+  const Botan::X509_Certificate& cert = next_signer->ca_certificate();
 
   store::CaKeyRow row;
-  row.key_algorithm = to_string(algorithm);
+  row.key_algorithm = algorithm_name;
   row.certificate_der = der_bytes(cert);
-  row.encrypted_private_key_pem = encrypt_private_key(*key, request.passphrase, rng);
+  row.encrypted_private_key_pem = encrypted;
+  if (request.pkcs11) {
+    row.pkcs11_module = request.pkcs11->module_path;
+    row.pkcs11_token_label = request.pkcs11->token_label;
+    row.pkcs11_key_label = request.pkcs11->key_label;
+  }
   row.sha256_fingerprint = certificate_fingerprint(cert);
   row.spki_sha256 = spki_fingerprint(cert);
   row.state = request.emergency ? "active" : "next";
   row.emergency = request.emergency;
   row.created_at = now;
   if (!request.emergency) {
-    const LinkCertificates links = make_link_certificates(*active.signer, next_signer, now, rng);
+    const LinkCertificates links = make_link_certificates(*active.signer, *next_signer, now, rng);
     row.new_with_old_der = der_bytes(links.new_with_old);
     row.old_with_new_der = der_bytes(links.old_with_new);
   }
@@ -126,6 +156,7 @@ RolloverStep start_rollover(store::Store& store, const CaKeyRing& ring,
     tx.append_audit(audit_record(now, kActor, "ca.rollover.start", key_name(inserted.generation),
                                  "ok",
                                  {{"algorithm", inserted.key_algorithm},
+                                  {"key_held_in", request.pkcs11 ? "pkcs11" : "database"},
                                   {"sha256_fingerprint", inserted.sha256_fingerprint},
                                   {"spki_sha256", inserted.spki_sha256},
                                   {"emergency", inserted.emergency},

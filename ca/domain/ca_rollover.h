@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "pki/keys.h"
+#include "pki/pkcs11_key.h"
 #include "pki/revocation_reason.h"
 #include "store/store.h"
 
@@ -23,8 +24,13 @@ namespace hostca {
 class CaKeyRing;
 
 struct RolloverStart {
-  // Encrypts the next key, as init's; the ring was opened with it.
+  // Encrypts a next key kept in the database: it must open every other key
+  // kept there, since every server opens them all with one passphrase.
+  // Not needed for a next key in a token.
   std::string passphrase;
+  // Set: the next key is in this PKCS#11 token under options' key label
+  // (the key there, or a new one made there), as init's.
+  std::optional<Pkcs11KeyOptions> pkcs11;
   // Unset: the active key's.
   std::optional<CaKeyAlgorithm> algorithm;
   Duration validity = std::chrono::hours(24 * 365 * 10);

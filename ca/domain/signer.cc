@@ -62,6 +62,14 @@ Botan::AlgorithmIdentifier Pkcs11Signer::algorithm_of(const Pkcs11Key& key) {
                                     Botan::AlgorithmIdentifier::USE_NULL_PARAM);
 }
 
+UncertifiedKey uncertified(std::shared_ptr<const Pkcs11Key> key) {
+  UncertifiedKey out;
+  out.spki = key->public_key_spki();
+  out.algorithm = Pkcs11Signer::algorithm_of(*key);
+  out.sign = [key](const std::vector<std::uint8_t>& tbs) { return key->sign(tbs); };
+  return out;
+}
+
 Pkcs11Signer::Pkcs11Signer(std::shared_ptr<const Pkcs11Key> key, Botan::X509_Certificate ca_cert)
     : key_(std::move(key)), ca_cert_(std::move(ca_cert)), algorithm_(algorithm_of(*key_)) {
   if (key_->public_key_spki() != ca_cert_.subject_public_key_info()) {

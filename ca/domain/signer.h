@@ -2,6 +2,7 @@
 // at start, tomorrow an HSM or KMS. Implementations are thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,6 +72,16 @@ class SoftwareSigner final : public Signer {
 };
 
 class Pkcs11Key;
+
+// A key before it has a CA certificate: what signs that certificate (a
+// token's key, whose private half hostca never holds).
+struct UncertifiedKey {
+  std::vector<std::uint8_t> spki;  // DER SubjectPublicKeyInfo
+  Botan::AlgorithmIdentifier algorithm;
+  // The signature of a to-be-signed structure, as X.509 carries it.
+  std::function<std::vector<std::uint8_t>(const std::vector<std::uint8_t>& tbs)> sign;
+};
+UncertifiedKey uncertified(std::shared_ptr<const Pkcs11Key> key);
 
 // The CA key in a PKCS#11 token (pki/pkcs11_key.h): the same signatures,
 // in the same encodings, as the software signer's for a key of that

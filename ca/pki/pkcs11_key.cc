@@ -366,57 +366,76 @@ std::shared_ptr<Pkcs11Key> Pkcs11Key::open(const Pkcs11KeyOptions& options) {
   return key;
 }
 
+bool Pkcs11Key::label_taken() const {
+  Lease lease(*this);
+  auto* f = module_->f();
+  return !find(f, lease.session(), CKO_PRIVATE_KEY, options_.key_label).empty() ||
+         !find(f, lease.session(), CKO_PUBLIC_KEY, options_.key_label).empty();
+}
+
+void Pkcs11Key::make_pair(Pkcs11KeyAlgorithm algorithm) {
+  const Pkcs11KeyOptions& options = options_;
+  Lease lease(*this);
+  auto* f = module_->f();
+  unsigned char yes = 1, no = 0;
+  std::string label = options.key_label;
+  std::vector<std::uint8_t> curve;
+  unsigned long bits = 3072;
+  std::uint8_t exponent[] = {0x01, 0x00, 0x01};
+  std::vector<ck_attribute> pub = {
+      {CKA_TOKEN, &yes, 1},
+      {CKA_VERIFY, &yes, 1},
+      {CKA_LABEL, label.data(), label.size()},
+      {CKA_ID, label.data(), label.size()},
+  };
+  std::vector<ck_attribute> priv = {
+      {CKA_TOKEN, &yes, 1},
+      {CKA_PRIVATE, &yes, 1},
+      {CKA_SENSITIVE, &yes, 1},
+      {CKA_EXTRACTABLE, &no, 1},
+      {CKA_SIGN, &yes, 1},
+      {CKA_LABEL, label.data(), label.size()},
+      {CKA_ID, label.data(), label.size()},
+  };
+  ck_mechanism mech{CKM_EC_KEY_PAIR_GEN, nullptr, 0};
+  if (algorithm == Pkcs11KeyAlgorithm::kRsa3072) {
+    mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
+    pub.push_back({CKA_MODULUS_BITS, &bits, sizeof bits});
+    pub.push_back({CKA_PUBLIC_EXPONENT, exponent, sizeof exponent});
+  } else {
+    Botan::DER_Encoder(curve).encode(curve_of(algorithm));
+    pub.push_back({CKA_EC_PARAMS, curve.data(), curve.size()});
+  }
+  ck_object_handle_t pub_handle = 0, priv_handle = 0;
+  const ck_rv_t rv = f->C_GenerateKeyPair(lease.session(), &mech, pub.data(), pub.size(),
+                                          priv.data(), priv.size(), &pub_handle, &priv_handle);
+  if (rv != CKR_OK) {
+    if (device_gone(rv)) lease.broken();
+    throw failed_precondition("the PKCS#11 token \"" + options.token_label +
+                              "\" did not make the key (" + rv_text(rv) + ")");
+  }
+}
+
 std::shared_ptr<Pkcs11Key> Pkcs11Key::generate(const Pkcs11KeyOptions& options,
                                                Pkcs11KeyAlgorithm algorithm) {
   auto key =
       std::shared_ptr<Pkcs11Key>(new Pkcs11Key(Pkcs11Module::load(options.module_path), options));
-  {
-    Lease lease(*key);
-    auto* f = key->module_->f();
-    if (!find(f, lease.session(), CKO_PRIVATE_KEY, options.key_label).empty() ||
-        !find(f, lease.session(), CKO_PUBLIC_KEY, options.key_label).empty()) {
-      throw failed_precondition("the PKCS#11 token \"" + options.token_label +
-                                "\" already holds a key labelled \"" + options.key_label +
-                                "\": give a new label, or use that key without generating one");
-    }
-    unsigned char yes = 1, no = 0;
-    std::string label = options.key_label;
-    std::vector<std::uint8_t> curve;
-    unsigned long bits = 3072;
-    std::uint8_t exponent[] = {0x01, 0x00, 0x01};
-    std::vector<ck_attribute> pub = {
-        {CKA_TOKEN, &yes, 1},
-        {CKA_VERIFY, &yes, 1},
-        {CKA_LABEL, label.data(), label.size()},
-        {CKA_ID, label.data(), label.size()},
-    };
-    std::vector<ck_attribute> priv = {
-        {CKA_TOKEN, &yes, 1},
-        {CKA_PRIVATE, &yes, 1},
-        {CKA_SENSITIVE, &yes, 1},
-        {CKA_EXTRACTABLE, &no, 1},
-        {CKA_SIGN, &yes, 1},
-        {CKA_LABEL, label.data(), label.size()},
-        {CKA_ID, label.data(), label.size()},
-    };
-    ck_mechanism mech{CKM_EC_KEY_PAIR_GEN, nullptr, 0};
-    if (algorithm == Pkcs11KeyAlgorithm::kRsa3072) {
-      mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
-      pub.push_back({CKA_MODULUS_BITS, &bits, sizeof bits});
-      pub.push_back({CKA_PUBLIC_EXPONENT, exponent, sizeof exponent});
-    } else {
-      Botan::DER_Encoder(curve).encode(curve_of(algorithm));
-      pub.push_back({CKA_EC_PARAMS, curve.data(), curve.size()});
-    }
-    ck_object_handle_t pub_handle = 0, priv_handle = 0;
-    const ck_rv_t rv = f->C_GenerateKeyPair(lease.session(), &mech, pub.data(), pub.size(),
-                                            priv.data(), priv.size(), &pub_handle, &priv_handle);
-    if (rv != CKR_OK) {
-      if (device_gone(rv)) lease.broken();
-      throw failed_precondition("the PKCS#11 token \"" + options.token_label +
-                                "\" did not make the key (" + rv_text(rv) + ")");
-    }
+  if (key->label_taken()) {
+    throw failed_precondition("the PKCS#11 token \"" + options.token_label +
+                              "\" already holds a key labelled \"" + options.key_label +
+                              "\": give a new label, or use that key without generating one");
   }
+  key->make_pair(algorithm);
+  key->find_key();
+  return key;
+}
+
+std::shared_ptr<Pkcs11Key> Pkcs11Key::open_or_generate(const Pkcs11KeyOptions& options,
+                                                       Pkcs11KeyAlgorithm algorithm, bool& made) {
+  auto key =
+      std::shared_ptr<Pkcs11Key>(new Pkcs11Key(Pkcs11Module::load(options.module_path), options));
+  made = !key->label_taken();
+  if (made) key->make_pair(algorithm);
   key->find_key();
   return key;
 }

@@ -45,6 +45,11 @@ class Pkcs11Key {
   // already has.
   static std::shared_ptr<Pkcs11Key> generate(const Pkcs11KeyOptions& options,
                                              Pkcs11KeyAlgorithm algorithm);
+  // The key with that label if the token holds one (whatever its
+  // algorithm: see algorithm()), else a new one of `algorithm`; `made`
+  // says which.
+  static std::shared_ptr<Pkcs11Key> open_or_generate(const Pkcs11KeyOptions& options,
+                                                     Pkcs11KeyAlgorithm algorithm, bool& made);
   ~Pkcs11Key();
   Pkcs11Key(const Pkcs11Key&) = delete;
   Pkcs11Key& operator=(const Pkcs11Key&) = delete;
@@ -72,6 +77,9 @@ class Pkcs11Key {
   class Lease;
   Pkcs11Key(std::shared_ptr<Pkcs11Module> module, Pkcs11KeyOptions options);
   void find_key();
+  // Whether the token holds an object (private or public key) of the label.
+  bool label_taken() const;
+  void make_pair(Pkcs11KeyAlgorithm algorithm);
   // Finds the token's slot by its label (again after the token went away).
   bool find_slot() const;
   unsigned long acquire() const;

@@ -38,12 +38,58 @@ struct DatabaseFlags {
   }
 };
 
+// Where a new CA key goes: encrypted into the database (software), or into
+// a PKCS#11 token (an HSM).
+struct SignerFlags {
+  std::string signer = "software";
+  std::string module, token_label, key_label, pin_file;
+
+  void add(CLI::App* app) {
+    app->add_option("--signer", signer,
+                    "Where the CA key is: software (encrypted in the database with the "
+                    "passphrase) or pkcs11 (in a PKCS#11 token, never leaving it)")
+        ->check(CLI::IsMember({"software", "pkcs11"}))
+        ->capture_default_str();
+    app->add_option("--pkcs11-module", module,
+                    "Path of the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so");
+    app->add_option("--pkcs11-token-label", token_label, "Label of the token that holds the key");
+    app->add_option("--pkcs11-key-label", key_label,
+                    "Label of the CA key in the token: the key there, else a new one made there");
+    app->add_option("--pkcs11-pin-file", pin_file,
+                    "File holding the token's user PIN (else $HOSTCA_PKCS11_PIN)");
+  }
+
+  // The token for --signer pkcs11 (its PIN read), nullopt for software.
+  std::optional<Pkcs11KeyOptions> token() const {
+    if (signer != "pkcs11") {
+      if (!module.empty() || !token_label.empty() || !key_label.empty()) {
+        throw invalid_argument(
+            "--pkcs11-module, --pkcs11-token-label and --pkcs11-key-label "
+            "need --signer pkcs11");
+      }
+      return std::nullopt;
+    }
+    if (module.empty() || token_label.empty() || key_label.empty()) {
+      throw invalid_argument(
+          "--signer pkcs11 needs --pkcs11-module, --pkcs11-token-label and "
+          "--pkcs11-key-label");
+    }
+    Pkcs11KeyOptions o;
+    o.module_path = module;
+    o.token_label = token_label;
+    o.key_label = key_label;
+    o.pin = read_pkcs11_pin(pin_file);
+    o.max_sessions = 2;
+    return o;
+  }
+};
+
 void run_migrations(const std::string& conninfo) {
   const auto applied = store::Migrator(conninfo).apply();
   for (const auto& name : applied) spdlog::info("applied migration {}", name);
 }
 
-int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file,
+int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file, const SignerFlags& signer,
              const std::string& tls_dir, const std::vector<std::string>& names,
              const std::string& algorithm, int shards, const std::string& common_name,
              const std::string& validity, const std::string& crl_base_url) {
@@ -58,8 +104,15 @@ int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file,
         "http://ca.example.com:8080/crl); it goes into every certificate and never changes");
   }
   options.profile.validate();
-  options.algorithm = parse_ca_key_algorithm(algorithm);
-  options.passphrase = read_passphrase(passphrase_file);
+  if (!algorithm.empty()) options.algorithm = parse_ca_key_algorithm(algorithm);
+  options.pkcs11 = signer.token();
+  if (!options.pkcs11) {
+    options.passphrase = read_passphrase(passphrase_file);
+  } else if (!passphrase_file.empty()) {
+    throw invalid_argument(
+        "--passphrase-file is for a software CA key; a key in a PKCS#11 "
+        "token is unlocked by its PIN (--pkcs11-pin-file)");
+  }
   options.server_names = names;
   options.crl_shards = shards;
   options.ca.common_name = common_name;
@@ -71,6 +124,8 @@ int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file,
   SystemClock clock;
   Botan::System_RNG rng;
   const InitResult r = initialize_ca(store, options, clock, rng);
+  options.passphrase.assign(options.passphrase.size(), '\0');
+  if (options.pkcs11) options.pkcs11->pin.assign(options.pkcs11->pin.size(), '\0');
   write_file_atomically(tls_dir + "/ca.pem", r.ca_certificate_pem, 0644);
   write_file_atomically(tls_dir + "/server.pem", r.server_certificate_pem, 0644);
   write_file_atomically(tls_dir + "/server.key", r.server_private_key_pem, 0600);
@@ -78,6 +133,12 @@ int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file,
             << "  CA certificate:      " << tls_dir << "/ca.pem\n"
             << "  SHA-256 fingerprint: " << r.sha256_fingerprint << "\n"
             << "  SPKI SHA-256:        " << r.spki_sha256 << "\n"
+            << "  CA key:              " << r.key_algorithm << ", "
+            << (options.pkcs11 ? std::string(r.token_key_made ? "made" : "found") +
+                                     " in the PKCS#11 token \"" + options.pkcs11->token_label +
+                                     "\" as \"" + options.pkcs11->key_label + "\""
+                               : std::string("encrypted in the database with the passphrase"))
+            << "\n"
             << "  CRL base URL:        " << options.profile.crl_base_url << "\n"
             << "  server TLS files:    " << tls_dir << "/server.pem, " << tls_dir << "/server.key\n"
             << "Admin key (shown once, store it safely):\n"
@@ -105,7 +166,18 @@ void require_current_schema(const std::string& conninfo, const std::string& sett
 struct RolloverFlags {
   std::string passphrase_file, algorithm, validity = "3650d", reason = "superseded";
   bool emergency = false, revoke_remaining = false;
+  SignerFlags signer;  // start: where the next key goes; pin_file also opens the keys
 };
+
+// The secrets that open the CA's keys for a command that signs: each read
+// if given; CaKeyRing::open names the one a key needs and lacks.
+CaKeySecrets command_secrets(const std::string& passphrase_file, const std::string& pin_file) {
+  CaKeySecrets s;
+  s.passphrase = read_passphrase_if_given(passphrase_file);
+  s.pkcs11_pin = read_pkcs11_pin_if_given(pin_file);
+  s.pkcs11_sessions = 2;
+  return s;
+}
 
 void print_step(const char* what, const RolloverStep& step) {
   std::cout << what << " CA key " << step.generation
@@ -140,8 +212,8 @@ int cmd_rollover(const DatabaseFlags& db, const std::string& step, const Rollove
   }
   // start, and finish --revoke-remaining: they sign, so they open the CA's keys.
   RolloverStart start;
-  start.passphrase = read_passphrase(flags.passphrase_file);
-  const OpenedCa ca = open_ca(store, start.passphrase, rng);
+  CaKeySecrets secrets = command_secrets(flags.passphrase_file, flags.signer.pin_file);
+  const OpenedCa ca = open_ca(store, secrets, rng);
   if (step == "finish") {
     CertificateProfile profile;
     profile.crl_base_url = ca.crl_base_url;
@@ -154,14 +226,30 @@ int cmd_rollover(const DatabaseFlags& db, const std::string& step, const Rollove
   if (!flags.algorithm.empty()) start.algorithm = parse_ca_key_algorithm(flags.algorithm);
   start.validity = parse_duration(flags.validity);
   start.emergency = flags.emergency;
+  start.pkcs11 = flags.signer.token();
+  if (!start.pkcs11) {
+    if (secrets.passphrase.empty()) {
+      throw failed_precondition(
+          "a next key kept in the database is encrypted with the CA passphrase: give "
+          "--passphrase-file or set HOSTCA_PASSPHRASE (every server needs it too)");
+    }
+    start.passphrase = secrets.passphrase;
+  }
   const RolloverStep made = start_rollover(store, *ca.ring, start, clock, rng);
   start.passphrase.assign(start.passphrase.size(), '\0');
+  if (start.pkcs11) start.pkcs11->pin.assign(start.pkcs11->pin.size(), '\0');
+  secrets.wipe();
   print_step(flags.emergency ? "Made and activated (emergency, no link)" : "Announced next", made);
   std::cout << (flags.emergency
                     ? "Agents report a certificate failure until re-pinned with the fingerprint "
                       "above, handed over out of band.\n"
                     : "Agents pin it on their next contact; run 'hostca-server ca rollover "
-                      "activate' once 'hostca-admin ca status' shows them trusting it.\n");
+                      "activate' once 'hostca-admin ca status' shows them trusting it.\n")
+            << (start.pkcs11
+                    ? "The key is in the PKCS#11 token: every server needs the token's module "
+                      "and PIN (pkcs11.pin_file) to sign with it.\n"
+                    : "The key is encrypted in the database: every server needs the CA "
+                      "passphrase (ca.passphrase_file) to sign with it.\n");
   return 0;
 }
 
@@ -173,7 +261,8 @@ int cmd_serve(ServeConfig config) {
     const Duration d = parse_duration(behind ? offset + 1 : offset);
     options.drill_clock_offset = behind ? -d : d;
   }
-  options.passphrase = read_passphrase(config.passphrase_file);
+  options.secrets.passphrase = read_passphrase_if_given(config.passphrase_file);
+  options.secrets.pkcs11_pin = read_pkcs11_pin_if_given(config.pkcs11_pin_file);
   const std::string& tls_dir = config.tls_dir;
   const std::string& ready_file = config.ready_file;
   require_current_schema(options.database.conninfo, "database.conninfo");
@@ -312,8 +401,9 @@ int main(int argc, char** argv) {
   auto* init =
       app.add_subcommand("init", "Initialise a CA in an empty database (never overwrites one)");
   db.add(init);
-  std::string passphrase_file, tls_dir = "./tls", algorithm = "ecdsa-p256",
-                               common_name = "hostca CA", ca_validity = "3650d";
+  std::string passphrase_file, tls_dir = "./tls", algorithm, common_name = "hostca CA",
+                               ca_validity = "3650d";
+  SignerFlags init_signer;
   std::vector<std::string> names{"localhost", "127.0.0.1"};
   int shards = 16;
   init->add_option(
@@ -324,8 +414,9 @@ int main(int argc, char** argv) {
   init->add_option("--server-name", names, "DNS name or IPv4 address of the server (repeat)")
       ->capture_default_str();
   init->add_option("--key-algorithm", algorithm,
-                   "ecdsa-p256, ecdsa-p384, ed25519, rsa-3072 or rsa-4096")
-      ->capture_default_str();
+                   "ecdsa-p256 (default), ecdsa-p384, ed25519, rsa-3072 or rsa-4096; in a "
+                   "PKCS#11 token ecdsa-p256, ecdsa-p384 or rsa-3072 (default: the key's there)");
+  init_signer.add(init);
   init->add_option("--crl-shards", shards, "Number of CRL shards, fixed for the CA's life")
       ->capture_default_str();
   init->add_option("--common-name", common_name, "Common name of the CA certificate")
@@ -380,6 +471,7 @@ int main(int argc, char** argv) {
   roll_start
       ->add_option("--ca-validity", rollover_flags.validity, "Validity of the next CA certificate")
       ->capture_default_str();
+  rollover_flags.signer.add(roll_start);
   roll_start->add_flag("--emergency", rollover_flags.emergency,
                        "The key is compromised: the new key issues at once, without a link "
                        "(every agent must be re-pinned by hand)");
@@ -398,6 +490,9 @@ int main(int argc, char** argv) {
   roll_finish->add_option("--passphrase-file", rollover_flags.passphrase_file,
                           "File holding the CA passphrase, for --revoke-remaining (else "
                           "$HOSTCA_PASSPHRASE)");
+  roll_finish->add_option("--pkcs11-pin-file", rollover_flags.signer.pin_file,
+                          "File holding the PKCS#11 token's PIN, for --revoke-remaining with a "
+                          "key in a token (else $HOSTCA_PKCS11_PIN)");
 
   try {
     app.parse(argc, argv);
@@ -407,8 +502,8 @@ int main(int argc, char** argv) {
 
   try {
     if (init->parsed()) {
-      return cmd_init(db, passphrase_file, tls_dir, names, algorithm, shards, common_name,
-                      ca_validity, init_crl_base_url);
+      return cmd_init(db, passphrase_file, init_signer, tls_dir, names, algorithm, shards,
+                      common_name, ca_validity, init_crl_base_url);
     }
     if (serve->parsed()) {
       ServeConfig c = serve_flags.load();

@@ -190,7 +190,7 @@ CaServer::CaServer(ServeOptions options)
 
 void CaServer::start(const std::string& tls_cert_pem) {
   store_ = std::make_unique<store::PgStore>(options_.database);
-  const OpenedCa ca = open_ca(*store_, options_.passphrase, rng_);
+  const OpenedCa ca = open_ca(*store_, options_.secrets, rng_);
 
   const auto [http_host, http_port] = split_host_port(options_.http_listen, "server.http_listen");
   // One CRL URL for the CA, whatever server issues: the one recorded at init.
@@ -359,7 +359,7 @@ void CaServer::follow_ca_keys() {
     const auto current = authority_->ring();
     if (ca_keys_version(rows) == current->version()) return;
     auto ring = std::make_shared<const CaKeyRing>(
-        CaKeyRing::open(rows, options_.passphrase, rng_, current.get()));
+        CaKeyRing::open(rows, options_.secrets, rng_, current.get()));
     const int before = current->active().generation;
     authority_->reload(ring);
     keys_failure_.clear();
@@ -479,7 +479,7 @@ void CaServer::stop_background() {
 }
 
 CaServer::~CaServer() {
-  options_.passphrase.assign(options_.passphrase.size(), '\0');
+  options_.secrets.wipe();
   if (server_) {
     if (revocation_service_) revocation_service_->stop();
     revocations_.notify();

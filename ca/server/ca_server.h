@@ -32,9 +32,10 @@ class RevocationFeed;
 
 struct ServeOptions {
   store::PgStoreOptions database;
-  // Kept in memory while serving (like the decrypted CA keys it opens), to
-  // open the keys a rollover adds.
-  std::string passphrase;
+  // The passphrase and the PKCS#11 PIN, kept in memory while serving (like
+  // the decrypted CA keys and token sessions they open), to open the keys
+  // a rollover adds.
+  CaKeySecrets secrets;
   std::string grpc_listen = "127.0.0.1:8443";  // host:port; port 0 picks one
   std::string http_listen = "127.0.0.1:8080";
   // HTTPS address of the admin JSON API (/api/v1); empty: not served.

@@ -163,6 +163,15 @@ std::vector<ServeSetting> make_settings() {
       "File holding the CA passphrase (else $HOSTCA_PASSPHRASE)",
       [](ServeConfig & c) -> auto& { return c.passphrase_file; }));
   s.push_back(text(
+      "pkcs11.pin_file", "pkcs11-pin-file",
+      "File holding the PIN of the PKCS#11 token of a CA key kept in one (else "
+      "$HOSTCA_PKCS11_PIN)",
+      [](ServeConfig & c) -> auto& { return c.pkcs11_pin_file; }));
+  s.push_back(integer<std::size_t>(
+      "pkcs11.sessions", "pkcs11-sessions",
+      "PKCS#11 sessions each token-held CA key keeps open, shared by every thread",
+      [](ServeConfig & c) -> auto& { return c.options.secrets.pkcs11_sessions; }, 1, 1024));
+  s.push_back(text(
       "server.listen", "listen", "gRPC address",
       [](ServeConfig & c) -> auto& { return c.options.grpc_listen; }, {}, false));
   s.push_back(text(

@@ -17,8 +17,9 @@ namespace hostca {
 struct ServeConfig {
   ServeConfig();
 
-  ServeOptions options;         // options.passphrase stays empty here
+  ServeOptions options;         // options.secrets' passphrase and PIN stay empty here
   std::string passphrase_file;  // empty: $HOSTCA_PASSPHRASE
+  std::string pkcs11_pin_file;  // empty: $HOSTCA_PKCS11_PIN
   std::string tls_dir = "./tls";
   std::string ready_file;
   std::string log_format = "text";
