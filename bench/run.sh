@@ -9,12 +9,18 @@
 # subscriber on the other; optionally a soak with the server's RSS at the
 # start and the end. Prints a table per phase and writes all results as JSON.
 # Everything it starts it stops, and its temporary folder goes on exit.
+# The CA key is encrypted in the database (--signer software, the default),
+# or with --signer pkcs11 held in a SoftHSM2 token made in the temporary
+# folder (its own SOFTHSM2_CONF; init and every server sign through the
+# PKCS#11 module, unlocked by a PIN file; --pkcs11-sessions N is passed to
+# serve, else the server's default; --pkcs11-module the module's path).
 #
 #   bench/run.sh [--build-dir DIR] [--json FILE] [--count N] [--reissue-count N]
 #                [--revoked-small N] [--revoked-large N] [--crl-shards N]
 #                [--pool-size N] [--shared-buffers SIZE] [--crl-seconds S] [--crl-clients C]
 #                [--visibility-count N] [--reissue-rounds N] [--soak-seconds S]
 #                [--phases "enrol reissue crl visibility soak"]
+#                [--signer software|pkcs11] [--pkcs11-sessions N] [--pkcs11-module PATH]
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,7 +40,10 @@ visibility_count=200
 reissue_rounds=2
 soak_seconds=0
 phases="enrol reissue crl visibility"
-usage="usage: $0 [--build-dir DIR] [--json FILE] [--count N] [--reissue-count N] [--revoked-small N] [--revoked-large N] [--crl-shards N] [--pool-size N] [--shared-buffers SIZE] [--crl-seconds S] [--crl-clients C] [--visibility-count N] [--reissue-rounds N] [--soak-seconds S] [--phases LIST]"
+signer=software
+pkcs11_sessions=
+pkcs11_module=/usr/lib/softhsm/libsofthsm2.so
+usage="usage: $0 [--build-dir DIR] [--json FILE] [--count N] [--reissue-count N] [--revoked-small N] [--revoked-large N] [--crl-shards N] [--pool-size N] [--shared-buffers SIZE] [--crl-seconds S] [--crl-clients C] [--visibility-count N] [--reissue-rounds N] [--soak-seconds S] [--phases LIST] [--signer software|pkcs11] [--pkcs11-sessions N] [--pkcs11-module PATH]"
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build_dir=$(realpath "$2"); shift 2 ;;
@@ -52,10 +61,20 @@ while [ $# -gt 0 ]; do
     --soak-seconds) soak_seconds=$2; shift 2 ;;
     --reissue-rounds) reissue_rounds=$2; shift 2 ;;
     --phases) phases=$2; shift 2 ;;
+    --signer) signer=$2; shift 2 ;;
+    --pkcs11-sessions) pkcs11_sessions=$2; shift 2 ;;
+    --pkcs11-module) pkcs11_module=$2; shift 2 ;;
     -h|--help) echo "$usage"; exit 0 ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
 done
+case "$signer" in
+  software) [ -z "$pkcs11_sessions" ] || { echo "run.sh: --pkcs11-sessions needs --signer pkcs11" >&2; exit 2; } ;;
+  pkcs11)
+    [ -r "$pkcs11_module" ] || { echo "run.sh: PKCS#11 module $pkcs11_module missing (apt-get install softhsm2)" >&2; exit 1; }
+    command -v softhsm2-util >/dev/null || { echo "run.sh: softhsm2-util missing (apt-get install softhsm2)" >&2; exit 1; } ;;
+  *) echo "$usage" >&2; exit 2 ;;
+esac
 [ "$soak_seconds" -gt 0 ] && case " $phases " in *" soak "*) ;; *) phases="$phases soak" ;; esac
 server_bin=$build_dir/ca/hostca-server
 bench_bin=$build_dir/bench/hostca-bench
@@ -109,9 +128,36 @@ fsync=$(psql_ -tAc 'SHOW fsync')
 echo "== postgres: synchronous_commit=$sync fsync=$fsync"
 [ "$sync" = on ] && [ "$fsync" = on ] || { echo "run.sh: PostgreSQL is not durable" >&2; exit 1; }
 
-head -c 24 /dev/urandom | base64 >"$work/passphrase"
-chmod 600 "$work/passphrase"
-"$server_bin" init --database "$conninfo" --passphrase-file "$work/passphrase" \
+# The CA key's secret: init's and serve's options for it (key_args KEY-LABEL
+# gives init's, serve_key_args serve's). software: a passphrase that
+# encrypts the key in the database. pkcs11: a SoftHSM2 token in $work/softhsm
+# (its own configuration, exported to init and the servers, which run as
+# this user and so can read and write the token folder), each CA's key made
+# in it by init under a label of its own, unlocked by a PIN file.
+if [ "$signer" = software ]; then
+  head -c 24 /dev/urandom | base64 >"$work/passphrase"
+  chmod 600 "$work/passphrase"
+  key_args() { key_args_=(--passphrase-file "$work/passphrase"); }
+  serve_key_args=(--passphrase-file "$work/passphrase")
+else
+  mkdir -m 0700 -p "$work/softhsm/tokens"
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+    "$work/softhsm/tokens" >"$work/softhsm/softhsm2.conf"
+  export SOFTHSM2_CONF=$work/softhsm/softhsm2.conf
+  head -c 12 /dev/urandom | base64 | tr -d '/+=' >"$work/pkcs11.pin"
+  chmod 600 "$work/pkcs11.pin"
+  softhsm2-util --init-token --free --label hostca --pin "$(cat "$work/pkcs11.pin")" \
+    --so-pin "$(head -c 12 /dev/urandom | base64 | tr -d '/+=')" >"$work/softhsm/init-token.out" 2>&1 ||
+    { cat "$work/softhsm/init-token.out" >&2; exit 1; }
+  key_args() {
+    key_args_=(--signer pkcs11 --pkcs11-module "$pkcs11_module" --pkcs11-token-label hostca
+               --pkcs11-key-label "$1" --pkcs11-pin-file "$work/pkcs11.pin")
+  }
+  serve_key_args=(--pkcs11-pin-file "$work/pkcs11.pin" ${pkcs11_sessions:+--pkcs11-sessions "$pkcs11_sessions"})
+  echo "== signer: PKCS#11, SoftHSM2 $(softhsm2-util --version) ($pkcs11_module), token \"hostca\" in $work/softhsm/tokens, sessions per key ${pkcs11_sessions:-as the server sets}"
+fi
+key_args hostca-bench-ca
+"$server_bin" init --database "$conninfo" "${key_args_[@]}" \
   --tls-dir "$work/tls" --key-algorithm ecdsa-p256 --crl-shards "$crl_shards" \
   >"$work/init.out" 2>"$work/init.err" || { cat "$work/init.err" >&2; exit 1; }
 grep -oE 'hca_admin_[A-Za-z0-9_-]{43}' "$work/init.out" | head -n1 >"$work/admin.key"
@@ -126,7 +172,8 @@ if [ -n "${HOSTCA_BENCH_AFTER_INIT_SQL:-}" ]; then
 fi
 
 # start_server NAME [CONNINFO DIR]: serves the CA of CONNINFO (default the
-# first CA's) with the TLS files and passphrase under DIR (default $work) on
+# first CA's) with the TLS files under DIR (default $work) and the CA key's
+# secret ($serve_key_args) on
 # kernel-chosen loopback ports; sets NAME_grpc, NAME_http, NAME_pid.
 start_server() {
   local name=$1 db=${2:-$conninfo} dir=${3:-$work}
@@ -135,7 +182,7 @@ start_server() {
   # HOSTCA_BENCH_SERVER_ARGS: more serve options for both servers (e.g.
   # "--reissue-batch 1", to compare; docs/benchmarks.md).
   env ${HOSTCA_BENCH_SERVER_PRELOAD:+LD_PRELOAD="$HOSTCA_BENCH_SERVER_PRELOAD"} \
-  "$server_bin" serve --database "$db user=hostca_server" --passphrase-file "$work/passphrase" \
+  "$server_bin" serve --database "$db user=hostca_server" "${serve_key_args[@]}" \
     --tls-dir "$dir/tls" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
     --pool-size "$pool_size" --ready-file "$work/$name.ready" ${HOSTCA_BENCH_SERVER_ARGS:-} \
     >"$work/$name.log" 2>&1 &
@@ -198,7 +245,8 @@ psql_large() {
 start_large_ca() {
   mkdir -p "$work/large"
   psql_ -q -c "CREATE DATABASE hostca_large OWNER hostca"
-  "$server_bin" init --database "$large_conninfo" --passphrase-file "$work/passphrase" \
+  key_args hostca-bench-ca-large
+  "$server_bin" init --database "$large_conninfo" "${key_args_[@]}" \
     --tls-dir "$work/large/tls" --key-algorithm ecdsa-p256 --crl-shards "$crl_shards" \
     >"$work/large/init.out" 2>"$work/large/init.err" || { cat "$work/large/init.err" >&2; exit 1; }
   grep -oE 'hca_admin_[A-Za-z0-9_-]{43}' "$work/large/init.out" | head -n1 >"$work/large/admin.key"
@@ -305,16 +353,18 @@ for phase in $phases; do
 done
 echo "== server a RSS at end: $(rss_kib "$a_pid") KiB"
 
-python3 - "$work" "$json_out" "$sync" "$crl_shards" "$pool_size" <<'PY'
+python3 - "$work" "$json_out" "$sync" "$crl_shards" "$pool_size" "$signer" "$pkcs11_sessions" <<'PY'
 import glob, json, os, sys
-work, out, sync, shards, pool = sys.argv[1:6]
+work, out, sync, shards, pool, signer, sessions = sys.argv[1:8]
 data = {"results": []}
 for f in sorted(glob.glob(os.path.join(work, "*.json"))):
     data["results"] += json.load(open(f)).get("results", [])
 mem = open("/proc/meminfo").readline().split()[1]
 data["machine"] = {"nproc": os.cpu_count(), "mem_total_kib": int(mem)}
 data["postgres"] = {"synchronous_commit": sync}
-data["server"] = {"crl_shards": int(shards), "pool_size": int(pool)}
+data["server"] = {"crl_shards": int(shards), "pool_size": int(pool), "signer": signer}
+if signer == "pkcs11":
+    data["server"]["pkcs11_sessions"] = int(sessions) if sessions else "default"
 b = os.path.join(work, "botan.txt")
 if os.path.exists(b):
     data["botan_speed_ecdsa_p256"] = [l for l in open(b).read().splitlines() if "secp256r1" in l]

@@ -359,6 +359,10 @@ void Pkcs11Key::find_key() {
   }
 }
 
+void Pkcs11Key::check_access(const Pkcs11KeyOptions& options) {
+  Pkcs11Key(Pkcs11Module::load(options.module_path), options);
+}
+
 std::shared_ptr<Pkcs11Key> Pkcs11Key::open(const Pkcs11KeyOptions& options) {
   auto key =
       std::shared_ptr<Pkcs11Key>(new Pkcs11Key(Pkcs11Module::load(options.module_path), options));

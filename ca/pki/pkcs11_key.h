@@ -50,6 +50,9 @@ class Pkcs11Key {
   // says which.
   static std::shared_ptr<Pkcs11Key> open_or_generate(const Pkcs11KeyOptions& options,
                                                      Pkcs11KeyAlgorithm algorithm, bool& made);
+  // Loads the module, finds the token and logs in, touching no key: what
+  // init checks before it writes anything. Throws as open() does.
+  static void check_access(const Pkcs11KeyOptions& options);
   ~Pkcs11Key();
   Pkcs11Key(const Pkcs11Key&) = delete;
   Pkcs11Key& operator=(const Pkcs11Key&) = delete;

@@ -16,6 +16,7 @@
 #include "domain/authority.h"
 #include "domain/bootstrap.h"
 #include "domain/ca_rollover.h"
+#include "pki/pkcs11_key.h"
 #include "pki/revocation_reason.h"
 #include "server/ca_server.h"
 #include "server/config_file.h"
@@ -117,6 +118,9 @@ int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file, const 
   options.crl_shards = shards;
   options.ca.common_name = common_name;
   options.ca.validity = parse_duration(validity);
+  // A token that cannot be reached or a PIN it refuses stops init before
+  // it writes anything, the schema included.
+  if (options.pkcs11) Pkcs11Key::check_access(*options.pkcs11);
   make_private_dir(tls_dir, 0700);
   store::require_connection(db.conninfo, "--database");
   run_migrations(db.conninfo);

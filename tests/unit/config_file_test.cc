@@ -48,6 +48,10 @@ pool_size = 16
 [ca]
 passphrase_file = "/etc/hostca/passphrase"
 
+[pkcs11]
+pin_file = "/etc/hostca/pkcs11-pin"
+sessions = 16
+
 [server]
 listen = "0.0.0.0:9443"
 http_listen = "0.0.0.0:9080"
@@ -114,6 +118,8 @@ TEST(ConfigFile, AFullFileParsesIntoTheRightValues) {
   EXPECT_EQ(c.options.database.conninfo, "host=/var/run/postgresql dbname=hostca");
   EXPECT_EQ(c.options.database.pool_size, 16u);
   EXPECT_EQ(c.passphrase_file, "/etc/hostca/passphrase");
+  EXPECT_EQ(c.pkcs11_pin_file, "/etc/hostca/pkcs11-pin");
+  EXPECT_EQ(c.options.secrets.pkcs11_sessions, 16u);
   EXPECT_EQ(c.options.grpc_listen, "0.0.0.0:9443");
   EXPECT_EQ(c.options.http_listen, "0.0.0.0:9080");
   EXPECT_EQ(c.options.http_threads, 32);
