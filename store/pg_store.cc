@@ -91,7 +91,8 @@ void PgStore::run(const std::function<void(Tx&)>& work) {
         // before a rollover step and follows them within a second.
         throw unavailable(
             "the CA's keys changed during the call (a rollover step); nothing was changed: try "
-            "again");
+            "again (a server that answers this every time cannot open the key that now issues: "
+            "its /readyz and log say why)");
       }
       if (state.rfind("57P", 0) == 0 || state.rfind("08", 0) == 0 || !(*lease).is_open() ||
           (state.empty() &&

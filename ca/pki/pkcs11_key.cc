@@ -27,6 +27,11 @@ namespace hostca {
 
 namespace {
 
+// What every call that found the token gone says after its cause.
+constexpr const char* kTryLater =
+    ": the HSM is unreachable or was reset; nothing was issued or published; try again when it "
+    "is back";
+
 std::string rv_text(ck_rv_t rv) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "CKR 0x%lx", rv);
@@ -183,7 +188,7 @@ unsigned long Pkcs11Key::open_session() const {
   if (rv != CKR_OK) {
     if (device_gone(rv)) {
       throw unavailable("the PKCS#11 token \"" + options_.token_label + "\" is not reachable (" +
-                        rv_text(rv) + "); calls that sign wait for it");
+                        rv_text(rv) + ")" + kTryLater);
     }
     throw failed_precondition("cannot open a session on the PKCS#11 token \"" +
                               options_.token_label + "\" (" + rv_text(rv) + ")");
@@ -202,7 +207,7 @@ unsigned long Pkcs11Key::open_session() const {
     }
     if (device_gone(login)) {
       throw unavailable("the PKCS#11 token \"" + options_.token_label + "\" is not reachable (" +
-                        rv_text(login) + ")");
+                        rv_text(login) + ")" + kTryLater);
     }
     throw failed_precondition("cannot log in to the PKCS#11 token \"" + options_.token_label +
                               "\" (" + rv_text(login) + ")");
@@ -389,6 +394,8 @@ void Pkcs11Key::make_pair(Pkcs11KeyAlgorithm algorithm) {
   std::vector<ck_attribute> pub = {
       {CKA_TOKEN, &yes, 1},
       {CKA_VERIFY, &yes, 1},
+      {CKA_ENCRYPT, &no, 1},
+      {CKA_WRAP, &no, 1},
       {CKA_LABEL, label.data(), label.size()},
       {CKA_ID, label.data(), label.size()},
   };
@@ -398,6 +405,10 @@ void Pkcs11Key::make_pair(Pkcs11KeyAlgorithm algorithm) {
       {CKA_SENSITIVE, &yes, 1},
       {CKA_EXTRACTABLE, &no, 1},
       {CKA_SIGN, &yes, 1},
+      // A CA key signs and does nothing else.
+      {CKA_DECRYPT, &no, 1},
+      {CKA_UNWRAP, &no, 1},
+      {CKA_DERIVE, &no, 1},
       {CKA_LABEL, label.data(), label.size()},
       {CKA_ID, label.data(), label.size()},
   };
@@ -464,9 +475,7 @@ std::vector<std::uint8_t> Pkcs11Key::sign(const std::vector<std::uint8_t>& data)
     if (device_gone(rv)) {
       lease.broken();
       throw unavailable("the PKCS#11 token \"" + options_.token_label + "\" did not sign (" +
-                        rv_text(rv) +
-                        "): the HSM is unreachable or was reset; nothing was issued or "
-                        "published; try again when it is back");
+                        rv_text(rv) + ")" + kTryLater);
     }
     throw internal_error("the PKCS#11 token \"" + options_.token_label + "\" refused to sign (" +
                          rv_text(rv) + ")");

@@ -354,21 +354,29 @@ void CaServer::check_tls_certificate(const std::string& tls_cert_pem) {
 
 void CaServer::follow_ca_keys() {
   std::lock_guard<std::mutex> lock(keys_mu_);
+  std::vector<store::CaKeyRow> rows;
+  const auto current = authority_->ring();
   try {
-    const auto rows = store_->transact([](store::Tx& tx) { return tx.list_ca_keys(); });
-    const auto current = authority_->ring();
+    rows = store_->transact([](store::Tx& tx) { return tx.list_ca_keys(); });
     if (ca_keys_version(rows) == current->version()) return;
     auto ring = std::make_shared<const CaKeyRing>(
         CaKeyRing::open(rows, options_.secrets, rng_, current.get()));
     const int before = current->active().generation;
     authority_->reload(ring);
     keys_failure_.clear();
+    observability_->set_keys_problem("");
     spdlog::info("the CA's keys changed ({}): key {} issues{}", ring->version(),
                  ring->active().generation,
                  before != ring->active().generation ? ", from now on" : "");
     // A new key's CRLs are due at once: publish them now rather than at the
-    // next scheduled check (whichever server gets there first).
-    if (!authority_->clock_problem()) authority_->republish_due_crls();
+    // next scheduled check (whichever server gets there first). The keys
+    // are followed even if that fails (a token not answering): the
+    // scheduled check publishes them then.
+    try {
+      if (!authority_->clock_problem()) authority_->republish_due_crls();
+    } catch (const std::exception& e) {
+      spdlog::warn("the new keys' CRLs were not published yet, will retry: {}", e.what());
+    }
     crl_cache_->refresh(std::nullopt);
     if (served_tls_) update_served_tls();
   } catch (const std::exception& e) {
@@ -376,6 +384,16 @@ void CaServer::follow_ca_keys() {
       keys_failure_ = e.what();
       spdlog::error("cannot follow the CA's keys, still using the ones held: {}", e.what());
     }
+    // Until a rollover activates a key this server cannot open, it issues
+    // with the keys it holds; after, it can issue nothing (the database
+    // refuses every other key) and says so on /readyz, so that a load
+    // balancer sends the calls to the servers that can.
+    bool behind = false;
+    for (const auto& r : rows) {
+      if (r.state == "active" && r.generation != current->active().generation) behind = true;
+    }
+    observability_->set_keys_problem(
+        behind ? "cannot open the CA key that now issues: " + std::string(e.what()) : "");
   }
 }
 

@@ -138,7 +138,13 @@ std::string Observability::not_ready_reason() {
     ready_checked_ = std::chrono::steady_clock::now();
     ready_known_ = true;
   }
+  if (not_ready_reason_.empty() && !keys_problem_.empty()) return keys_problem_;
   return not_ready_reason_;
+}
+
+void Observability::set_keys_problem(std::string problem) {
+  std::lock_guard<std::mutex> lock(ready_mu_);
+  keys_problem_ = std::move(problem);
 }
 
 void Observability::refresh_expiring() {

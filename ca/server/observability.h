@@ -28,6 +28,10 @@ class Observability {
   // Empty when this server can take calls, else a one-line reason. Asks the
   // database (one SELECT 1) at most once a second.
   std::string not_ready_reason();
+  // Set while this server cannot open the CA key that now issues (a
+  // rollover activated a key it lacks the secret or token for): it is not
+  // ready until it can. Empty: no such problem.
+  void set_keys_problem(std::string problem);
   // The metrics in Prometheus text format; reads the expiring-certificates
   // count from the database at most once a minute.
   std::string render_metrics();
@@ -58,6 +62,7 @@ class Observability {
   std::chrono::steady_clock::time_point ready_checked_{};
   bool ready_known_ = false;
   std::string not_ready_reason_;
+  std::string keys_problem_;  // under ready_mu_
 
   std::mutex expiring_mu_;
   std::chrono::steady_clock::time_point expiring_checked_{};

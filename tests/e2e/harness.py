@@ -102,6 +102,7 @@ def run(args, timeout=CLI_TIMEOUT, env=None, input_text=None, cwd=None, stdin=No
     full_env.pop("HOSTCA_ADMIN_KEY", None)
     full_env.pop("HOSTCA_TOKEN", None)
     full_env.pop("HOSTCA_PASSPHRASE", None)
+    full_env.pop("HOSTCA_PKCS11_PIN", None)
     if env:
         full_env.update(env)
     extra = {} if input_text is not None or stdin is None else {"stdin": stdin}
@@ -200,7 +201,7 @@ def server_conninfo(owner_conninfo):
 class Server:
     """One `hostca-server serve` process on loopback, its stderr in a log file."""
 
-    def __init__(self, deployment, name, extra_args=(), env=None):
+    def __init__(self, deployment, name, extra_args=(), env=None, passphrase=True):
         self.deployment = deployment
         self.name = name
         self.ready_file = os.path.join(deployment.folder, name + ".ready.json")
@@ -214,11 +215,14 @@ class Server:
         listen = ["--listen", "127.0.0.1:0"]
         if "--http-listen" not in extra_args:
             listen += ["--http-listen", http_listen]
-        args = [SERVER_BIN, "serve", "--database", server_conninfo(deployment.pg.conninfo),
-                "--passphrase-file", deployment.passphrase_file,
-                "--tls-dir", deployment.tls_dir] + listen + [
-                "--ready-file", self.ready_file] + list(extra_args)
-        env = dict(os.environ, **(env or {}))
+        # passphrase=False: a CA whose keys are all in a PKCS#11 token needs none.
+        secret = ["--passphrase-file", deployment.passphrase_file] if passphrase else []
+        args = [SERVER_BIN, "serve", "--database", server_conninfo(deployment.pg.conninfo)] + (
+                secret + ["--tls-dir", deployment.tls_dir] + listen + [
+                "--ready-file", self.ready_file] + list(extra_args))
+        inherited = dict(os.environ)
+        inherited.pop("HOSTCA_PKCS11_PIN", None)  # only a PIN the test gives
+        env = dict(inherited, **(env or {}))
         env.pop("HOSTCA_PASSPHRASE", None)
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env)
@@ -316,12 +320,16 @@ class Deployment:
 
     # -- bootstrap
 
-    def init(self, crl_shards=4, tls_dir=None, check=True):
-        r = self.server_cli("init", "--database", self.pg.conninfo,
-                            "--passphrase-file", self.passphrase_file,
+    def init(self, crl_shards=4, tls_dir=None, check=True, extra_args=(), env=None,
+             passphrase=True):
+        """`hostca-server init`; extra_args and env go to it as they are (say
+        --signer pkcs11 ... with a SOFTHSM2_CONF), passphrase=False leaves out
+        --passphrase-file (a key in a PKCS#11 token is opened by its PIN)."""
+        secret = ["--passphrase-file", self.passphrase_file] if passphrase else []
+        r = self.server_cli("init", "--database", self.pg.conninfo, *secret,
                             "--tls-dir", tls_dir or self.tls_dir,
                             "--crl-shards", crl_shards,
-                            "--crl-base-url", self.crl_base_url)
+                            "--crl-base-url", self.crl_base_url, *extra_args, env=env)
         if check:
             if r.returncode != 0:
                 raise RuntimeError("hostca-server init failed: %r" % r)
@@ -368,8 +376,8 @@ class Deployment:
 
     # -- processes
 
-    def start_server(self, extra_args=(), env=None):
-        server = Server(self, "server%d" % len(self.servers), extra_args, env)
+    def start_server(self, extra_args=(), env=None, passphrase=True):
+        server = Server(self, "server%d" % len(self.servers), extra_args, env, passphrase)
         self.servers.append(server)
         return server
 
