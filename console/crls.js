@@ -23,13 +23,13 @@ export async function crlsPage(page, ctx) {
 
   // -- CA
   const ct = table("ca-certificates", null, ["Generation", "State", "Not after", "SHA-256 fingerprint",
-    "SPKI SHA-256", "Key algorithm", "Emergency", "CRLs published", "Hosts trusting", "Valid certificates", "Link certificates (SHA-256)"]);
+    "SPKI SHA-256", "Key algorithm", "Key held in", "Emergency", "CRLs published", "Hosts trusting", "Valid certificates", "Link certificates (SHA-256)"]);
   for (const k of keys) {
     ct.tbody.appendChild(h("tr", {dataset: {generation: String(k.generation)}, class: "ca-" + k.state},
       td(String(k.generation)), h("td", {class: "ca-state"}, k.state), td(timeEl(k.not_after)),
       h("td", {class: "fingerprint"}, code(k.sha256_fingerprint)),
       h("td", {class: "fingerprint"}, code(k.spki_sha256)),
-      td(k.key_algorithm), td(yesNo(k.emergency)), td(yesNo(k.publishing)),
+      td(k.key_algorithm), h("td", {class: "key-held-in"}, k.held_in || "database"), td(yesNo(k.emergency)), td(yesNo(k.publishing)),
       td(String(k.hosts_trusting)), td(String(k.valid_certificates)),
       h("td", {class: "fingerprint"}, links(k))));
   }

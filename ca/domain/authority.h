@@ -153,6 +153,7 @@ struct AnnouncedCaKey {
 struct CaKeyStatus {
   AnnouncedCaKey key;
   std::string key_algorithm;
+  std::string held_in;  // "database" or "pkcs11:<token label>/<key label>"
   TimePoint not_after;
   bool emergency = false;
   bool publishing = false;

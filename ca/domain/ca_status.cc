@@ -71,6 +71,7 @@ CaStatus Authority::ca_status(bool with_counts) {
         }
       }
       s.key_algorithm = key.key_algorithm;
+      s.held_in = key.held_in.empty() ? "database" : key.held_in;
       s.not_after = key.not_after();
       s.emergency = key.emergency;
       s.publishing =

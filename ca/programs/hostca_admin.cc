@@ -648,6 +648,7 @@ int ca_status(const Connection& conn, const CaStatusOptions&) {
                       {"sha256_fingerprint", k.sha256_fingerprint()},
                       {"spki_sha256", k.spki_sha256()},
                       {"key_algorithm", k.key_algorithm()},
+                      {"held_in", k.held_in()},
                       {"not_after", time_text(k.not_after())},
                       {"hosts_trusting", k.hosts_trusting()},
                       {"valid_certificates", k.valid_certificates()},
@@ -673,6 +674,7 @@ int ca_status(const Connection& conn, const CaStatusOptions&) {
               << "  not after " << time_text(k.not_after()) << "\n"
               << "  SHA-256 fingerprint: " << k.sha256_fingerprint() << "\n"
               << "  SPKI SHA-256:        " << k.spki_sha256() << "\n"
+              << "  private key held in: " << k.held_in() << "\n"
               << "  hosts trusting it: " << k.hosts_trusting()
               << "  valid host certificates: " << k.valid_certificates()
               << "  CRLs published: " << (k.publishing() ? "yes" : "no") << "\n";

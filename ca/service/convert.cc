@@ -92,6 +92,7 @@ void to_proto(const CaStatus& status, v1::GetCaStatusResponse* out) {
     o->set_sha256_fingerprint(k.key.certificate.sha256_fingerprint);
     o->set_spki_sha256(k.key.certificate.spki_sha256);
     o->set_key_algorithm(k.key_algorithm);
+    o->set_held_in(k.held_in);
     to_proto(k.not_after, o->mutable_not_after());
     o->set_hosts_trusting(static_cast<std::uint64_t>(k.hosts_trusting));
     o->set_valid_certificates(static_cast<std::uint64_t>(k.valid_certificates));

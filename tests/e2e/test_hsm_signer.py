@@ -17,6 +17,7 @@ deployment gets a token folder of its own (SOFTHSM2_CONF).
     `hostca-server ca rollover` commands.
 """
 
+import json
 import os
 import re
 import secrets
@@ -756,6 +757,11 @@ class RolloverThroughTheTokenTest(unittest.TestCase):
         key2 = ca_key_certificate(self.d, 2)
         nwo, _ = links_of(self.d, 2)
         self.wait_until_issuing_with(key2)
+        # Admins see where each key is (hostca-admin ca status).
+        r = self.d.admin_cli(self.server, "--json", "ca", "status")
+        self.assertEqual(r.returncode, 0, r)
+        held = {k["generation"]: k["held_in"] for k in json.loads(r.stdout)["keys"]}
+        self.assertEqual(held, {1: "database", 2: "pkcs11:%s/hostca-ca-2" % TOKEN_LABEL})
         res = enroll(self.server, self.d.admin_key, "after.example")
         cert = x509.load_der_x509_certificate(res.certificate_der)
         harness.verify_signed_by(cert, key2)

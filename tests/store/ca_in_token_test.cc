@@ -266,6 +266,11 @@ TEST(CaKeyInToken, ASoftwareCaRollsOverToATokenKeyAndBack) {
   const auto issued = certificate_of(host.certificate.der);
   EXPECT_TRUE(signed_by(issued, ring2->find(2)->certificate()));
   EXPECT_FALSE(signed_by(issued, old_cert));
+  // Admins see where each key is.
+  const CaStatus status = ca.authority->ca_status(false);
+  ASSERT_EQ(status.keys.size(), 2u);
+  EXPECT_EQ(status.keys[0].held_in, "database");
+  EXPECT_EQ(status.keys[1].held_in, "pkcs11:hostca/ca-next");
 
   // finish, revoking what key 1 issued: its CRL is signed by key 1 still.
   RolloverFinish finish;
