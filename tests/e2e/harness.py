@@ -1050,6 +1050,21 @@ def copy_of_certificate_signed_by(template, issuer_cert, issuer_key, subject_key
     return b.sign(issuer_key, hashes.SHA256()), subject_key
 
 
+def server_error_line(tc, r, *phrases, secrets=()):
+    """hostca-server failed with exit 1 and one stderr line 'hostca-server: ...' that
+    holds every phrase (and no abort, and none of `secrets` anywhere); returns the line."""
+    tc.assertEqual(r.returncode, 1, r)
+    lines = r.stderr_lines()
+    tc.assertEqual(len(lines), 1, r.stderr)
+    tc.assertTrue(lines[0].startswith("hostca-server: "), lines[0])
+    for phrase in phrases:
+        tc.assertIn(phrase, lines[0])
+    tc.assertNotIn("terminate called", r.stderr)
+    for secret in secrets:
+        tc.assertNotIn(secret, r.stdout + r.stderr)
+    return lines[0]
+
+
 def agent_error_line(tc, r, exit_code, *phrases):
     """The command failed with `exit_code` and one stderr line 'hostca-agent: ...' that
     holds every phrase (case-insensitive); returns the line."""

@@ -378,16 +378,8 @@ class StartupFaultsTest(unittest.TestCase):
     # -- helpers
 
     def assert_one_line(self, r, *phrases):
-        self.assertEqual(r.returncode, 1, r)
-        lines = r.stderr_lines()
-        self.assertEqual(len(lines), 1, r.stderr)
-        self.assertTrue(lines[0].startswith("hostca-server: "), lines[0])
-        for phrase in phrases:
-            self.assertIn(phrase, lines[0])
-        self.assertNotIn("terminate called", r.stderr)
-        for pin in (self.token.pin, self.wrong_pin):
-            self.assertNotIn(pin, r.stdout + r.stderr)
-        return lines[0]
+        return harness.server_error_line(self, r, *phrases,
+                                         secrets=(self.token.pin, self.wrong_pin))
 
     def empty_database(self):
         cls = type(self)
@@ -689,13 +681,7 @@ class RolloverThroughTheTokenTest(unittest.TestCase):
         before = self.d.pg.state()
         objects = self.token.objects()
         r = self.rollover(step, *args)
-        self.assertEqual(r.returncode, 1, r)
-        lines = r.stderr_lines()
-        self.assertEqual(len(lines), 1, r.stderr)
-        self.assertTrue(lines[0].startswith("hostca-server: "), lines[0])
-        for phrase in phrases:
-            self.assertIn(phrase, lines[0])
-        self.assertNotIn(self.token.pin, r.stdout + r.stderr)
+        harness.server_error_line(self, r, *phrases, secrets=(self.token.pin,))
         self.assertEqual(self.d.pg.state(), before)
         self.assertEqual(self.token.objects().keys(), objects.keys())
 

@@ -35,15 +35,9 @@ class StartupErrorsTest(unittest.TestCase):
 
     def assert_refused(self, r, *phrases):
         """Exit 1, one line 'hostca-server: ...' holding every phrase; no ready file."""
-        self.assertEqual(r.returncode, 1, r)
-        lines = r.stderr_lines()
-        self.assertEqual(len(lines), 1, r.stderr)
-        self.assertTrue(lines[0].startswith("hostca-server: "), lines[0])
-        for phrase in phrases:
-            self.assertIn(phrase, lines[0])
-        self.assertNotIn("terminate called", r.stderr)
+        line = harness.server_error_line(self, r, *phrases)
         self.assertFalse(os.path.exists(self.ready))
-        return lines[0]
+        return line
 
     def test_a_missing_tls_key_names_the_file(self):
         missing = os.path.join(self.d.folder, "no-such.key")
