@@ -65,6 +65,20 @@ std::shared_ptr<const Signer> open_token_key(const store::CaKeyRow& row,
   return std::make_shared<Pkcs11Signer>(Pkcs11Key::open(options), std::move(cert));
 }
 
+void check_token_key_options(const Pkcs11KeyOptions& options) {
+  if (options.key_label.empty()) throw invalid_argument("the PKCS#11 key label is empty");
+  if (options.token_label.empty()) throw invalid_argument("the PKCS#11 token label is empty");
+  // Recorded, and loaded by every server from wherever it runs: a path
+  // relative to this command's folder would name another file there.
+  const std::string& module = options.module_path;
+  if (module.empty() || (module.front() != '/' && module.find('/') != std::string::npos)) {
+    throw invalid_argument(
+        "give the PKCS#11 module as an absolute path (or a bare library name "
+        "the loader finds): '" +
+        module + "' is recorded and every server loads it from there");
+  }
+}
+
 std::shared_ptr<const Pkcs11Key> open_or_make_token_key(const Pkcs11KeyOptions& options,
                                                         std::optional<CaKeyAlgorithm> wanted,
                                                         bool& made) {
@@ -84,8 +98,7 @@ std::shared_ptr<const Pkcs11Key> open_or_make_token_key(const Pkcs11KeyOptions& 
           "not " +
           to_string(*wanted));
   }
-  if (options.key_label.empty()) throw invalid_argument("the PKCS#11 key label is empty");
-  if (options.token_label.empty()) throw invalid_argument("the PKCS#11 token label is empty");
+  check_token_key_options(options);
   auto key = Pkcs11Key::open_or_generate(options, algorithm, made);
   if (!made && wanted && key->algorithm() != algorithm) {
     throw failed_precondition("the PKCS#11 token \"" + options.token_label + "\" holds \"" +

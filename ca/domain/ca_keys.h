@@ -89,6 +89,11 @@ class CaKeyRing {
 std::shared_ptr<const Signer> open_token_key(const store::CaKeyRow& row,
                                              const CaKeySecrets& secrets);
 
+// Refuses (kInvalidArgument) empty labels and a module path relative to
+// the current folder: what is recorded must name the same key for every
+// server.
+void check_token_key_options(const Pkcs11KeyOptions& options);
+
 // The CA key a PKCS#11 token holds under options.key_label, or, when it
 // holds none, a new one made there (`made` says which) of `wanted` (unset:
 // ECDSA P-256). Refuses an algorithm a token key cannot be (ed25519,

@@ -120,7 +120,10 @@ int cmd_init(const DatabaseFlags& db, const std::string& passphrase_file, const 
   options.ca.validity = parse_duration(validity);
   // A token that cannot be reached or a PIN it refuses stops init before
   // it writes anything, the schema included.
-  if (options.pkcs11) Pkcs11Key::check_access(*options.pkcs11);
+  if (options.pkcs11) {
+    check_token_key_options(*options.pkcs11);
+    Pkcs11Key::check_access(*options.pkcs11);
+  }
   make_private_dir(tls_dir, 0700);
   store::require_connection(db.conninfo, "--database");
   run_migrations(db.conninfo);

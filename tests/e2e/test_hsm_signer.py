@@ -448,6 +448,12 @@ class StartupFaultsTest(unittest.TestCase):
         self.assertIn('made in the PKCS#11 token "hostca" as "second-ca"', r.stdout)
         self.assertEqual(self.query(conninfo, "SELECT count(*) FROM ca_keys"), "1")
 
+    def test_init_with_a_relative_module_path_is_refused_and_writes_nothing(self):
+        # The path is recorded for every server: one relative to init's folder would
+        # name another file (or none) where they run.
+        self.assert_init_refused(signer_args("k", self.pin_file, module="./libsofthsm2.so"),
+                                 "absolute path", "'./libsofthsm2.so'")
+
     def test_init_with_a_token_label_no_token_has_names_it_and_writes_nothing(self):
         self.assert_init_refused(signer_args("k", self.pin_file, token_label="no-such-token"),
                                  'no token labelled "no-such-token"')

@@ -168,6 +168,12 @@ TEST(CaKeyInToken, InitUsesTheKeyTheTokenHoldsAndRefusesAnotherAlgorithmWritingN
                  "holds \"existing\" as an ecdsa-p384 key");
   EXPECT_FALSE(store.transact([](store::Tx& tx) { return tx.find_ca(); }).has_value());
 
+  InitOptions relative = token_init(token, "other");
+  relative.pkcs11->module_path = "./libsofthsm2.so";
+  EXPECT_REFUSED(initialize_ca(store, relative, clock, testing::rng()), ErrorKind::kInvalidArgument,
+                 "absolute path");
+  EXPECT_FALSE(store.transact([](store::Tx& tx) { return tx.find_ca(); }).has_value());
+
   InitOptions ed = token_init(token, "other");
   ed.algorithm = CaKeyAlgorithm::kEd25519;
   EXPECT_REFUSED(initialize_ca(store, ed, clock, testing::rng()), ErrorKind::kInvalidArgument,
